@@ -1,0 +1,1 @@
+"""Insight Desk's Bot Framework plugin and host bot."""

@@ -1,0 +1,104 @@
+"""Value types shared by the knowledge engine: articles, problems, matches, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class EnglishSource:
+    """The English source text carried by a span-format (sxs) file."""
+
+    heading: str
+    error_strings: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article file in one locale.
+
+    ``id`` groups translations: the file stem (zero-width characters removed) when the
+    file sits under a locale folder, else the heading anchor. ``path`` is relative to
+    ``kb_root`` with forward slashes.
+    """
+
+    id: str
+    locale: str
+    path: str
+    kb_root: str
+    title: str
+    heading: str
+    anchor: str | None
+    error_strings: tuple[str, ...]
+    body: str
+    custom_ids: tuple[str, ...] = ()
+    english: EnglishSource | None = None
+
+
+@dataclass(frozen=True)
+class ArticleProblem:
+    """Why one file could not be (fully) loaded: path, 1-based line, reason."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+class ArticleParseError(ValueError):
+    """A file that is not a usable article."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.problem = ArticleProblem(path, line, reason)
+
+
+class Tier(str, Enum):
+    """How sure the engine is: answer outright, offer choices, or say it does not know."""
+
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    NONE = "none"
+
+
+ENGLISH = "en"
+"""Locale tag of texts indexed from the English source of span-format files."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked candidate: the article, the indexed text that matched, and its score (0-100).
+
+    ``locale`` is the language of the matched text (``ENGLISH`` for English source text),
+    ``path`` the file (relative to its KB root) the matched text came from.
+    """
+
+    article_id: str
+    locale: str
+    path: str
+    score: float
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the engine says to one pasted text.
+
+    ``article`` is the version to show (in ``reply_locale``), ``None`` for tier ``none``.
+    ``wanted_locale`` is the locale the user would have liked; when the article lacks it,
+    ``reply_locale`` differs and ``fell_back`` is true. ``suggestions`` are further
+    distinct articles, best first.
+    """
+
+    tier: Tier
+    article: Article | None
+    score: float
+    reply_locale: str
+    wanted_locale: str
+    fell_back: bool
+    matches: tuple[Match, ...] = ()
+    suggestions: tuple[Match, ...] = ()
