@@ -1,0 +1,80 @@
+"""A disk cache for anything built from knowledge-base folders, invalidated when any article changes.
+
+The key is a fingerprint of every article file (relative path, size, modification time) and of
+the engine's own source, so an edited, added or removed article, or a new engine version,
+rebuilds; an unreadable or stale cache file is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+ENGINE_SOURCE = Path(__file__).resolve().parent
+
+
+def _walk(folder: Path) -> list[tuple[str, int, int]]:
+    found: list[tuple[str, int, int]] = []
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=True):
+                    stack.append(Path(entry.path))
+                elif entry.name.endswith(".md"):
+                    st = entry.stat()
+                    found.append((os.path.relpath(entry.path, folder), st.st_size, st.st_mtime_ns))
+    found.sort()
+    return found
+
+
+def fingerprint(folders: Sequence[str | Path]) -> str:
+    """A digest of every ``*.md`` file below ``folders`` and of the engine's Python source."""
+    digest = hashlib.blake2b(digest_size=20)
+    for source in sorted(ENGINE_SOURCE.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    for folder in folders:
+        root = Path(folder).resolve()
+        digest.update(b"\0folder\0" + str(root).encode())
+        for rel, size, mtime in _walk(root):
+            digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+def load_or_build(folders: Sequence[str | Path], build: Callable[[], T], cache_dir: str | Path) -> T:
+    """``build()``'s result, from ``cache_dir`` when the folders are unchanged since it was saved.
+
+    One cache file per list of folders; it holds the fingerprint first, then the value, so a
+    stale file is recognised without unpickling the value.
+    """
+    roots = "\0".join(str(Path(f).resolve()) for f in folders)
+    cache = Path(cache_dir) / f"kb-{hashlib.blake2b(roots.encode(), digest_size=8).hexdigest()}.pickle"
+    current = fingerprint(folders)
+    if cache.exists():
+        try:
+            with cache.open("rb") as f:
+                if pickle.load(f) == current:
+                    value: T = pickle.load(f)
+                    return value
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+            log.warning("ignoring unreadable knowledge cache %s: %s", cache, e)
+    value = build()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=cache.parent, delete=False, suffix=".tmp") as f:
+            pickle.dump(current, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f.name, cache)
+    except OSError as e:
+        log.warning("could not write knowledge cache %s: %s", cache, e)
+    return value

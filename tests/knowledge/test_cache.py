@@ -1,0 +1,64 @@
+"""The knowledge cache: reused while nothing changes, rebuilt when any article file changes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from knowledge.cache import fingerprint, load_or_build
+
+
+def make_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "kb" / "sv-SE"
+    folder.mkdir(parents=True)
+    (folder / "a.md").write_text("one", encoding="utf-8")
+    (folder / "b.md").write_text("two", encoding="utf-8")
+    return tmp_path / "kb"
+
+
+def test_second_load_comes_from_the_cache(tmp_path: Path) -> None:
+    kb = make_folder(tmp_path)
+    builds: list[int] = []
+
+    def build() -> dict[str, int]:
+        builds.append(1)
+        return {"n": len(builds)}
+
+    assert load_or_build([kb], build, tmp_path / "cache") == {"n": 1}
+    assert load_or_build([kb], build, tmp_path / "cache") == {"n": 1}
+    assert len(builds) == 1
+
+
+def test_any_changed_added_or_removed_article_rebuilds(tmp_path: Path) -> None:
+    kb = make_folder(tmp_path)
+    seen = [fingerprint([kb])]
+    (kb / "sv-SE" / "a.md").write_text("one, edited", encoding="utf-8")
+    seen.append(fingerprint([kb]))
+    (kb / "sv-SE" / "c.md").write_text("three", encoding="utf-8")
+    seen.append(fingerprint([kb]))
+    (kb / "sv-SE" / "b.md").unlink()
+    seen.append(fingerprint([kb]))
+    stat = (kb / "sv-SE" / "c.md").stat()
+    os.utime(kb / "sv-SE" / "c.md", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    seen.append(fingerprint([kb]))
+    assert len(set(seen)) == len(seen)
+
+
+def test_stale_cache_is_rebuilt_and_corrupt_cache_ignored(tmp_path: Path) -> None:
+    kb = make_folder(tmp_path)
+    cache = tmp_path / "cache"
+    assert load_or_build([kb], lambda: "first", cache) == "first"
+    (kb / "sv-SE" / "a.md").write_text("changed", encoding="utf-8")
+    assert load_or_build([kb], lambda: "second", cache) == "second"
+    for f in cache.iterdir():
+        f.write_bytes(b"not a pickle")
+    assert load_or_build([kb], lambda: "third", cache) == "third"
+    assert load_or_build([kb], lambda: "fourth", cache) == "third"
+
+
+def test_folder_order_is_part_of_the_key(tmp_path: Path) -> None:
+    a, b = make_folder(tmp_path / "x"), make_folder(tmp_path / "y")
+    cache = tmp_path / "cache"
+    assert load_or_build([a, b], lambda: "ab", cache) == "ab"
+    assert load_or_build([b, a], lambda: "ba", cache) == "ba"
+    assert load_or_build([a, b], lambda: "never", cache) == "ab"
