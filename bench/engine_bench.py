@@ -55,7 +55,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def worker(folders: list[str], queries: list[dict[str, Any]], cache_dir: str, naive_sample: int) -> dict[str, Any]:
+def worker(
+    folders: list[str], queries: list[dict[str, Any]], cache_dir: str, naive_sample: int
+) -> dict[str, Any]:
     """Measure one configuration in this process (a fresh interpreter)."""
     from rapidfuzz import fuzz, process, utils
 
@@ -90,7 +92,8 @@ def worker(folders: list[str], queries: list[dict[str, Any]], cache_dir: str, na
     return {
         "files": len(engine.kb.articles), "articles": len(engine.kb), "locales": len(engine.kb.locales),
         "texts": len(choices), "build_s": build_s, "rss_mb": rss, "base_rss_mb": base_rss,
-        "queries": len(latencies), "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99),
+        "queries": len(latencies), "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
         "naive_queries": len(naive), "naive_p50_ms": statistics.median(naive) if naive else float("nan"),
         "naive_p99_ms": percentile(naive, 0.99) if naive else float("nan"),
     }
@@ -147,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             folders = [str(opts.kb_root / s / loc) for loc in locales for s in ("sxs", "plain")]
         with tempfile.TemporaryDirectory() as tmp:
             qfile = str(Path(tmp) / "queries.json")
-            Path(qfile).write_text(json.dumps(load_queries(opts.shared, set(locales), n_queries)), encoding="utf-8")
+            queries = load_queries(opts.shared, set(locales), n_queries)
+            Path(qfile).write_text(json.dumps(queries), encoding="utf-8")
             cache = str(Path(tmp) / "cache")
             cold = run_worker(folders, qfile, cache, naive_sample)
             warm = run_worker(folders, qfile, cache, 0)
