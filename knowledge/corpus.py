@@ -100,7 +100,11 @@ def parse_file(job: FileJob) -> Article | ArticleProblem:
         return ArticleProblem(job.absolute, 1, f"unreadable: {e.strerror}")
     try:
         return parse_article(
-            text, path=job.relative, kb_root=job.kb_root, locale_hint=job.locale_hint, article_id=job.article_id
+            text,
+            path=job.relative,
+            kb_root=job.kb_root,
+            locale_hint=job.locale_hint,
+            article_id=job.article_id,
         )
     except ArticleParseError as e:
         return ArticleProblem(job.absolute, e.problem.line, e.problem.reason)

@@ -135,7 +135,8 @@ def _find_heading(lines: list[str]) -> tuple[int, int] | None:
                     and lines[last + 1].strip():
                 last += 1
             return i, last
-        if line.strip() and i + 1 < len(lines) and _SETEXT_H1.match(lines[i + 1]) and not line.startswith("-"):
+        setext = i + 1 < len(lines) and _SETEXT_H1.match(lines[i + 1])
+        if line.strip() and setext and not line.startswith("-"):
             return i, i + 1
     return None
 

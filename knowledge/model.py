@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class ArticleParseError(ValueError):
         self.problem = ArticleProblem(path, line, reason)
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """How sure the engine is: answer outright, offer choices, or say it does not know."""
 
     ANSWER = "answer"
