@@ -1,41 +1,52 @@
-"""The engine's front door: load knowledge bases once, answer pasted text in the right language.
-
-PROVISIONAL: the matching here is a placeholder (rapidfuzz scan) until ``knowledge.matcher``
-lands; the public surface (``KnowledgeEngine``, ``ask``, ``translations``) is stable.
-"""
+"""The engine's front door: load knowledge bases once, answer pasted text in the right language."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import fuzz, process, utils
-
+from knowledge.cache import load_or_build
 from knowledge.corpus import KnowledgeBase, load_knowledge_base
+from knowledge.locales import choose_reply_locale
+from knowledge.matcher import MatchIndex
 from knowledge.model import ENGLISH, Answer, Article, Match, Tier
 
 BUNDLED_ARTICLES = Path(__file__).resolve().parent / "articles"
 DEFAULT_LOCALE = "en-US"
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """Tier boundaries on the 0-100 score, calibrated on ../shared/eval (see docs in bench/eval.py).
+
+    ``answer``: answer outright at or above this score. ``clear``: answer at or above this score
+    too when the runner-up article trails by at least ``margin``. ``suggest``: offer choices at
+    or above this score; below it, say we do not know.
+    """
+
+    answer: float = 86.0
+    clear: float = 78.0
+    margin: float = 15.0
+    suggest: float = 45.0
+
+    def tier(self, matches: Sequence[Match]) -> Tier:
+        if not matches:
+            return Tier.NONE
+        best = matches[0].score
+        runner_up = matches[1].score if len(matches) > 1 else 0.0
+        if best >= self.answer or (best >= self.clear and best - runner_up >= self.margin):
+            return Tier.ANSWER
+        return Tier.SUGGEST if best >= self.suggest else Tier.NONE
+
+
 class KnowledgeEngine:
     """Articles from one or more folders, indexed for matching; answers in the user's language."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, *, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
-        self._texts: list[str] = []
-        self._keys: list[Match] = []
-        for a in kb.articles:
-            for text in (a.heading, a.title, *a.error_strings):
-                self._add(text, a.id, a.locale, a.path)
-            if a.english is not None:
-                for text in (a.english.heading, *a.english.error_strings):
-                    self._add(text, a.id, ENGLISH, a.path)
-
-    def _add(self, text: str, article_id: str, locale: str, path: str) -> None:
-        if text.strip():
-            self._texts.append(utils.default_process(text))
-            self._keys.append(Match(article_id, locale, path, 0.0, text))
+        self.index = MatchIndex.build(kb.articles)
+        self.thresholds = thresholds or Thresholds()
 
     @classmethod
     def load(
@@ -43,9 +54,18 @@ class KnowledgeEngine:
         folders: Sequence[str | Path] = (),
         *,
         progress: Callable[[int, int], None] | None = None,
+        cache_dir: str | Path | None = None,
     ) -> KnowledgeEngine:
-        """Load the given folders (the bundled articles when none are given)."""
-        return cls(load_knowledge_base(list(folders) or [BUNDLED_ARTICLES], progress=progress))
+        """Load the given folders (the bundled articles when none are given), from ``cache_dir`` if fresh."""
+        chosen = list(folders) or [BUNDLED_ARTICLES]
+        for folder in chosen:
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"knowledge-base folder not found: {folder}")
+
+        def build() -> KnowledgeEngine:
+            return cls(load_knowledge_base(chosen, progress=progress))
+
+        return load_or_build(chosen, build, cache_dir) if cache_dir else build()
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -55,35 +75,53 @@ class KnowledgeEngine:
         """Every locale's version of one article (the later folder's text wins)."""
         return self.kb.translations(article_id)
 
-    def match(self, text: str, *, limit: int = 3) -> list[Match]:
+    def match(self, text: str, *, limit: int = 3, prefer_locale: str | None = None) -> list[Match]:
         """Distinct articles best first."""
-        query = utils.default_process(text or "")
-        if not query or not self._texts:
-            return []
-        found: list[Match] = []
-        seen: set[str] = set()
-        for _, score, i in process.extract(query, self._texts, scorer=fuzz.partial_ratio, limit=limit * 8):
-            key = self._keys[i]
-            if key.article_id in seen:
-                continue
-            seen.add(key.article_id)
-            found.append(Match(key.article_id, key.locale, key.path, float(score), key.text))
-            if len(found) == limit:
-                break
-        return found
+        return self.index.match(text, limit=limit, prefer_locale=prefer_locale)
+
+    def article_locales(self, article_id: str) -> list[str]:
+        """The locales an article can be shown in; ``en`` included when it carries English source text."""
+        versions = self.translations(article_id)
+        locales = list(versions)
+        if any(a.english is not None for a in versions.values()) and not any(
+            loc.lower().startswith("en") for loc in locales
+        ):
+            locales.append(ENGLISH)
+        return locales
+
+    def version(self, article_id: str, locale: str) -> Article | None:
+        """The article in ``locale``; for ``en``, its English source text as an Article."""
+        versions = self.translations(article_id)
+        if locale in versions:
+            return versions[locale]
+        if locale == ENGLISH:
+            source = next((a for a in versions.values() if a.english is not None), None)
+            if source is not None and source.english is not None:
+                en = source.english
+                return Article(
+                    id=source.id, locale=ENGLISH, path=source.path, kb_root=source.kb_root,
+                    title=en.heading, heading=en.heading, anchor=source.anchor,
+                    error_strings=en.error_strings, body=en.body, custom_ids=source.custom_ids,
+                )
+        return None
 
     def ask(self, text: str, *, locale: str | None = None, client_locale: str | None = None) -> Answer:
         """Answer one pasted text. ``locale`` is an explicit choice; ``client_locale`` the chat client's."""
-        matches = self.match(text, limit=4)
-        wanted = locale or (
-            matches[0].locale if matches and matches[0].locale != ENGLISH else client_locale
-        ) or DEFAULT_LOCALE
-        if not matches or matches[0].score < 60:
-            return Answer(Tier.NONE, None, matches[0].score if matches else 0.0, wanted, wanted, False,
-                          tuple(matches), ())
+        matches = self.match(text, limit=4, prefer_locale=locale or client_locale)
+        tier = self.thresholds.tier(matches)
+        if tier is Tier.NONE:
+            wanted = locale or client_locale or DEFAULT_LOCALE
+            score = matches[0].score if matches else 0.0
+            return Answer(Tier.NONE, None, score, wanted, wanted, False, tuple(matches), ())
         best = matches[0]
-        versions = self.translations(best.article_id)
-        reply = wanted if wanted in versions else next(iter(versions))
-        tier = Tier.ANSWER if best.score >= 85 else Tier.SUGGEST
-        return Answer(tier, versions[reply], best.score, reply, wanted, reply != wanted,
-                      tuple(matches), tuple(matches[1:]))
+        reply, wanted, fell_back = choose_reply_locale(
+            explicit=locale,
+            text_locale=best.locale,
+            client_locale=client_locale,
+            article_locales=self.article_locales(best.article_id),
+            default=DEFAULT_LOCALE,
+        )
+        return Answer(
+            tier, self.version(best.article_id, reply), best.score, reply, wanted, fell_back,
+            tuple(matches), tuple(matches[1:]),
+        )

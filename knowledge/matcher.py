@@ -1,0 +1,187 @@
+"""Index article texts and rank them against pasted text: cheap candidates, then precise rescoring.
+
+Every title, heading and quoted error string (localized and, for span files, English) is one
+entry. Candidates come from an inverted index of character n-grams (trigrams of space-padded
+words; bigrams inside Han, Kana, Hangul, Thai and other unspaced scripts) weighted by IDF;
+the best few are rescored with rapidfuzz on the normalized strings. Long pastes are cut into
+lines and the best-scoring line wins, so a 1 MB paste costs a bounded window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from knowledge.model import ENGLISH, Article, Match
+from knowledge.normalize import clean_paste, normalize
+
+CANDIDATES = 40
+"""Entries rescored precisely per query window."""
+MAX_QUERY_CHARS = 300
+"""A normalized query window longer than this is cut: headings are far shorter."""
+MAX_WINDOWS = 24
+"""Lines of a long paste tried as separate query windows."""
+COMMON_FEATURE_SHARE = 0.05
+"""n-grams in more entries than this share are skipped when gathering candidates."""
+
+_DENSE_RANGES = (
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x2E80, 0x9FFF),
+    (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF),
+)
+
+
+def _dense(ch: str) -> bool:
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in _DENSE_RANGES)
+
+
+def features(norm: str) -> list[str]:
+    """The n-grams of a normalized text: bigrams in unspaced scripts, padded trigrams elsewhere."""
+    grams: list[str] = []
+    for token in norm.split():
+        if _dense(token[0]):
+            if len(token) == 1:
+                grams.append(token)
+            else:
+                grams.extend(token[i: i + 2] for i in range(len(token) - 1))
+        else:
+            padded = f" {token} "
+            grams.extend(padded[i: i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+@dataclass(frozen=True)
+class _Scored:
+    entry: int
+    score: float
+
+
+class MatchIndex:
+    """An n-gram index over article texts, searched with ``match``."""
+
+    def __init__(
+        self,
+        texts: list[str],
+        entry_article: list[str],
+        entry_locale: list[str],
+        entry_path: list[str],
+    ) -> None:
+        self.texts = texts
+        self.entry_article = entry_article
+        self.entry_locale = entry_locale
+        self.entry_path = entry_path
+        vocab: dict[str, int] = {}
+        pairs_feature: list[int] = []
+        pairs_entry: list[int] = []
+        for entry, text in enumerate(texts):
+            ids = {vocab.setdefault(g, len(vocab)) for g in features(text)}
+            pairs_feature.extend(ids)
+            pairs_entry.extend([entry] * len(ids))
+        feature_of = np.asarray(pairs_feature, dtype=np.int32)
+        entry_of = np.asarray(pairs_entry, dtype=np.int32)
+        order = np.argsort(feature_of, kind="stable")
+        self.postings = entry_of[order]
+        df = np.bincount(feature_of, minlength=len(vocab)).astype(np.int32)
+        self.offsets = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
+        n = max(len(texts), 1)
+        self.idf = np.log((n + 1) / (df + 0.5)).astype(np.float32)
+        self.entry_weight = np.bincount(entry_of, weights=self.idf[feature_of], minlength=n).astype(np.float32)
+        self.max_df = max(50, int(n * COMMON_FEATURE_SHARE))
+        self.vocab = vocab
+
+    @classmethod
+    def build(cls, articles: Iterable[Article]) -> MatchIndex:
+        """Index every title, heading and quoted error string, localized and English, once per article."""
+        texts: list[str] = []
+        entry_article: list[str] = []
+        entry_locale: list[str] = []
+        entry_path: list[str] = []
+        seen: set[tuple[str, str, str]] = set()
+
+        def add(raw: str, article: Article, locale: str) -> None:
+            norm = normalize(raw)
+            key = (article.id, locale, norm)
+            if len(norm) < 2 or key in seen:
+                return
+            seen.add(key)
+            texts.append(norm)
+            entry_article.append(article.id)
+            entry_locale.append(locale)
+            entry_path.append(article.path)
+
+        for article in articles:
+            for raw in (article.heading, article.title, *article.error_strings):
+                add(raw, article, article.locale)
+            if article.english is not None:
+                for raw in (article.english.heading, *article.english.error_strings):
+                    add(raw, article, ENGLISH)
+        return cls(texts, entry_article, entry_locale, entry_path)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def _candidates(self, query: str) -> list[int]:
+        ids = [self.vocab[g] for g in set(features(query)) if g in self.vocab]
+        if not ids:
+            return []
+        fids = np.asarray(ids, dtype=np.int64)
+        starts, ends = self.offsets[fids], self.offsets[fids + 1]
+        keep = (ends - starts) <= self.max_df
+        if not keep.any():
+            keep = (ends - starts) == (ends - starts).min()
+        fids, starts, ends = fids[keep], starts[keep], ends[keep]
+        postings = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
+        weights = np.repeat(self.idf[fids], ends - starts)
+        shared = np.bincount(postings, weights=weights, minlength=len(self.texts))
+        query_weight = float(self.idf[np.asarray(ids)].sum())
+        cosine = shared / np.sqrt(self.entry_weight * query_weight + 1e-9)
+        k = min(CANDIDATES, len(cosine))
+        top = np.argpartition(-cosine, k - 1)[:k]
+        return [int(i) for i in top if shared[i] > 0]
+
+    def _rescore(self, query: str, entry: int) -> float:
+        text = self.texts[entry]
+        shorter, longer = sorted((len(query), len(text)))
+        ratio = fuzz.ratio(query, text)
+        if longer == 0:
+            return 0.0
+        coverage = shorter / longer
+        partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 else 0.0
+        tokens = fuzz.token_set_ratio(query, text) if coverage >= 0.5 else 0.0
+        return max(ratio, partial * (0.85 + 0.15 * coverage), tokens * 0.95)
+
+    def _windows(self, text: str) -> list[str]:
+        cleaned = clean_paste(text)
+        whole = normalize(cleaned)[:MAX_QUERY_CHARS].strip()
+        if not whole:
+            return []
+        windows = [whole]
+        lines = [normalize(line) for line in cleaned.split("\n")[:MAX_WINDOWS]]
+        windows += [w[:MAX_QUERY_CHARS] for w in lines if len(w) >= 2 and w != whole]
+        return windows
+
+    def match(self, text: str, *, limit: int = 3, prefer_locale: str | None = None) -> list[Match]:
+        """Distinct articles best first (at most ``limit``); empty for empty or unmatched text."""
+        if not isinstance(text, str) or limit < 1:
+            return []
+        best: dict[str, tuple[float, int]] = {}
+        prefer = (prefer_locale or "").split("-")[0].lower()
+        for window in self._windows(text):
+            for entry in self._candidates(window):
+                score = self._rescore(window, entry)
+                article = self.entry_article[entry]
+                held = best.get(article)
+                if held is None or score > held[0] + 1e-6 or (
+                    math.isclose(score, held[0]) and prefer
+                    and self.entry_locale[entry].lower().startswith(prefer)
+                ):
+                    best[article] = (score, entry)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        return [
+            Match(article, self.entry_locale[e], self.entry_path[e], round(s, 2), self.texts[e])
+            for article, (s, e) in ranked
+        ]
