@@ -20,22 +20,21 @@ DEFAULT_LOCALE = "en-US"
 class Thresholds:
     """Tier boundaries on the 0-100 score, calibrated on ../shared/eval (see docs in bench/eval.py).
 
-    ``answer``: answer outright at or above this score. ``clear``: answer at or above this score
-    too when the runner-up article trails by at least ``margin``. ``suggest``: offer choices at
-    or above this score; below it, say we do not know.
+    ``answer``: answer outright at or above this confidence when every other candidate trails by
+    at least ``margin`` (a cut-off paste shared by two articles is a question, not an answer).
+    ``suggest``: offer choices at or above this confidence; below it, say we do not know.
     """
 
-    answer: float = 86.0
-    clear: float = 78.0
-    margin: float = 15.0
-    suggest: float = 45.0
+    answer: float = 85.0
+    margin: float = 1.0
+    suggest: float = 50.0
 
     def tier(self, matches: Sequence[Match]) -> Tier:
         if not matches:
             return Tier.NONE
         best = matches[0].score
-        runner_up = matches[1].score if len(matches) > 1 else 0.0
-        if best >= self.answer or (best >= self.clear and best - runner_up >= self.margin):
+        runner_up = max((m.score for m in matches[1:]), default=0.0)
+        if best >= self.answer and best - runner_up >= self.margin:
             return Tier.ANSWER
         return Tier.SUGGEST if best >= self.suggest else Tier.NONE
 

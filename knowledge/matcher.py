@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -23,7 +22,11 @@ CANDIDATES = 40
 """Entries rescored precisely per query window."""
 MAX_QUERY_CHARS = 300
 """A normalized query window longer than this is cut: headings are far shorter."""
+LONG_PASTE_CHARS = 160
+"""A cleaned paste at least this long is also tried line by line (the error may be one line of a log)."""
 MAX_WINDOWS = 24
+MIN_CONTAINED_CHARS = 6
+"""A quoted error string this long found whole inside a paste counts nearly as a full match."""
 """Lines of a long paste tried as separate query windows."""
 COMMON_FEATURE_SHARE = 0.05
 """n-grams in more entries than this share are skipped when gathering candidates."""
@@ -54,12 +57,6 @@ def features(norm: str) -> list[str]:
     return grams
 
 
-@dataclass(frozen=True)
-class _Scored:
-    entry: int
-    score: float
-
-
 class MatchIndex:
     """An n-gram index over article texts, searched with ``match``."""
 
@@ -69,8 +66,10 @@ class MatchIndex:
         entry_article: list[str],
         entry_locale: list[str],
         entry_path: list[str],
+        entry_is_error: list[bool],
     ) -> None:
         self.texts = texts
+        self.entry_is_error = entry_is_error
         self.entry_article = entry_article
         self.entry_locale = entry_locale
         self.entry_path = entry_path
@@ -100,9 +99,10 @@ class MatchIndex:
         entry_article: list[str] = []
         entry_locale: list[str] = []
         entry_path: list[str] = []
+        entry_is_error: list[bool] = []
         seen: set[tuple[str, str, str]] = set()
 
-        def add(raw: str, article: Article, locale: str) -> None:
+        def add(raw: str, article: Article, locale: str, is_error: bool = False) -> None:
             norm = normalize(raw)
             key = (article.id, locale, norm)
             if len(norm) < 2 or key in seen:
@@ -112,19 +112,24 @@ class MatchIndex:
             entry_article.append(article.id)
             entry_locale.append(locale)
             entry_path.append(article.path)
+            entry_is_error.append(is_error)
 
         for article in articles:
-            for raw in (article.heading, article.title, *article.error_strings):
+            for raw in article.error_strings:
+                add(raw, article, article.locale, is_error=True)
+            for raw in (article.heading, article.title):
                 add(raw, article, article.locale)
             if article.english is not None:
-                for raw in (article.english.heading, *article.english.error_strings):
-                    add(raw, article, ENGLISH)
-        return cls(texts, entry_article, entry_locale, entry_path)
+                for raw in article.english.error_strings:
+                    add(raw, article, ENGLISH, is_error=True)
+                add(article.english.heading, article, ENGLISH)
+        return cls(texts, entry_article, entry_locale, entry_path, entry_is_error)
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def _candidates(self, query: str) -> list[int]:
+    def _candidates(self, query: str) -> list[tuple[int, float]]:
+        """Up to ``CANDIDATES`` entries sharing the most IDF-weighted n-grams, with their cosine."""
         ids = [self.vocab[g] for g in set(features(query)) if g in self.vocab]
         if not ids:
             return []
@@ -141,47 +146,65 @@ class MatchIndex:
         cosine = shared / np.sqrt(self.entry_weight * query_weight + 1e-9)
         k = min(CANDIDATES, len(cosine))
         top = np.argpartition(-cosine, k - 1)[:k]
-        return [int(i) for i in top if shared[i] > 0]
+        return [(int(i), float(cosine[i])) for i in top if shared[i] > 0]
 
-    def _rescore(self, query: str, entry: int) -> float:
+    def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float]:
+        """``(rank, confidence)`` of one entry for one query window.
+
+        Confidence is edit-distance similarity that tolerates typos, a cut-off end (prefix
+        ratio) and surrounding words (partial ratio), discounted when lengths differ; it decides
+        the tier. Rank adds word-order-free similarity and the n-gram cosine, which find
+        other translations of the same text better; it orders the candidates.
+        """
         text = self.texts[entry]
         shorter, longer = sorted((len(query), len(text)))
-        ratio = fuzz.ratio(query, text)
         if longer == 0:
-            return 0.0
+            return 0.0, 0.0
         coverage = shorter / longer
+        ratio = fuzz.ratio(query, text)
+        prefix = fuzz.ratio(query, text[: len(query)]) if len(query) < len(text) else ratio
         partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 else 0.0
-        tokens = fuzz.token_set_ratio(query, text) if coverage >= 0.5 else 0.0
-        return max(ratio, partial * (0.85 + 0.15 * coverage), tokens * 0.95)
+        # The whole entry inside a longer paste (an error string with context) is strong evidence;
+        # the paste matching only the middle of a longer entry is weak.
+        contained = self.entry_is_error[entry] and len(query) > len(text) >= MIN_CONTAINED_CHARS
+        confidence = max(ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
+                         partial * (0.85 + 0.15 * coverage) if contained else 0.0)
+        loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
+                    fuzz.token_sort_ratio(query, text))
+        return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence
 
     def _windows(self, text: str) -> list[str]:
         cleaned = clean_paste(text)
         whole = normalize(cleaned)[:MAX_QUERY_CHARS].strip()
         if not whole:
             return []
-        windows = [whole]
+        if len(whole) < LONG_PASTE_CHARS:
+            return [whole]
         lines = [normalize(line) for line in cleaned.split("\n")[:MAX_WINDOWS]]
-        windows += [w[:MAX_QUERY_CHARS] for w in lines if len(w) >= 2 and w != whole]
-        return windows
+        return [whole, *(w[:MAX_QUERY_CHARS] for w in lines if len(w) >= 2 and w != whole)]
 
     def match(self, text: str, *, limit: int = 3, prefer_locale: str | None = None) -> list[Match]:
-        """Distinct articles best first (at most ``limit``); empty for empty or unmatched text."""
+        """Distinct articles best first (at most ``limit``); empty for empty or unmatched text.
+
+        Each ``Match.score`` is the confidence (0-100) of that article's best entry.
+        """
         if not isinstance(text, str) or limit < 1:
             return []
-        best: dict[str, tuple[float, int]] = {}
+        best: dict[str, tuple[float, float, int]] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
-            for entry in self._candidates(window):
-                score = self._rescore(window, entry)
+            for entry, cosine in self._candidates(window):
+                rank, confidence = self._rescore(window, entry, cosine)
                 article = self.entry_article[entry]
                 held = best.get(article)
-                if held is None or score > held[0] + 1e-6 or (
-                    math.isclose(score, held[0]) and prefer
-                    and self.entry_locale[entry].lower().startswith(prefer)
+                if held is None or rank > held[0] + 1e-6 or (
+                    math.isclose(rank, held[0]) and prefer and self.entry_locale[entry].lower().startswith(prefer)
                 ):
-                    best[article] = (score, entry)
+                    best[article] = (rank, max(confidence, held[1]) if held else confidence, entry)
+                elif confidence > held[1]:
+                    best[article] = (held[0], confidence, held[2])
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         return [
-            Match(article, self.entry_locale[e], self.entry_path[e], round(s, 2), self.texts[e])
-            for article, (s, e) in ranked
+            Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e])
+            for article, (_, c, e) in ranked
         ]
