@@ -124,3 +124,19 @@ class KnowledgeEngine:
             tier, self.version(best.article_id, reply), best.score, reply, wanted, fell_back,
             tuple(matches), tuple(matches[1:]),
         )
+
+    def present(self, article_id: str, *, locale: str | None = None, client_locale: str | None = None) -> Answer | None:
+        """One chosen article (from "did you mean" or the language picker) as an answer, or ``None``."""
+        locales = self.article_locales(article_id)
+        if not locales:
+            return None
+        reply, wanted, fell_back = choose_reply_locale(
+            explicit=locale, text_locale=None, client_locale=client_locale, article_locales=locales,
+            default=DEFAULT_LOCALE,
+        )
+        article = self.version(article_id, reply)
+        if article is None:
+            return None
+        chosen = Match(article_id, reply, article.path, 100.0, article.heading)
+        return Answer(Tier.ANSWER, article, 100.0, reply, wanted, fell_back, (chosen,), ())
+

@@ -126,7 +126,10 @@ def language_name(locale: str, in_locale: str) -> str:
     loc, viewer = _parse(locale), _parse(in_locale) or _parse("en")
     if loc is None or viewer is None:
         return locale
-    name = loc.get_display_name(viewer)
+    if loc.language in ("zh", "pt") or (loc.language == "sr" and loc.script):
+        name = loc.get_display_name(viewer)  # the region or script is what tells these apart
+    else:
+        name = loc.get_language_name(viewer)
     return name or locale
 
 

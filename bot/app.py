@@ -1,0 +1,146 @@
+"""The aiohttp application: ``POST /api/messages`` through botbuilder's CloudAdapter, ``GET /healthz``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import Storage, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
+from botframework.connector.auth import BotFrameworkAuthentication
+from jwt import PyJWTError
+from msrest.exceptions import DeserializationError
+
+from bot.channel_text import client_locale
+from bot.connector import ReusingBotFrameworkAuthentication
+from bot.feedback import FeedbackStore, MemoryFeedbackStore, SqliteFeedbackStore
+from bot.handler import InsightDeskBot
+from bot.plugin import InsightDesk
+from bot.settings import Settings
+from bot.storage import SqliteDatabase, create_storage
+from bot.strings import strings_for
+from knowledge.engine import KnowledgeEngine
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class Services:
+    """The long-lived objects one application owns."""
+
+    engine: KnowledgeEngine
+    storage: Storage
+    database: SqliteDatabase | None
+    feedback: FeedbackStore
+    authentication: ReusingBotFrameworkAuthentication
+    adapter: CloudAdapter
+    bot: InsightDeskBot
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def _authentication(settings: Settings) -> ReusingBotFrameworkAuthentication:
+    inner: BotFrameworkAuthentication = ConfigurationBotFrameworkAuthentication(settings)
+    return ReusingBotFrameworkAuthentication(inner)
+
+
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """Log the failure with the activity id; tell the user once, in their language, without details."""
+    activity = turn_context.activity
+    log.error("unhandled error in turn (activity %s, conversation %s)", activity.id,
+              activity.conversation.id if activity.conversation else None, exc_info=error)
+    try:
+        await turn_context.send_activity(strings_for(client_locale(activity)).text("apology"))
+    except Exception:
+        log.exception("could not send the apology (activity %s)", activity.id)
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": "bad request", "reason": reason}, status=400)
+
+
+def _parse_activity(body: Any) -> str | None:
+    """Why ``body`` is not an activity, or ``None`` when it is one."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object (a Bot Framework activity)"
+    if not isinstance(body.get("type"), str) or not body["type"]:
+        return "the activity has no 'type'"
+    try:
+        Activity().deserialize(body)
+    except (DeserializationError, TypeError, ValueError, AttributeError) as e:
+        return f"not a valid activity: {e}"
+    return None
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    """One activity from the channel: validated here, then authenticated and run by the adapter."""
+    services = request.app[SERVICES]
+    if "application/json" not in request.headers.get("Content-Type", ""):
+        return web.json_response({"error": "unsupported media type", "reason": "send application/json"},
+                                 status=415)
+    try:
+        body = json.loads(await request.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return _bad_request(f"the body is not JSON: {e}")
+    problem = _parse_activity(body)
+    if problem:
+        log.warning("rejected a malformed activity: %s", problem)
+        return _bad_request(problem)
+    try:
+        response = await services.adapter.process(request, services.bot)
+    except (PermissionError, PyJWTError) as e:
+        log.warning("rejected an activity that failed authentication: %s", e)
+        raise web.HTTPUnauthorized() from e
+    return response if response is not None else web.Response(status=201)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    engine = request.app[SERVICES].engine
+    return web.json_response({"status": "ok", "articles": len(engine.kb), "locales": list(engine.locales)})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: KnowledgeEngine | None = None,
+    storage: Storage | None = None,
+    feedback: FeedbackStore | None = None,
+) -> web.Application:
+    """Build the application; every long-lived object is made here and closed on cleanup."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        knowledge = engine or KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
+        database = None
+        state = storage
+        if state is None:
+            state, database = create_storage(settings.state_store)
+        notes = feedback or (SqliteFeedbackStore(database) if database else MemoryFeedbackStore())
+        authentication = _authentication(settings)
+        adapter = CloudAdapter(authentication)
+        adapter.on_turn_error = on_turn_error
+        bot = InsightDeskBot(InsightDesk(knowledge, state, notes))
+        app[SERVICES] = Services(knowledge, state, database, notes, authentication, adapter, bot)
+        yield
+        await authentication.close()
+        if database is not None:
+            database.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def run_server(settings: Settings) -> None:
+    """Serve until interrupted, printing where."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"Insight Desk listening on http://{settings.host}:{settings.port}/api/messages", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
