@@ -129,8 +129,9 @@ def answer_markdown(*, title: str, body: str, note: str, strings: Strings) -> st
 
 def suggest_card(choices: list[Choice], *, query: str, strings: Strings) -> dict[str, Any]:
     """"Did you mean…": one button per candidate article; choosing one answers it."""
-    actions = [_submit(c.title[:80], _data("choose", article=c.article_id, query=query)) for c in choices]
-    actions.append(_submit(strings.text("talk_to_person"), _data("escalate", query=query)))
+    actions = [_submit(c.title[:80], _data("choose", article=c.article_id, query=query, locale=strings.locale))
+               for c in choices]
+    actions.append(_submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale)))
     return _card([_text(strings.text("did_you_mean"), weight="Bolder")], actions)
 
 
@@ -141,7 +142,7 @@ def suggest_markdown(choices: list[Choice], *, strings: Strings) -> str:
 
 def not_found_card(*, query: str, strings: Strings) -> dict[str, Any]:
     """Nothing matched: say so and offer a person."""
-    offer = _submit(strings.text("talk_to_person"), _data("escalate", query=query))
+    offer = _submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale))
     return _card([_text(strings.text("not_found"))], [offer])
 
 
@@ -157,4 +158,5 @@ def welcome_markdown(*, strings: Strings) -> str:
 def escalate_card(*, query: str, article_id: str | None, strings: Strings) -> dict[str, Any]:
     """Offered after "this didn't help": one button to reach a person."""
     return _card([_text(strings.text("sorry_not_helped"))],
-                 [_submit(strings.text("talk_to_person"), _data("escalate", article=article_id, query=query))])
+                 [_submit(strings.text("talk_to_person"),
+                          _data("escalate", article=article_id, query=query, locale=strings.locale))])

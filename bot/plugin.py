@@ -139,7 +139,7 @@ class InsightDesk:
         if action in ("choose", "language") and article:
             if action == "language" and locale:
                 await self._remember_language(turn_context, locale)
-            preferred = locale if action == "language" else await self._preferred_locale(turn_context)
+            preferred = locale if action == "language" else (await self._preferred_locale(turn_context) or locale)
             answer = self.engine.present(article, locale=preferred, client_locale=client_locale(turn_context.activity))
             if answer is not None:
                 await self._send_answer(turn_context, answer, query=query)

@@ -1,0 +1,152 @@
+"""The real HTTP path: the bot's aiohttp app on a loopback port and a connector stub for its replies."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import Settings
+from knowledge.engine import KnowledgeEngine
+
+BOT_ID = "28:insight-desk-bot"
+BOT_NAME = "Insight Desk"
+_ids = itertools.count(1)
+
+
+@dataclass
+class ConnectorStub:
+    """Stands in for the channel's serviceUrl: records every activity the bot sends."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [a["content"] for r in self.received for a in r.get("attachments") or []
+                if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[ConnectorStub]:
+    stub = ConnectorStub()
+
+    async def record(request: web.Request) -> web.Response:
+        stub.paths.append(request.path)
+        stub.received.append(await request.json())
+        return web.json_response({"id": f"reply-{len(stub.received)}"})
+
+    app = web.Application()
+    app.router.add_post("/v3/conversations/{conversation}/activities", record)
+    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", record)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    stub.url = f"http://127.0.0.1:{port}"
+    yield stub
+    await runner.cleanup()
+
+
+@dataclass
+class BotServer:
+    """A running bot: its base URL and a way to post activities to it."""
+
+    url: str
+    session: aiohttp.ClientSession
+    runner: web.AppRunner
+
+    async def post(self, body: Any, *, raw: bytes | None = None, content_type: str = "application/json") -> int:
+        data = raw if raw is not None else json.dumps(body).encode()
+        async with self.session.post(f"{self.url}/api/messages", data=data,
+                                     headers={"Content-Type": content_type}) as response:
+            await response.read()
+            return response.status
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+StartBot = Callable[..., Any]
+
+
+@pytest.fixture
+async def start_bot(tmp_path: Path) -> AsyncIterator[StartBot]:
+    """Start the real app (``create_app``) on a free loopback port; several may be started and stopped."""
+    session = aiohttp.ClientSession()
+    running: list[BotServer] = []
+    engines: dict[tuple[str, ...], KnowledgeEngine] = {}
+
+    async def start(*, kb: tuple[str, ...] = (), state: Path | None = None, engine: Any = None,
+                    **overrides: Any) -> BotServer:
+        if engine is None:
+            if kb not in engines:
+                engines[kb] = KnowledgeEngine.load(kb)
+            engine = engines[kb]
+        settings = Settings(state_store=f"sqlite:///{state or tmp_path / 'state.db'}", kb_paths=kb,
+                            kb_cache_dir=None, **overrides)
+        runner = web.AppRunner(create_app(settings, engine=engine), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server = BotServer(f"http://127.0.0.1:{runner.addresses[0][1]}", session, runner)
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        await server.runner.cleanup()
+    await session.close()
+
+
+def teams_message(
+    service_url: str,
+    text: str = "",
+    *,
+    locale: str | None = None,
+    client_locale: str | None = None,
+    mention: bool = False,
+    channel: bool = False,
+    html: str | None = None,
+    value: dict[str, Any] | None = None,
+    user: str = "29:user-1",
+) -> dict[str, Any]:
+    """A message activity shaped like the ones Teams sends."""
+    number = next(_ids)
+    entities: list[dict[str, Any]] = []
+    if mention:
+        text = f"<at>{BOT_NAME}</at> {text}"
+        entities.append({"type": "mention", "text": f"<at>{BOT_NAME}</at>",
+                         "mentioned": {"id": BOT_ID, "name": BOT_NAME}})
+    if client_locale:
+        entities.append({"type": "clientInfo", "locale": client_locale, "country": "SE", "platform": "Web"})
+    conversation: dict[str, Any] = {"id": f"a:personal-{user}", "conversationType": "personal", "tenantId": "t-1"}
+    channel_data: dict[str, Any] = {"tenant": {"id": "t-1"}}
+    if channel:
+        conversation = {"id": "19:general@thread.tacv2;messageid=1700000000000", "conversationType": "channel",
+                        "isGroup": True, "tenantId": "t-1"}
+        channel_data.update(team={"id": "19:team@thread.tacv2"}, channel={"id": "19:general@thread.tacv2"})
+    activity: dict[str, Any] = {
+        "type": "message", "id": f"activity-{number}", "timestamp": "2026-11-22T10:00:00.000Z",
+        "serviceUrl": service_url, "channelId": "msteams",
+        "from": {"id": user, "name": "Admin", "aadObjectId": "00000000-0000-0000-0000-000000000001"},
+        "conversation": conversation, "recipient": {"id": BOT_ID, "name": BOT_NAME},
+        "text": text, "textFormat": "plain", "entities": entities, "channelData": channel_data,
+    }
+    if locale:
+        activity["locale"] = locale
+    if html is not None:
+        activity["attachments"] = [{"contentType": "text/html", "content": html}]
+    if value is not None:
+        activity["value"] = value
+        activity["text"] = ""
+    return activity
