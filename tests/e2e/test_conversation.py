@@ -90,7 +90,8 @@ async def test_english_paste_with_a_locale_the_article_lacks_falls_back_to_engli
     bot = await start_bot()
     await bot.post(teams_message(connector.url, "There was an error validating access token", locale="de-DE"))
     card = only_card(connector)
-    assert card["body"][0]["text"] == "\"There was an error validating access token\" error during Desktop Analytics onboarding"
+    heading = "\"There was an error validating access token\" error during Desktop Analytics onboarding"
+    assert card["body"][0]["text"] == heading
     assert "isn't available in German" in card["body"][1]["text"]
     assert f"https://learn.microsoft.com/en/{LINK}" in card_text(card)
 
@@ -299,7 +300,9 @@ async def test_concurrent_conversations_each_get_their_own_answer(
     assert "액세스 토큰" in card_text(by_conversation["a:personal-29:c"])
 
 
-async def test_unreachable_connector_does_not_take_the_server_down(start_bot: StartBot, connector: ConnectorStub) -> None:
+async def test_unreachable_connector_does_not_take_the_server_down(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
     bot = await start_bot()
     dead = teams_message("http://127.0.0.1:9", "Ett fel uppstod vid validering av åtkomsttoken")
     status = await bot.post(dead)
