@@ -1,160 +1,323 @@
-"""Where the bot keeps state: a botbuilder ``Storage`` chosen by URL (embedded SQLite by default)."""
+"""Where the bot keeps state: a botbuilder ``Storage`` chosen by URL, embedded SQLite by default.
+
+    storage = create_storage("sqlite:///var/insight-desk.db")   # or "memory://"
+    user_state = UserState(storage)
+    ...
+    close_storage(storage)                                      # on shutdown
+
+URLs: ``sqlite:///relative/path.db`` (relative to the working directory), ``sqlite:////absolute/path.db``,
+``memory://`` (botbuilder's ``MemoryStorage``, gone on restart). Anything else is a ``ValueError``.
+
+``SqliteStorage`` keeps each item as one row of the ``bot_state`` table: ``key``, ``e_tag`` and the item
+as JSON (``document``). Items are flattened with jsonpickle, as botbuilder's own Azure storages do, so
+plain dicts are stored as plain JSON and objects (``StoreItem``, dataclasses) come back as the same
+types. The file is trusted like the bot's code: reading it may import the classes named in it.
+
+E-tags: every stored item gets a fresh opaque ``e_tag`` (a dict key or an attribute, as botbuilder's
+storages use). A write whose item carries an ``e_tag`` other than ``"*"`` succeeds only if the stored
+item still has that e-tag (else ``EtagConflictError``, a ``KeyError`` like ``MemoryStorage`` raises); no
+``e_tag`` or ``"*"`` writes unconditionally. After a write each written dict or object carries its new
+e-tag, so a ``BotState`` can save twice in one turn. The writes of one call commit together or not at all.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, on one connection per database
+opened on first use, used only from the database's own worker thread: the event loop never waits on
+the disk. Every failure of the file or the database is a ``StorageError`` naming the file and the
+operation, so a caller can log it and still answer the user; the next call opens the file again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from botbuilder.core import MemoryStorage, Storage
+from jsonpickle.pickler import Pickler
+from jsonpickle.unpickler import Unpickler
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "EtagConflictError",
+    "SqliteDatabase",
+    "SqliteStorage",
+    "StorageError",
+    "close_storage",
+    "create_storage",
+    "sqlite_path",
+]
 
 T = TypeVar("T")
 
+DEFAULT_BUSY_TIMEOUT = 5.0
+"""Seconds a statement waits for another connection's write lock before it fails."""
+_MAX_VARIABLES = 500
+"""Keys per ``IN (...)`` query: far below SQLite's limit on bound parameters."""
 
-class StorageError(RuntimeError):
-    """The state store could not be read or written (the message says which file and operation)."""
+_STATE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS bot_state ("
+    " key TEXT PRIMARY KEY, e_tag TEXT NOT NULL, document TEXT NOT NULL, updated TEXT NOT NULL"
+    ") WITHOUT ROWID",
+)
 
 
-class EtagConflictError(KeyError):
-    """A write carried an e-tag that no longer matches the stored item."""
+class StorageError(Exception):
+    """The state store could not do what was asked; the message names the file and the operation."""
+
+    def __init__(self, message: str, *, path: Path | None = None, operation: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.operation = operation
+
+
+class EtagConflictError(StorageError, KeyError):
+    """A write carried an e-tag the stored item no longer has: someone else wrote it (or deleted it) first."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 def sqlite_path(url: str) -> Path:
-    """``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
-    if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
-        raise ValueError(f"not a sqlite URL (expected sqlite:///path/to/file.db): {url!r}")
-    return Path(url[len("sqlite:///"):])
+    """The file of a SQLite URL: ``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
+    prefix = "sqlite:///"
+    if url[: len(prefix)].lower() != prefix or not url[len(prefix) :].strip("/"):
+        raise ValueError(f"not a SQLite URL (expected sqlite:///path/to/file.db): {url!r}")
+    return Path(unquote(url[len(prefix) :]))
+
+
+def create_storage(url: str) -> Storage:
+    """The botbuilder ``Storage`` a ``STATE_STORE`` URL names (``sqlite:///path``, ``memory://``).
+
+    Nothing is opened yet: a SQLite file (and its folder) is created on the first read or write.
+    """
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        return SqliteStorage(sqlite_path(url))
+    if scheme == "memory" and url.lower() in ("memory:", "memory://"):
+        return MemoryStorage()
+    if scheme in ("redis", "rediss"):
+        raise ValueError(f"STATE_STORE {url!r}: Redis is not supported yet; use sqlite:///path/to/file.db")
+    raise ValueError(f"unknown STATE_STORE {url!r}: use sqlite:///path/to/file.db (or sqlite:////abs/path.db)"
+                     " or memory://")
+
+
+def close_storage(storage: Storage) -> None:
+    """Close what ``create_storage`` opened (a no-op for stores that hold nothing open)."""
+    if isinstance(storage, SqliteStorage):
+        storage.close()
 
 
 class SqliteDatabase:
-    """One SQLite file in WAL mode, used from one worker thread so the event loop never blocks."""
+    """One SQLite file, used from one worker thread through one connection opened on first use.
 
-    def __init__(self, path: str | Path) -> None:
+    Stores sharing the file share the database: each adds its tables with ``add_schema``.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._schemas: list[str] = []
+        self._applied = 0
         self._connection: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    def add_schema(self, statements: Iterable[str]) -> None:
+        """Statements (``CREATE ... IF NOT EXISTS``) run once per connection before any other work."""
+        self._schemas.extend(statements)
+
+    async def run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(connection)`` in the worker thread; file and database failures become ``StorageError``."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker(), self._call, operation, work)
+
+    def run_sync(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``run`` for code without an event loop (the command line): blocks until done."""
+        return self._worker().submit(self._call, operation, work).result()
+
+    def close(self) -> None:
+        """Finish pending work and close the connection; a later call opens it again."""
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.submit(self._disconnect)
+            executor.shutdown(wait=True)
+
+    def _worker(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{self.path.name}")
+            return self._executor
+
+    def _call(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self._connect())
+        except StorageError:
+            raise
+        except (sqlite3.Error, OSError) as e:
+            self._disconnect()
+            raise StorageError(f"state store {self.path}: {operation} failed: {e}",
+                               path=self.path, operation=operation) from e
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS bot_state (key TEXT PRIMARY KEY, etag INTEGER NOT NULL, doc TEXT NOT NULL)"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
-                " query TEXT NOT NULL, query_key TEXT NOT NULL, article TEXT, locale TEXT, user_id TEXT,"
-                " conversation_id TEXT, created REAL NOT NULL)"
-            )
-            conn.execute("CREATE INDEX IF NOT EXISTS feedback_key ON feedback (query_key)")
-            self._connection = conn
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                         check_same_thread=False)
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"could not switch to WAL mode (journal_mode is {mode})")
+                connection.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                connection.close()
+                raise
+            self._connection, self._applied = connection, 0
+        if self._applied < len(self._schemas):
+            for statement in self._schemas[self._applied :]:
+                self._connection.execute(statement)
+            self._applied = len(self._schemas)
         return self._connection
 
-    async def run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` on the connection in a worker thread; failures become ``StorageError``."""
-
-        def call() -> T:
-            with self._lock:
-                return work(self._connect())
-
-        try:
-            return await asyncio.to_thread(call)
-        except (sqlite3.Error, OSError) as e:
-            raise StorageError(f"state store {self.path}: {operation} failed: {e}") from e
-
-    def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+    def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
-def _etag_of(item: Any) -> str | None:
-    value = item.get("e_tag") if isinstance(item, dict) else getattr(item, "e_tag", None)
-    return None if value is None else str(value)
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taking the write lock at once; rolled back if anything fails inside."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with suppress(sqlite3.Error):  # a broken connection cannot roll back; closing it discards the work
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
-class SqliteStorage(Storage):
-    """botbuilder ``Storage`` in a SQLite table: JSON documents with optimistic e-tags."""
+def _e_tag_of(item: object) -> object:
+    return item.get("e_tag") if isinstance(item, dict) else getattr(item, "e_tag", None)
 
-    def __init__(self, database: SqliteDatabase) -> None:
+
+def _set_e_tag(item: object, e_tag: str) -> None:
+    if isinstance(item, dict):
+        item["e_tag"] = e_tag
+    else:
+        with suppress(AttributeError):  # an object without a settable e_tag (slotted, a number) has none
+            item.e_tag = e_tag  # type: ignore[attr-defined]
+
+
+def _encode(key: str, item: object) -> str:
+    """The item as JSON, without its e-tag (kept in its own column)."""
+    try:
+        flat = Pickler(unpicklable=True).flatten(item)
+        if isinstance(flat, dict):
+            flat.pop("e_tag", None)
+        return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise StorageError(f"state for {key!r} cannot be stored as JSON: {e}", operation="write") from e
+
+
+def _decode(path: Path, key: str, document: str, e_tag: str) -> object:
+    try:
+        item = Unpickler(safe=True).restore(json.loads(document))
+    except (ValueError, TypeError, AttributeError, ImportError) as e:
+        raise StorageError(f"state store {path}: read failed: the item {key!r} is not valid JSON state: {e}",
+                           path=path, operation="read") from e
+    _set_e_tag(item, e_tag)
+    return item
+
+
+class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type information
+    """botbuilder ``Storage`` in a SQLite file: JSON documents with optimistic e-tags (see the module)."""
+
+    def __init__(self, database: SqliteDatabase | str | Path) -> None:
         super().__init__()
-        self.database = database
+        self.database = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+        self.database.add_schema(_STATE_SCHEMA)
 
-    async def read(self, keys: list[str]) -> dict[str, Any]:
-        if not keys:
+    @property
+    def path(self) -> Path:
+        return self.database.path
+
+    async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        """The stored items among ``keys``; keys never written are absent from the result."""
+        wanted = list(dict.fromkeys(keys or ()))
+        if not wanted:
             return {}
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            marks = ",".join("?" * len(keys))
-            rows = conn.execute(f"SELECT key, etag, doc FROM bot_state WHERE key IN ({marks})", list(keys))
+        def work(connection: sqlite3.Connection) -> dict[str, Any]:
             found: dict[str, Any] = {}
-            for key, etag, doc in rows:
-                item = json.loads(doc)
-                if isinstance(item, dict):
-                    item["e_tag"] = str(etag)
-                found[key] = item
+            for start in range(0, len(wanted), _MAX_VARIABLES):
+                chunk = wanted[start : start + _MAX_VARIABLES]
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(f"SELECT key, e_tag, document FROM bot_state WHERE key IN ({marks})", chunk)
+                for key, e_tag, document in rows:
+                    found[key] = _decode(self.path, key, document, e_tag)
             return found
 
         return await self.database.run("read", work)
 
-    async def write(self, changes: dict[str, Any]) -> None:
+    async def write(self, changes: dict[str, Any] | None) -> None:
+        """Store every item of ``changes``, all or none; see the module for the e-tag rules."""
         if changes is None:
-            raise ValueError("changes are required when writing")
+            raise ValueError("Changes are required when writing")
         if not changes:
             return
-        documents: list[tuple[str, str | None, str]] = []
-        for key, change in changes.items():
-            value = change if isinstance(change, dict) else dict(vars(change))
-            value = {k: v for k, v in value.items() if k != "e_tag"}
-            try:
-                documents.append((key, _etag_of(change), json.dumps(value, ensure_ascii=False)))
-            except (TypeError, ValueError) as e:
-                raise StorageError(f"state for {key!r} is not JSON-serializable: {e}") from e
+        rows: list[tuple[str, str | None, str, str]] = []
+        for key, item in changes.items():
+            expected = _e_tag_of(item)
+            if expected == "":
+                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+            condition = None if expected is None or expected == "*" else str(expected)
+            rows.append((key, condition, _encode(key, item), secrets.token_hex(8)))
+        updated = datetime.now(UTC).isoformat(timespec="seconds")
 
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for key, etag, doc in documents:
-                    row = conn.execute("SELECT etag FROM bot_state WHERE key = ?", (key,)).fetchone()
-                    if row is not None and etag not in (None, "*") and etag != str(row[0]):
-                        raise EtagConflictError(f"e-tag conflict on {key!r}: wrote {etag}, stored {row[0]}")
-                    conn.execute(
-                        "INSERT INTO bot_state (key, etag, doc) VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE"
-                        " SET etag = bot_state.etag + 1, doc = excluded.doc",
-                        (key, doc),
+        def work(connection: sqlite3.Connection) -> None:
+            with _transaction(connection):
+                for key, condition, document, e_tag in rows:
+                    if condition is not None:
+                        stored = connection.execute("SELECT e_tag FROM bot_state WHERE key = ?", (key,)).fetchone()
+                        if stored is None or stored[0] != condition:
+                            now = "it was deleted" if stored is None else f"it now has {stored[0]}"
+                            raise EtagConflictError(
+                                f"state store {self.path}: write of {key!r} refused: it was read with e-tag"
+                                f" {condition} but {now}", path=self.path, operation="write")
+                    connection.execute(
+                        "INSERT INTO bot_state (key, e_tag, document, updated) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET e_tag = excluded.e_tag, document = excluded.document,"
+                        " updated = excluded.updated",
+                        (key, e_tag, document, updated),
                     )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
         await self.database.run("write", work)
+        for (_, _, _, e_tag), item in zip(rows, changes.values(), strict=True):
+            _set_e_tag(item, e_tag)
 
-    async def delete(self, keys: list[str]) -> None:
-        if not keys:
+    async def delete(self, keys: Iterable[str] | None) -> None:
+        """Remove the items of ``keys``; unknown keys are ignored."""
+        doomed = [(key,) for key in dict.fromkeys(keys or ())]
+        if not doomed:
             return
 
-        def work(conn: sqlite3.Connection) -> None:
-            conn.executemany("DELETE FROM bot_state WHERE key = ?", [(k,) for k in keys])
+        def work(connection: sqlite3.Connection) -> None:
+            with _transaction(connection):
+                connection.executemany("DELETE FROM bot_state WHERE key = ?", doomed)
 
         await self.database.run("delete", work)
 
-
-def create_storage(url: str) -> tuple[Storage, SqliteDatabase | None]:
-    """The Storage for ``STATE_STORE`` (``sqlite:///path``, ``memory://``) and its database, if any."""
-    if url.startswith("sqlite:"):
-        database = SqliteDatabase(sqlite_path(url))
-        return SqliteStorage(database), database
-    if url in ("memory://", "memory"):
-        return MemoryStorage(), None
-    if url.startswith("redis://"):
-        raise ValueError("STATE_STORE redis:// is not supported yet; use sqlite:///path/to/file.db")
-    raise ValueError(f"unknown STATE_STORE {url!r}: use sqlite:///path/to/file.db or memory://")
+    def close(self) -> None:
+        """Close the database file (it is opened again if the storage is used later)."""
+        self.database.close()
