@@ -270,7 +270,7 @@ class ReusingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
 
     def __init__(self, inner: BotFrameworkAuthentication, pool: ConnectorClientPool | None = None) -> None:
         self._inner = inner
-        self.pool = pool or ConnectorClientPool()
+        self.pool = pool if pool is not None else ConnectorClientPool()
         self._user_token_clients: dict[str, UserTokenClient] = {}
 
     def _reusing(self, factory: ConnectorFactory, claims_identity: ClaimsIdentity | None) -> ConnectorFactory:
