@@ -18,11 +18,11 @@ from msrest.exceptions import DeserializationError
 
 from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication
-from bot.feedback import FeedbackStore, MemoryFeedbackStore, SqliteFeedbackStore
+from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
 from bot.settings import Settings
-from bot.storage import SqliteDatabase, create_storage
+from bot.storage import close_storage, create_storage
 from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
 
@@ -36,7 +36,6 @@ class Services:
 
     engine: KnowledgeEngine
     storage: Storage
-    database: SqliteDatabase | None
     feedback: FeedbackStore
     authentication: ReusingBotFrameworkAuthentication
     adapter: CloudAdapter
@@ -118,20 +117,17 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         knowledge = engine or KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
-        database = None
-        state = storage
-        if state is None:
-            state, database = create_storage(settings.state_store)
-        notes = feedback or (SqliteFeedbackStore(database) if database else MemoryFeedbackStore())
+        state = storage or create_storage(settings.state_store)
+        notes = feedback or create_feedback_store(state)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
         adapter.on_turn_error = on_turn_error
         bot = InsightDeskBot(InsightDesk(knowledge, state, notes))
-        app[SERVICES] = Services(knowledge, state, database, notes, authentication, adapter, bot)
+        app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
         yield
         await authentication.close()
-        if database is not None:
-            database.close()
+        if storage is None:
+            close_storage(state)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)

@@ -11,11 +11,11 @@ from botbuilder.core import TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
-from bot.feedback import MemoryFeedbackStore, SqliteFeedbackStore
+from bot.feedback import create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
 from bot.settings import Settings
-from bot.storage import create_storage
+from bot.storage import close_storage, create_storage
 from knowledge.engine import KnowledgeEngine
 
 
@@ -31,8 +31,8 @@ def render(activity: Activity) -> str:
 
 async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | None = None) -> None:
     engine = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
-    storage, database = create_storage(settings.state_store)
-    feedback = SqliteFeedbackStore(database) if database else MemoryFeedbackStore()
+    storage = create_storage(settings.state_store)
+    feedback = create_feedback_store(storage)
     bot = InsightDeskBot(InsightDesk(engine, storage, feedback))
     adapter = TestAdapter(bot.on_turn)
     user = ChannelAccount(id="cli-user", name="You")
@@ -52,8 +52,7 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | 
             while adapter.activity_buffer:
                 stdout.write(render(adapter.activity_buffer.pop(0)) + "\n\n")
     finally:
-        if database is not None:
-            database.close()
+        close_storage(storage)
 
 
 def run_chat(settings: Settings, *, input: TextIO = sys.stdin, output: TextIO = sys.stdout) -> None:

@@ -18,7 +18,7 @@ from botbuilder.schema import Activity, ChannelAccount
 
 from bot import cards
 from bot.channel_text import client_locale, message_text
-from bot.feedback import FeedbackEvent, FeedbackKind, FeedbackStore
+from bot.feedback import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
 from bot.storage import StorageError
 from bot.strings import CATALOG, Strings, all_language_commands, strings_for
 from knowledge.engine import KnowledgeEngine
@@ -211,7 +211,7 @@ class InsightDesk:
         activity = turn_context.activity
         event = FeedbackEvent(
             kind, query, article, locale,
-            user_id=activity.from_property.id if activity.from_property else None,
+            user_id=hash_user_id(activity.from_property.id) if activity.from_property else None,
             conversation_id=activity.conversation.id if activity.conversation else None,
         )
         try:

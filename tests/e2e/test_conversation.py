@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.feedback import hash_user_id
 from tests.e2e.conftest import BOT_ID, BOT_NAME, ConnectorStub, StartBot, teams_message
 
 SEED = "error-validating-access-token-during-onboarding"
@@ -93,7 +94,7 @@ async def test_english_paste_with_a_locale_the_article_lacks_falls_back_to_engli
     heading = "\"There was an error validating access token\" error during Desktop Analytics onboarding"
     assert card["body"][0]["text"] == heading
     assert "isn't available in German" in card["body"][1]["text"]
-    assert f"https://learn.microsoft.com/en/{LINK}" in card_text(card)
+    assert f"https://learn.microsoft.com/en-us/{LINK}" in card_text(card)
 
 
 async def test_channel_html_paste_is_answered_in_the_thread(start_bot: StartBot, connector: ConnectorStub) -> None:
@@ -160,8 +161,9 @@ async def test_feedback_buttons_are_stored(start_bot: StartBot, connector: Conne
     assert "supportteamet" in connector.received[-1]["text"]
     with sqlite3.connect(tmp_path / "state.db") as db:
         rows = db.execute("SELECT kind, article, locale, user_id FROM feedback ORDER BY id").fetchall()
-    assert rows == [("helped", SEED, "sv-SE", "29:user-1"), ("not_helped", SEED, "sv-SE", "29:user-1"),
-                    ("escalated", SEED, "sv-SE", "29:user-1")]
+    user = hash_user_id("29:user-1")
+    assert rows == [("helped", SEED, "sv-SE", user), ("not_helped", SEED, "sv-SE", user),
+                    ("escalated", SEED, "sv-SE", user)]
 
 
 async def test_welcome_card_on_install_in_the_users_locale(start_bot: StartBot, connector: ConnectorStub) -> None:
