@@ -1,0 +1,283 @@
+"""With an app id, every request needs a valid channel token: each failure is a 401, never a 500.
+
+A local OpenID issuer on 127.0.0.1 stands in for the Bot Framework's: its metadata and signing
+keys validate the channel tokens the tests sign, and its token endpoint issues the bot's own
+outgoing token, so nothing leaves loopback. The bot is pointed at it through the settings keys
+botbuilder's ``ConfigurationBotFrameworkAuthentication`` reads. The issuer runs in a thread with
+its own event loop because botbuilder fetches signing keys with a blocking ``requests`` call from
+the bot's loop, and it speaks HTTPS because MSAL accepts nothing else as a login authority (its
+path ``/adfs`` spares MSAL the instance discovery on login.microsoftonline.com).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import RSAAlgorithm
+
+from tests.e2e.conftest import BotServer, StartBot, teams_message
+
+APP_ID = "4f2b7c1e-0000-4000-8000-00000000b07a"
+APP_PASSWORD = "local-test-secret"
+CHANNEL_ISSUER = "https://api.botframework.test"
+KEY_ID = "channel-key-1"
+
+
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "issuer.pem", directory / "issuer-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@dataclass
+class Issuer:
+    """The local OpenID issuer: signs channel tokens, publishes its key, issues the bot's tokens."""
+
+    key: rsa.RSAPrivateKey
+    url: str = ""
+    endorsements: tuple[str, ...] = ("msteams",)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)
+
+    def channel_token(self, service_url: str, *, audience: str = APP_ID, issuer: str = CHANNEL_ISSUER,
+                      expires_in: int = 3600, key: rsa.RSAPrivateKey | None = None, kid: str = KEY_ID) -> str:
+        now = int(time.time())
+        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 60,
+                  "iat": now - 60, "exp": now + expires_in, "jti": str(uuid.uuid4())}
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
+
+    def app(self) -> web.Application:
+        async def metadata(request: web.Request) -> web.Response:
+            return web.json_response({
+                "issuer": CHANNEL_ISSUER,
+                "jwks_uri": f"{self.url}/keys",
+                "authorization_endpoint": f"{self.url}/adfs/oauth2/authorize",
+                "token_endpoint": f"{self.url}/adfs/oauth2/token",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            })
+
+        async def keys(request: web.Request) -> web.Response:
+            jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+            jwk.update(kid=KEY_ID, use="sig", endorsements=list(self.endorsements))
+            return web.json_response({"keys": [jwk]})
+
+        async def token(request: web.Request) -> web.Response:
+            self.token_requests.append({k: str(v) for k, v in (await request.post()).items()})
+            issued = f"bot-token-{len(self.token_requests)}"
+            self.issued.append(issued)
+            return web.json_response({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
+                                      "access_token": issued})
+
+        @web.middleware
+        async def one_request_per_connection(request: web.Request, handler: Any) -> web.StreamResponse:
+            response: web.StreamResponse = await handler(request)
+            response.force_close()  # clients keep no socket to a server that is gone after the module
+            return response
+
+        app = web.Application(middlewares=[one_request_per_connection])
+        app.router.add_get("/.well-known/openid-configuration", metadata)
+        app.router.add_get("/adfs/.well-known/openid-configuration", metadata)
+        app.router.add_get("/keys", keys)
+        app.router.add_post("/adfs/oauth2/token", token)
+        return app
+
+
+def serve_in_thread(app: web.Application, tls: ssl.SSLContext) -> tuple[int, Any]:
+    """Serve ``app`` over HTTPS on a free loopback port from a thread with its own loop; returns (port, stop)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="local-openid-issuer", daemon=True)
+    thread.start()
+    runner = web.AppRunner(app, access_log=None)
+
+    async def start() -> int:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
+        port: int = runner.addresses[0][1]
+        return port
+
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+    return asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10), stop
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("issuer-tls"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    local = Issuer(rsa_key())
+    port, stop = serve_in_thread(local.app(), tls)
+    local.url = f"https://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("REQUESTS_CA_BUNDLE", str(cert))  # botbuilder's and MSAL's requests trust the local issuer
+        yield local
+    stop()
+
+
+@dataclass
+class Channel:
+    """The channel's connector stub: every activity the bot sends, with the headers it came with."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
+
+
+@pytest.fixture
+async def channel() -> AsyncIterator[Channel]:
+    stub = Channel()
+
+    async def record(request: web.Request) -> web.Response:
+        stub.received.append(await request.json())
+        stub.authorizations.append(request.headers.get("Authorization"))
+        return web.json_response({"id": f"reply-{len(stub.received)}"})
+
+    app = web.Application()
+    app.router.add_post("/v3/conversations/{conversation}/activities", record)
+    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", record)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    stub.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    yield stub
+    await runner.cleanup()
+
+
+def bot_framework_keys(issuer_url: str) -> dict[str, str]:
+    """Every endpoint botbuilder would call, on the local issuer."""
+    return {
+        "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": f"{issuer_url}/.well-known/openid-configuration",
+        "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": CHANNEL_ISSUER,
+        "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": f"{issuer_url}/.well-known/openid-configuration",
+        "TO_CHANNEL_FROM_BOT_LOGIN_URL": f"{issuer_url}/adfs",
+        "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": CHANNEL_ISSUER,
+        "OAUTH_URL": f"{issuer_url}/oauth",
+    }
+
+
+@pytest.fixture
+async def secured_bot(start_bot: StartBot, issuer: Issuer) -> BotServer:
+    server: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD,
+                                        bot_framework=bot_framework_keys(issuer.url))
+    return server
+
+
+async def post(bot: BotServer, activity: dict[str, Any], authorization: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    async with bot.session.post(f"{bot.url}/api/messages", json=activity, headers=headers) as response:
+        await response.read()
+        return response.status
+
+
+async def test_a_request_without_a_token_is_401(secured_bot: BotServer, channel: Channel) -> None:
+    assert await post(secured_bot, teams_message(channel.url, "hello"), None) == 401
+    assert channel.received == []
+
+
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer garbage", "Bearer a.b.c", "Basic dXNlcjpwYXNz"])
+async def test_a_malformed_token_is_401(secured_bot: BotServer, channel: Channel, authorization: str) -> None:
+    assert await post(secured_bot, teams_message(channel.url, "hello"), authorization) == 401
+    assert channel.received == []
+
+
+@pytest.mark.parametrize("case", ["unknown key, known key id", "unknown key id", "expired", "wrong audience",
+                                  "wrong issuer", "other service URL"])
+async def test_a_token_that_does_not_validate_is_401(
+    secured_bot: BotServer, channel: Channel, issuer: Issuer, case: str
+) -> None:
+    token = {
+        "unknown key, known key id": lambda: issuer.channel_token(channel.url, key=rsa_key()),
+        "unknown key id": lambda: issuer.channel_token(channel.url, key=rsa_key(), kid="rogue-key"),
+        "expired": lambda: issuer.channel_token(channel.url, expires_in=-3600),
+        "wrong audience": lambda: issuer.channel_token(channel.url, audience="some-other-bot"),
+        "wrong issuer": lambda: issuer.channel_token(channel.url, issuer="https://issuer.example"),
+        "other service URL": lambda: issuer.channel_token("https://smba.trafficmanager.net/amer/"),
+    }[case]()
+    assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
+    assert channel.received == []
+
+
+async def test_a_channel_the_key_is_not_endorsed_for_is_401(
+    secured_bot: BotServer, channel: Channel, issuer: Issuer
+) -> None:
+    activity = dict(teams_message(channel.url, "hello"), channelId="webchat")
+    assert await post(secured_bot, activity, f"Bearer {issuer.channel_token(channel.url)}") == 401
+    assert channel.received == []
+
+
+async def test_a_valid_token_is_answered_and_the_reply_carries_the_bots_own_token(
+    secured_bot: BotServer, channel: Channel, issuer: Issuer
+) -> None:
+    assert await post(secured_bot, teams_message(channel.url, "hello"), "Bearer garbage") == 401
+    status = await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {issuer.channel_token(channel.url)}")
+    assert status in (200, 201, 202)
+    assert channel.received, "the reply never reached the connector"
+    assert issuer.token_requests, "the bot never asked the login endpoint for its token"
+    request = issuer.token_requests[-1]
+    assert (request["client_id"], request["client_secret"], request["grant_type"]) == (
+        APP_ID, APP_PASSWORD, "client_credentials")
+    assert set(channel.authorizations) <= {f"Bearer {token}" for token in issuer.issued}
+    assert None not in channel.authorizations
+
+
+async def test_second_turn_reuses_the_bots_token(
+    secured_bot: BotServer, channel: Channel, issuer: Issuer
+) -> None:
+    for text in ("hello", "hello again"):
+        token = issuer.channel_token(channel.url)
+        assert await post(secured_bot, teams_message(channel.url, text), f"Bearer {token}") in (200, 201, 202)
+    assert len(channel.received) >= 2
+    assert len(set(channel.authorizations)) == 1, "the kept client should sign both replies with one token"
+
+
+async def test_unreachable_signing_keys_are_401_not_500(start_bot: StartBot, channel: Channel,
+                                                          issuer: Issuer) -> None:
+    keys = dict(bot_framework_keys(issuer.url),
+                TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL="http://127.0.0.1:9/.well-known/openid-configuration")
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD, bot_framework=keys)
+    token = issuer.channel_token(channel.url)
+    assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
+    assert channel.received == []
