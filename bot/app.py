@@ -116,9 +116,11 @@ def create_app(
     app = web.Application(client_max_size=MAX_BODY_BYTES)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        knowledge = engine or KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
-        state = storage or create_storage(settings.state_store)
-        notes = feedback or create_feedback_store(state)
+        knowledge = engine
+        if knowledge is None:
+            knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
+        state = storage if storage is not None else create_storage(settings.state_store)
+        notes = feedback if feedback is not None else create_feedback_store(state)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
         adapter.on_turn_error = on_turn_error

@@ -38,7 +38,8 @@ CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator", "directline", "test
 """Channels that render Adaptive Cards; others get the markdown rendering as text."""
 SCRIPT_LOCALES = {"Hangul": "ko-KR", "Han": "zh-TW"}
 """A script that names one catalog language, for replying when nothing matched."""
-_COMMAND = re.compile(r"^\s*/(\S+)(?:\s+(\S+))?\s*$")
+_COMMAND = re.compile(r"^\s*/?(\S+)(?:\s+(\S+))?\s*$")
+"""A command word (with or without "/", as Teams' command menu sends it) and an optional value."""
 
 
 class InsightDesk:
@@ -211,7 +212,8 @@ class InsightDesk:
         activity = turn_context.activity
         event = FeedbackEvent(
             kind, query, article, locale,
-            user_id=hash_user_id(activity.from_property.id) if activity.from_property else None,
+            user_id=hash_user_id(activity.from_property.id)
+            if activity.from_property and activity.from_property.id else None,
             conversation_id=activity.conversation.id if activity.conversation else None,
         )
         try:

@@ -62,6 +62,15 @@ class KnowledgeBase:
         return self._shown.get(article_id, {}).get(locale)
 
 
+def folder_locale(name: str) -> str | None:
+    """The locale a folder name states: a tag with a region or script (``sv-SE``, ``zh-Hant``).
+
+    A bare language code is not enough: folders called ``it``, ``no`` or ``is`` are usually
+    not Italian, Norwegian or Icelandic articles.
+    """
+    return canonical_locale(name) if ("-" in name or "_" in name) else None
+
+
 def _is_article_file(name: str) -> bool:
     return name.endswith(".md") and not name.upper().startswith("TOC.")
 
@@ -73,9 +82,9 @@ def find_files(root: Path) -> Iterator[FileJob]:
         dirs[:] = sorted(d for d in dirs if d.lower() not in SKIPPED_FOLDERS)
         rel_folder = os.path.relpath(folder, root)
         parts = [] if rel_folder == "." else rel_folder.split(os.sep)
-        locale_hint = next((loc for p in reversed(parts) if (loc := canonical_locale(p))), None)
+        locale_hint = next((loc for p in reversed(parts) if (loc := folder_locale(p))), None)
         if locale_hint is None:
-            locale_hint = canonical_locale(root.name)
+            locale_hint = folder_locale(root.name)
         for name in sorted(files):
             if not _is_article_file(name):
                 continue

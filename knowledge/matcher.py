@@ -105,7 +105,7 @@ class MatchIndex:
         def add(raw: str, article: Article, locale: str, is_error: bool = False) -> None:
             norm = normalize(raw)
             key = (article.id, locale, norm)
-            if len(norm) < 2 or key in seen:
+            if len(norm) < 2 or key in seen or (article.id, ENGLISH, norm) in seen:
                 return
             seen.add(key)
             texts.append(norm)
@@ -114,15 +114,17 @@ class MatchIndex:
             entry_path.append(article.path)
             entry_is_error.append(is_error)
 
+        # English first, so a "translation" that is still the English text counts as English:
+        # a paste of it is in English and the reply goes by the client's locale.
         for article in articles:
-            for raw in article.error_strings:
-                add(raw, article, article.locale, is_error=True)
-            for raw in (article.heading, article.title):
-                add(raw, article, article.locale)
             if article.english is not None:
                 for raw in article.english.error_strings:
                     add(raw, article, ENGLISH, is_error=True)
                 add(article.english.heading, article, ENGLISH)
+            for raw in article.error_strings:
+                add(raw, article, article.locale, is_error=True)
+            for raw in (article.heading, article.title):
+                add(raw, article, article.locale)
         return cls(texts, entry_article, entry_locale, entry_path, entry_is_error)
 
     def __len__(self) -> int:
