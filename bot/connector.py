@@ -184,6 +184,7 @@ class ConnectorClientPool:
         self._max_clients = max_clients
         self._clients: OrderedDict[tuple[str, str, str], ConnectorClient] = OrderedDict()
         self._session: aiohttp.ClientSession | None = None
+        self._building: dict[tuple[str, str, str], asyncio.Lock] = {}
         self.built = 0
         """How many clients this pool has built (a client kept is not built again)."""
 
@@ -210,16 +211,20 @@ class ConnectorClientPool:
         if client is not None:
             self._clients.move_to_end(key)
             return client
-        template = await factory.create(service_url, audience)
-        # Fetch the first token off the event loop; later ones come from MSAL's cache until renewal.
-        await asyncio.to_thread(template.config.credentials.signed_session, requests.Session())
-        client = self._clients.get(key)  # another turn may have built it meanwhile
-        if client is None:
-            client = self._sending_through_pool(template, service_url)
-            self.built += 1
-            self._clients[key] = client
-            while len(self._clients) > self._max_clients:
-                self._clients.popitem(last=False)
+        building = self._building.setdefault(key, asyncio.Lock())
+        async with building:  # the first turns for a new key wait for one build instead of each building
+            client = self._clients.get(key)
+            if client is None:
+                template = await factory.create(service_url, audience)
+                # Fetch the first token off the event loop; later ones come from MSAL's cache until renewal.
+                await asyncio.to_thread(template.config.credentials.signed_session, requests.Session())
+                client = self._sending_through_pool(template, service_url)
+                self.built += 1
+                self._clients[key] = client
+                while len(self._clients) > self._max_clients:
+                    self._clients.popitem(last=False)
+        if self._building.get(key) is building:
+            del self._building[key]
         return client
 
     def _sending_through_pool(self, template: ConnectorClient, service_url: str) -> ConnectorClient:

@@ -255,3 +255,15 @@ async def test_user_token_client_is_kept_per_app_id() -> None:
     first = await auth.create_user_token_client(anonymous)
     assert await auth.create_user_token_client(anonymous) is first
     await auth.close()
+
+
+async def test_concurrent_first_turns_build_credentials_once() -> None:
+    credentials = RotatingTokenFactory()
+    auth = ReusingBotFrameworkAuthentication(
+        ConfigurationBotFrameworkAuthentication(NoCredentials(), credentials_factory=credentials))
+    factory: ConnectorFactory = auth.create_connector_factory(ClaimsIdentity({"aud": "app-1"}, True))
+    audience = auth.get_originating_audience()
+    clients = await asyncio.gather(*(factory.create("http://127.0.0.1:9/", audience) for _ in range(20)))
+    assert len({id(c) for c in clients}) == 1
+    assert len(credentials.credentials) == 1, "one build (and one token fetch) for the first turns"
+    await auth.close()
