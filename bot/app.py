@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from azure.core.exceptions import DeserializationError
 from botbuilder.core import Storage, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
-from msrest.exceptions import DeserializationError
 
 from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication

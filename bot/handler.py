@@ -9,7 +9,7 @@ from botbuilder.schema import ChannelAccount
 from bot.plugin import InsightDesk
 
 
-class InsightDeskBot(TeamsActivityHandler):
+class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships no types
     """Answers pasted errors; says so, in the user's language, when nothing matches."""
 
     def __init__(self, desk: InsightDesk) -> None:

@@ -71,10 +71,10 @@ def load_or_build(folders: Sequence[str | Path], build: Callable[[], T], cache_d
     value = build()
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=cache.parent, delete=False, suffix=".tmp") as f:
-            pickle.dump(current, f, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(f.name, cache)
+        with tempfile.NamedTemporaryFile("wb", dir=cache.parent, delete=False, suffix=".tmp") as out:
+            pickle.dump(current, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(out.name, cache)
     except OSError as e:
         log.warning("could not write knowledge cache %s: %s", cache, e)
     return value
