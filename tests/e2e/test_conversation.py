@@ -313,3 +313,14 @@ async def test_unreachable_connector_does_not_take_the_server_down(
         assert response.status == 200
     await bot.post(teams_message(connector.url, "Ett fel uppstod vid validering av åtkomsttoken"))
     assert "Skrivbordsanalys" in only_card(connector)["body"][0]["text"]
+
+
+async def test_group_chat_mention_is_answered_in_that_chat(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    activity = teams_message(connector.url, "액세스 토큰 유효성 검사 오류", mention=True)
+    activity["conversation"] = {"id": "19:meeting-chat@thread.v2", "conversationType": "groupChat",
+                                "isGroup": True, "tenantId": "t-1"}
+    await bot.post(activity)
+    card = only_card(connector)
+    assert "액세스 토큰" in card["body"][0]["text"]
+    assert connector.received[0]["conversation"]["id"] == "19:meeting-chat@thread.v2"
