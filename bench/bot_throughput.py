@@ -217,6 +217,11 @@ def report(tallies: dict[str, Tally], conversations: int) -> str:
         lines.append(f"{name:<12}{t.per_second:>10.1f}{ratio:>7.2f}x{percentile(lat, 0.5):>9.1f}"
                      f"{percentile(lat, 0.99):>9.1f}{1000 * t.cpu_seconds / t.replies:>14.2f}"
                      f"{t.replies:>9}{t.errors:>8}  {per_round}")
+    if baseline and baseline.rounds:
+        paired = {name: [r / b for r, b in zip(t.rounds, baseline.rounds, strict=False) if b]
+                  for name, t in tallies.items() if t is not baseline}
+        lines.append("ratio to echo per round (alternating, same run): " + "; ".join(
+            f"{name} " + " ".join(f"{r:.2f}" for r in ratios) for name, ratios in paired.items()))
     lines.append("replies by kind: " + "; ".join(
         f"{name}: " + ", ".join(f"{kind.rsplit('.', 1)[-1]} {n}" for kind, n in t.kinds.most_common())
         for name, t in tallies.items()))
