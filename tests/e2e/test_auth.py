@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from bot.app import SERVICES
 from tests.e2e.conftest import BotServer, StartBot, teams_message
 
 APP_ID = "4f2b7c1e-0000-4000-8000-00000000b07a"
@@ -281,3 +282,15 @@ async def test_unreachable_signing_keys_are_401_not_500(start_bot: StartBot, cha
     token = issuer.channel_token(channel.url)
     assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
     assert channel.received == []
+
+
+async def test_shutdown_closes_the_connections_kept_for_replies(
+    secured_bot: BotServer, channel: Channel, issuer: Issuer
+) -> None:
+    token = issuer.channel_token(channel.url)
+    assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {token}") in (200, 201, 202)
+    pool = secured_bot.runner.app[SERVICES].authentication.pool
+    assert len(pool) == 1 and not pool.closed
+    await secured_bot.stop()
+    assert pool.closed
+    assert len(pool) == 0
