@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -55,7 +55,6 @@ from msrest.pipeline.async_abc import AsyncHTTPSender
 from msrest.pipeline.requests import RequestsContext
 from msrest.universal_http import ClientRequest
 from msrest.universal_http.async_abc import AsyncClientResponse
-from multidict import CIMultiDict
 
 __all__ = [
     "ConnectorClientPool",
@@ -99,7 +98,7 @@ class _LoadedResponse(AsyncClientResponse):
     """An HTTP response whose body has been read in full (what msrest's deserializer expects)."""
 
     def __init__(self, request: ClientRequest, status: int, reason: str | None,
-                 headers: CIMultiDict[str], body: bytes) -> None:
+                 headers: MutableMapping[str, str], body: bytes) -> None:
         super().__init__(request, None)
         self.status_code = status
         self.reason = reason
@@ -165,7 +164,7 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
                                            ssl=self._verify_tls) as response:
                     body = await response.read()
                     loaded = _LoadedResponse(http_request, response.status, response.reason,
-                                             CIMultiDict(response.headers), body)
+                                             response.headers.copy(), body)
                 return Response(request, loaded)
             except aiohttp.ClientConnectorError as error:
                 if attempt == CONNECT_RETRIES:

@@ -22,8 +22,11 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
     UserTokenClient,
 )
+from botframework.connector.models import ErrorResponseException
 from msrest.authentication import Authentication
+from msrest.exceptions import ClientRequestError
 
+from bot import connector
 from bot.connector import ConnectorClientPool, ReusingBotFrameworkAuthentication, create_bot_authentication
 
 
@@ -266,4 +269,29 @@ async def test_concurrent_first_turns_build_credentials_once() -> None:
     clients = await asyncio.gather(*(factory.create("http://127.0.0.1:9/", audience) for _ in range(20)))
     assert len({id(c) for c in clients}) == 1
     assert len(credentials.credentials) == 1, "one build (and one token fetch) for the first turns"
+    await auth.close()
+
+
+async def test_a_refused_reply_raises_the_connectors_error_response() -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"code": "BotNotInConversationRoster", "message": "not a member"}},
+                                 status=403)
+
+    app = web.Application()
+    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", refuse)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    auth = create_bot_authentication(NoCredentials())
+    with pytest.raises(ErrorResponseException) as raised:
+        await reply(await client_for(auth, str(server.make_url("/"))), "hello")
+    assert raised.value.error.error.code == "BotNotInConversationRoster"
+    await auth.close()
+    await server.close()
+
+
+async def test_an_unreachable_channel_is_a_client_request_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connector, "CONNECT_BACKOFF_S", 0.0)
+    auth = create_bot_authentication(NoCredentials())
+    with pytest.raises(ClientRequestError):
+        await reply(await client_for(auth, "http://127.0.0.1:9/"), "hello")  # port 9: nothing listens
     await auth.close()
