@@ -324,3 +324,13 @@ async def test_group_chat_mention_is_answered_in_that_chat(start_bot: StartBot, 
     card = only_card(connector)
     assert "액세스 토큰" in card["body"][0]["text"]
     assert connector.received[0]["conversation"]["id"] == "19:meeting-chat@thread.v2"
+
+
+async def test_an_activity_with_fields_of_the_wrong_shape_is_a_400(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    bot = await start_bot()
+    broken = teams_message(connector.url, "Ett fel uppstod vid validering av åtkomsttoken")
+    broken["timestamp"] = "not a time"
+    assert await bot.post(broken) == 400
+    assert connector.received == []
