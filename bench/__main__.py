@@ -16,23 +16,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.engine_bench import ensure_eval_kbs
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def ensure_eval_kbs(shared: Path, kb_root: Path) -> None:
-    """Build ``kb_root/{sxs,plain}`` from the shared corpus when they are missing."""
-    for snapshot in ("sxs", "plain"):
-        out = kb_root / snapshot
-        if (out / "KB-MANIFEST.json").exists():
-            continue
-        print(f"building the {snapshot} eval KB in {out} ...", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, str(shared / "eval" / "make_kb.py"), "--corpus", str(shared / "corpus"),
-                        "--snapshot", snapshot, "--out", str(out), "--force"], check=True)
 
 
 def run_engine_bench(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ class ConnectorStub:
     url: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
 
     def cards(self) -> list[dict[str, Any]]:
         return [a["content"] for r in self.received for a in r.get("attachments") or []
@@ -41,6 +42,7 @@ async def connector() -> AsyncIterator[ConnectorStub]:
 
     async def record(request: web.Request) -> web.Response:
         stub.paths.append(request.path)
+        stub.authorizations.append(request.headers.get("Authorization"))
         stub.received.append(await request.json())
         return web.json_response({"id": f"reply-{len(stub.received)}"})
 

@@ -18,7 +18,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from bot.app import SERVICES
-from tests.e2e.conftest import BotServer, StartBot, teams_message
+from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
 
 APP_ID = "4f2b7c1e-0000-4000-8000-00000000b07a"
 APP_PASSWORD = "local-test-secret"
@@ -156,33 +156,10 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
     stop()
 
 
-@dataclass
-class Channel:
-    """The channel's connector stub: every activity the bot sends, with the headers it came with."""
-
-    url: str = ""
-    received: list[dict[str, Any]] = field(default_factory=list)
-    authorizations: list[str | None] = field(default_factory=list)
-
-
 @pytest.fixture
-async def channel() -> AsyncIterator[Channel]:
-    stub = Channel()
-
-    async def record(request: web.Request) -> web.Response:
-        stub.received.append(await request.json())
-        stub.authorizations.append(request.headers.get("Authorization"))
-        return web.json_response({"id": f"reply-{len(stub.received)}"})
-
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", record)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", record)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    stub.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield stub
-    await runner.cleanup()
+def channel(connector: ConnectorStub) -> ConnectorStub:
+    """The channel's connector stub (``tests/e2e/conftest.py``), which also records Authorization headers."""
+    return connector
 
 
 def bot_framework_keys(issuer_url: str) -> dict[str, str]:
@@ -213,13 +190,13 @@ async def post(bot: BotServer, activity: dict[str, Any], authorization: str | No
         return response.status
 
 
-async def test_a_request_without_a_token_is_401(secured_bot: BotServer, channel: Channel) -> None:
+async def test_a_request_without_a_token_is_401(secured_bot: BotServer, channel: ConnectorStub) -> None:
     assert await post(secured_bot, teams_message(channel.url, "hello"), None) == 401
     assert channel.received == []
 
 
 @pytest.mark.parametrize("authorization", ["Bearer", "Bearer garbage", "Bearer a.b.c", "Basic dXNlcjpwYXNz"])
-async def test_a_malformed_token_is_401(secured_bot: BotServer, channel: Channel, authorization: str) -> None:
+async def test_a_malformed_token_is_401(secured_bot: BotServer, channel: ConnectorStub, authorization: str) -> None:
     assert await post(secured_bot, teams_message(channel.url, "hello"), authorization) == 401
     assert channel.received == []
 
@@ -227,7 +204,7 @@ async def test_a_malformed_token_is_401(secured_bot: BotServer, channel: Channel
 @pytest.mark.parametrize("case", ["unknown key, known key id", "unknown key id", "expired", "wrong audience",
                                   "wrong issuer", "other service URL"])
 async def test_a_token_that_does_not_validate_is_401(
-    secured_bot: BotServer, channel: Channel, issuer: Issuer, case: str
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer, case: str
 ) -> None:
     token = {
         "unknown key, known key id": lambda: issuer.channel_token(channel.url, key=rsa_key()),
@@ -242,7 +219,7 @@ async def test_a_token_that_does_not_validate_is_401(
 
 
 async def test_a_channel_the_key_is_not_endorsed_for_is_401(
-    secured_bot: BotServer, channel: Channel, issuer: Issuer
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer
 ) -> None:
     activity = dict(teams_message(channel.url, "hello"), channelId="webchat")
     assert await post(secured_bot, activity, f"Bearer {issuer.channel_token(channel.url)}") == 401
@@ -250,7 +227,7 @@ async def test_a_channel_the_key_is_not_endorsed_for_is_401(
 
 
 async def test_a_valid_token_is_answered_and_the_reply_carries_the_bots_own_token(
-    secured_bot: BotServer, channel: Channel, issuer: Issuer
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer
 ) -> None:
     assert await post(secured_bot, teams_message(channel.url, "hello"), "Bearer garbage") == 401
     status = await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {issuer.channel_token(channel.url)}")
@@ -265,7 +242,7 @@ async def test_a_valid_token_is_answered_and_the_reply_carries_the_bots_own_toke
 
 
 async def test_second_turn_reuses_the_bots_token(
-    secured_bot: BotServer, channel: Channel, issuer: Issuer
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer
 ) -> None:
     for text in ("hello", "hello again"):
         token = issuer.channel_token(channel.url)
@@ -274,7 +251,7 @@ async def test_second_turn_reuses_the_bots_token(
     assert len(set(channel.authorizations)) == 1, "the kept client should sign both replies with one token"
 
 
-async def test_unreachable_signing_keys_are_401_not_500(start_bot: StartBot, channel: Channel,
+async def test_unreachable_signing_keys_are_401_not_500(start_bot: StartBot, channel: ConnectorStub,
                                                           issuer: Issuer) -> None:
     keys = dict(bot_framework_keys(issuer.url),
                 TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL="http://127.0.0.1:9/.well-known/openid-configuration")
@@ -285,7 +262,7 @@ async def test_unreachable_signing_keys_are_401_not_500(start_bot: StartBot, cha
 
 
 async def test_shutdown_closes_the_connections_kept_for_replies(
-    secured_bot: BotServer, channel: Channel, issuer: Issuer
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer
 ) -> None:
     token = issuer.channel_token(channel.url)
     assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {token}") in (200, 201, 202)
