@@ -19,6 +19,7 @@ run: venv
 
 test: venv
 	$(PY) -m ruff check bot knowledge tests bench
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: venv
