@@ -1,27 +1,46 @@
-"""Load knowledge-base folders: every article file parsed, translations grouped, bad files reported."""
+"""Load knowledge-base folders: every article file parsed, translations grouped, bad files reported.
+
+A folder is a KB root with any nesting. An article's locale is its ``ms.contentlocale``, else the
+nearest enclosing folder named like a locale (``sv-SE``, ``zh_Hant``). Files below a locale folder
+are grouped into one article by their stem (``sv-SE/x/foo.md`` and ``ko-KR/foo.md`` are both
+``foo``); other files by their heading anchor (``<a name="...">``).
+"""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from knowledge.docfx import clean_id, parse_article
+from knowledge.docfx import article_id_from_stem, parse_article
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, ArticleProblem
 
-SKIPPED_FOLDERS = frozenset({"includes", "media", "breadcrumb", ".git"})
-PARALLEL_MIN_FILES = 4000
+__all__ = [
+    "KnowledgeBase",
+    "check_folder",
+    "find_article_files",
+    "folder_locale",
+    "kb_stats",
+    "load_knowledge_base",
+]
+
+SKIPPED_FOLDERS = frozenset({"includes", "media", "breadcrumb"})
+"""Folders that hold parts of articles or images, never articles (compared lower-case)."""
+PARALLEL_MIN_FILES = 3000
 """Below this many files, starting worker processes costs more than it saves."""
-CHUNK = 500
+CHUNK_FILES = 400
+MAX_WORKERS = 4
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class FileJob:
+class ArticleFile:
     """One file to parse: where it is, its path in its KB, and what its folders say."""
 
     absolute: str
@@ -31,34 +50,38 @@ class FileJob:
     article_id: str | None
 
 
-@dataclass
 class KnowledgeBase:
-    """Every loaded article version, the files that failed, and translations grouped by article id."""
+    """Every loaded article version, the files that failed, and translations grouped by article id.
 
-    articles: tuple[Article, ...]
-    problems: tuple[ArticleProblem, ...] = ()
-    _shown: dict[str, dict[str, Article]] = field(default_factory=dict, repr=False)
+    ``articles`` keeps every file version in load order, so when two folders hold the same
+    article and locale both texts are there to match; the later folder's version is the one
+    ``translations`` and ``article`` give to show.
+    """
 
-    def __post_init__(self) -> None:
+    def __init__(self, articles: Sequence[Article], problems: Sequence[ArticleProblem] = ()) -> None:
+        self.articles: tuple[Article, ...] = tuple(articles)
+        self.problems: tuple[ArticleProblem, ...] = tuple(problems)
+        shown: dict[str, dict[str, Article]] = {}
         for article in self.articles:  # later folders come later: their text is shown
-            self._shown.setdefault(article.id, {})[article.locale] = article
+            shown.setdefault(article.id, {})[article.locale] = article
+        self._shown = shown
+        self.article_ids: tuple[str, ...] = tuple(sorted(shown))
+        self.locales: tuple[str, ...] = tuple(sorted({a.locale for a in self.articles}))
 
     def __len__(self) -> int:
+        """The number of distinct articles (translations count once)."""
         return len(self._shown)
 
-    @property
-    def article_ids(self) -> tuple[str, ...]:
-        return tuple(sorted(self._shown))
-
-    @property
-    def locales(self) -> tuple[str, ...]:
-        return tuple(sorted({a.locale for a in self.articles}))
+    def __repr__(self) -> str:
+        return (f"KnowledgeBase({len(self)} articles, {len(self.locales)} locales, "
+                f"{len(self.articles)} files, {len(self.problems)} problems)")
 
     def translations(self, article_id: str) -> dict[str, Article]:
         """Locale → the version of one article to show (the later folder's, when two have it)."""
         return dict(self._shown.get(article_id, {}))
 
     def article(self, article_id: str, locale: str) -> Article | None:
+        """The version of one article to show in one locale, ``None`` when there is none."""
         return self._shown.get(article_id, {}).get(locale)
 
 
@@ -72,36 +95,43 @@ def folder_locale(name: str) -> str | None:
 
 
 def _is_article_file(name: str) -> bool:
-    return name.endswith(".md") and not name.upper().startswith("TOC.")
+    return name.lower().endswith(".md") and not name.upper().startswith("TOC.")
 
 
-def find_files(root: Path) -> Iterator[FileJob]:
-    """Every article file below ``root`` with the locale and id its folders imply, in a stable order."""
+def find_article_files(root: Path) -> Iterator[ArticleFile]:
+    """Every article file below ``root`` with the locale and id its folders imply, in a stable order.
+
+    Skips ``TOC.*``, hidden folders and ``includes/``, ``media/``, ``breadcrumb/``.
+    """
     kb_root = str(root)
+    root_locale = folder_locale(root.name)
+    folder_locales: dict[str, str | None] = {}
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d.lower() not in SKIPPED_FOLDERS)
+        dirs[:] = sorted(d for d in dirs if d.lower() not in SKIPPED_FOLDERS and not d.startswith("."))
         rel_folder = os.path.relpath(folder, root)
         parts = [] if rel_folder == "." else rel_folder.split(os.sep)
-        locale_hint = next((loc for p in reversed(parts) if (loc := folder_locale(p))), None)
-        if locale_hint is None:
-            locale_hint = folder_locale(root.name)
+        locale_hint = root_locale
+        for part in parts:  # the nearest (innermost) locale folder wins
+            if part not in folder_locales:
+                folder_locales[part] = folder_locale(part)
+            locale_hint = folder_locales[part] or locale_hint
+        prefix = "/".join(parts) + "/" if parts else ""
         for name in sorted(files):
             if not _is_article_file(name):
                 continue
-            relative = "/".join([*parts, name])
-            yield FileJob(
+            yield ArticleFile(
                 absolute=os.path.join(folder, name),
-                relative=relative,
+                relative=prefix + name,
                 kb_root=kb_root,
                 locale_hint=locale_hint,
-                article_id=clean_id(name[:-3]) if locale_hint else None,
+                article_id=article_id_from_stem(name[:-3]) if locale_hint else None,
             )
 
 
-def parse_file(job: FileJob) -> Article | ArticleProblem:
-    """Parse one file; a problem instead of an exception when it is not a usable article."""
+def parse_file(job: ArticleFile) -> Article | ArticleProblem:
+    """Parse one file; a problem (with the file's absolute path) when it is not a usable article."""
     try:
-        with open(job.absolute, encoding="utf-8", errors="strict") as f:
+        with open(job.absolute, encoding="utf-8") as f:
             text = f.read()
     except UnicodeDecodeError as e:
         return ArticleProblem(job.absolute, 1, f"not UTF-8 text ({e.reason} at byte {e.start})")
@@ -119,15 +149,25 @@ def parse_file(job: FileJob) -> Article | ArticleProblem:
         return ArticleProblem(job.absolute, e.problem.line, e.problem.reason)
 
 
-def _parse_chunk(jobs: list[FileJob]) -> list[Article | ArticleProblem]:
+def _parse_chunk(jobs: list[ArticleFile]) -> list[Article | ArticleProblem]:
     return [parse_file(job) for job in jobs]
 
 
-def _parse_all(jobs: list[FileJob], progress: Progress | None) -> list[Article | ArticleProblem]:
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def _parse_all(jobs: list[ArticleFile], progress: Progress | None) -> list[Article | ArticleProblem]:
     total = len(jobs)
     results: list[Article | ArticleProblem] = []
-    chunks = [jobs[i: i + CHUNK] for i in range(0, total, CHUNK)]
-    workers = min(os.cpu_count() or 1, 4)
+    chunks = [jobs[i: i + CHUNK_FILES] for i in range(0, total, CHUNK_FILES)]
+    workers = _workers()
+    if progress:
+        progress(0, total)
     if total >= PARALLEL_MIN_FILES and workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for parsed in pool.map(_parse_chunk, chunks):
@@ -143,20 +183,49 @@ def _parse_all(jobs: list[FileJob], progress: Progress | None) -> list[Article |
 
 
 def load_knowledge_base(folders: Sequence[str | Path], *, progress: Progress | None = None) -> KnowledgeBase:
-    """Load every article below each folder (later folders win for display); bad files become problems."""
-    jobs: list[FileJob] = []
+    """Load every article below each folder, later folders shown first; bad files become problems.
+
+    ``progress(done, total)`` is called as files are parsed. Raises ``FileNotFoundError`` for a
+    folder that does not exist.
+    """
+    jobs: list[ArticleFile] = []
     for folder in folders:
         root = Path(folder).resolve()
         if not root.is_dir():
             raise FileNotFoundError(f"knowledge-base folder not found: {folder}")
-        jobs += find_files(root)
+        jobs += find_article_files(root)
     articles: list[Article] = []
     problems: list[ArticleProblem] = []
     for result in _parse_all(jobs, progress):
-        (articles if isinstance(result, Article) else problems).append(result)  # type: ignore[arg-type]
-    return KnowledgeBase(tuple(articles), tuple(problems))
+        if isinstance(result, Article):
+            articles.append(result)
+        else:
+            problems.append(result)
+    return KnowledgeBase(articles, problems)
 
 
-def check_folder(folder: str | Path) -> list[ArticleProblem]:
-    """Every problem of the files below one folder."""
-    return list(load_knowledge_base([folder]).problems)
+def check_folder(folder: str | Path, *, progress: Progress | None = None) -> list[ArticleProblem]:
+    """Every problem of the files below one folder (path, line, reason), in file order."""
+    return list(load_knowledge_base([folder], progress=progress).problems)
+
+
+def kb_stats(kb: KnowledgeBase) -> dict[str, Any]:
+    """Counts for ``kb stats``: distinct articles, files, problems, and per locale the articles it has.
+
+    ``per_locale[locale]`` counts distinct article ids in that locale; ``files_per_locale`` counts
+    every file version (two folders with the same article count twice there).
+    """
+    files = Counter(a.locale for a in kb.articles)
+    ids: dict[str, set[str]] = {}
+    for a in kb.articles:
+        ids.setdefault(a.locale, set()).add(a.id)
+    english = sum(1 for a in kb.articles if a.english is not None)
+    return {
+        "articles": len(kb),
+        "locales": list(kb.locales),
+        "files": len(kb.articles),
+        "problems": len(kb.problems),
+        "with_english_source": english,
+        "per_locale": {locale: len(ids[locale]) for locale in sorted(ids)},
+        "files_per_locale": {locale: files[locale] for locale in sorted(files)},
+    }

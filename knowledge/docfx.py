@@ -1,4 +1,12 @@
-"""Parse one docfx article file: YAML front matter, span-format or plain body, heading, links."""
+"""Parse one docfx article file: YAML front matter, span-format or plain body, heading, links.
+
+Two formats occur in Microsoft's localized docs:
+
+* span format ("sxs"): every sentence is ``<span data-ttu-id="x">LOCALIZED</span>`` followed by
+  ``<span class="sxs-lookup"><span data-stu-id="x">ENGLISH</span></span>``; one file yields the
+  localized article and its English source (``Article.english``);
+* plain format: localized markdown only (``Article.english`` is ``None``).
+"""
 
 from __future__ import annotations
 
@@ -11,142 +19,292 @@ import yaml
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, EnglishSource
 
+__all__ = ["article_id_from_stem", "parse_article", "parse_front_matter", "quoted_strings"]
+
 try:
     _YamlLoader: Any = yaml.CSafeLoader
 except AttributeError:  # PyYAML built without libyaml
     _YamlLoader = yaml.SafeLoader
 
-# A localized sentence and its English source: <span data-ttu-id="x">LOCAL</span>
-# <span class="sxs-lookup"><span data-stu-id="x">ENGLISH</span></span>. Real files sometimes lose
-# the final '>' of a closing tag, so it is optional.
+# --- span format -------------------------------------------------------------------------------------
+# Real files sometimes lose the final '>' of a closing tag, so it is optional.
 _ENGLISH_SPAN = re.compile(
     r'<span class="sxs-lookup">\s*<span data-stu-id="[^"]*">(.*?)</span>?\s*</span>?', re.DOTALL
 )
 _LOCAL_SPAN = re.compile(r'<span data-ttu-id="[^"]*">(.*?)</span>?', re.DOTALL)
+
+# --- markup ------------------------------------------------------------------------------------------
 _ANCHOR = re.compile(r'<a\s+name\s*=\s*"([^"]*)"\s*>\s*</a>', re.IGNORECASE)
-_TAG = re.compile(r"</?[a-zA-Z][^<>]*>|</span\b")
-_ATX_H1 = re.compile(r"^ {0,3}#(?!#)[ \t]*(.*?)[ \t#]*$")
-_SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
-_QUOTED = re.compile(
-    r'"([^"\n]{2,}?)"|“([^”\n]{2,}?)”|„([^“”\n]{2,}?)[“”]|«\s?([^»\n]{2,}?)\s?»|「([^」\n]{2,}?)」'
-    r"|『([^』\n]{2,}?)』|‘([^’\n]{2,}?)’|‹([^›\n]{2,}?)›|＂([^＂\n]{2,}?)＂|(?<!\w)'([^'\n]{4,}?)'(?!\w)"
+_HTML_LINK = re.compile(r'<a\s[^<>]*?href\s*=\s*["\']([^"\']*)["\'][^<>]*>(.*?)</a\s*>', re.IGNORECASE | re.DOTALL)
+_LINE_BREAK = re.compile(r"</?br\s*/?>", re.IGNORECASE)
+# Only HTML elements are markup: <user>, <GUID> and <https://...> are placeholders and autolinks.
+_HTML_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|blockquote|caption|center|code|col|colgroup|dd|del|div|dl|dt|em|font|h[1-6]|hr|i"
+    r"|iframe|img|ins|kbd|li|mark|nobr|ol|p|pre|s|section|small|span|strong|sub|sup|table|tbody|td|th"
+    r"|thead|tr|tt|u|ul|video|wbr)\b[^<>]*>|</span\b",
+    re.IGNORECASE,
 )
-_SPACES = re.compile(r"[ \t]+")
+_SPACES = re.compile(r"\s+")
+_TRAILING_SPACES = re.compile(r"[^\S\n]+$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-# Front matter swallowed by a span: the keys of the YAML sit on one line inside the span.
+
+# --- headings ----------------------------------------------------------------------------------------
+_ATX_H1 = re.compile(r" {0,3}#(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_H1 = re.compile(r" {0,3}=+[ \t]*$")
+_FENCE = re.compile(r" {0,3}(?:```|~~~)")
+
+# Quoted text, any quote style: "…" “…” ”…” „…“ ,,…" ＂…＂ 〝…〞 «…» »…« »…» ‹…› ›…‹ 「…」 『…』 ‘…’ ‚…‘ '…'.
+# A straight single quote opens only after a non-letter and closes only before one, and may enclose
+# apostrophes (don't, GUID'si), so that elisions (l'invio, SharePoint'de) are not quotes.
+_QUOTED = re.compile(
+    r'(?:[“”„"＂〝]|,,)([^“”„"＂〝〞〟\n]{2,}?)[“”"＂〞〟]'
+    r"|[«»]\s?([^«»\n]{2,}?)\s?[«»]"
+    r"|[‹›]\s?([^‹›\n]{2,}?)\s?[‹›]"
+    r"|「([^」\n]{2,}?)」"
+    r"|『([^』\n]{2,}?)』"
+    r"|[‘‚]([^‘’‚\n]{2,}?)[’‘”]"
+    r"|(?<!\w)'((?:[^'\n]|(?<=\w)'(?=\w)){4,}?)'(?!\w)"
+)
+_QUOTE_TRIM = " \t.。．,，:：;；!！?？"
+
+# --- front matter ------------------------------------------------------------------------------------
+_CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+# The simple `key: value` lines docfx front matter is made of; anything else goes to the YAML parser.
+_SIMPLE_KEY = re.compile(r"([A-Za-z_][\w.\-]*):(?:[ ]+(.*?))?[ ]*$")
+_SIMPLE_ITEM = re.compile(r"-[ ]+(.*?)[ ]*$")
+_PLAIN_SCALAR = re.compile(r"""[^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^:#]|:(?! |$)|(?<! )#)*""")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+# Front matter swallowed by a span: its keys sit on one line inside the span.
 _SWALLOWED_TITLE = re.compile(r'title:\s*"([^"]*)"|title:\s*(.*?)\s+(?:ms\.|author:|manager:|description:)')
 _SWALLOWED_LOCALE = re.compile(r"ms\.contentlocale:\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)")
-_LIST_ITEM = re.compile(r"^-\s*\"?([^\"\n]+?)\"?\s*$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^-\s*[\"']?([^\"'\n]+?)[\"']?\s*$", re.MULTILINE)
 
 
-def clean_id(stem: str) -> str:
-    """An article id from a file stem: zero-width characters and surrounding blanks removed."""
-    return _ZERO_WIDTH.sub("", stem).strip()
+def article_id_from_stem(stem: str) -> str:
+    """An article id from a file stem: zero-width characters, blanks and leading dots removed.
+
+    ``restore-an-office-365-group-using-eac\\u200b\\u200b`` → ``restore-an-office-365-group-using-eac``;
+    ``.uk-domain-transfers`` → ``uk-domain-transfers`` (the later name of the same article).
+    """
+    return _ZERO_WIDTH.sub("", stem).strip().lstrip(".").strip()
 
 
 def _unwrap(text: str, *, english: bool) -> str:
     """The localized (or English source) text of span-format markup; plain text passes through."""
+    if "<span" not in text:
+        return text
     if english:
-        text = _LOCAL_SPAN.sub("", text)
-        text = _ENGLISH_SPAN.sub(r"\1", text)
-    else:
-        text = _ENGLISH_SPAN.sub("", text)
-        text = _LOCAL_SPAN.sub(r"\1", text)
-    return text
+        return _ENGLISH_SPAN.sub(r"\1", _LOCAL_SPAN.sub("", text))
+    return _LOCAL_SPAN.sub(r"\1", _ENGLISH_SPAN.sub("", text))
+
+
+def _strip_html(text: str) -> str:
+    """HTML links as markdown links, line breaks as blanks, other HTML elements removed."""
+    if "<" not in text:
+        return text
+    if "href" in text:
+        text = _HTML_LINK.sub(lambda m: f"[{m.group(2).strip()}]({m.group(1).strip()})", text)
+    return _HTML_TAG.sub("", _LINE_BREAK.sub(" ", _ANCHOR.sub("", text)))
 
 
 def _plain(fragment: str) -> str:
     """Markup-free single-line text: anchors, tags and entities removed, blanks collapsed."""
-    text = _TAG.sub("", _ANCHOR.sub("", fragment))
-    return _SPACES.sub(" ", html.unescape(text).replace("\n", " ")).strip()
+    text = _strip_html(fragment)
+    if "&" in text:
+        text = html.unescape(text)
+    return _SPACES.sub(" ", _ZERO_WIDTH.sub("", text.replace("\n", " "))).strip()
 
 
 def _clean_body(markdown: str) -> str:
-    """Markdown with leftover HTML tags and entities removed and blank runs tidied."""
-    text = html.unescape(_TAG.sub("", markdown))
-    lines = [line.rstrip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    """Markdown with HTML elements and entities removed and blank runs tidied; links are kept."""
+    text = _strip_html(markdown)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _TRAILING_SPACES.sub("", text.replace("\u00a0", " "))
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def quoted_strings(heading: str) -> tuple[str, ...]:
-    """The strings quoted in a heading, in any quote style, in order of appearance."""
+    """The strings quoted in a heading, in any quote style, in order of appearance, without duplicates.
+
+    ``在桌面分析上架時發生「驗證存取權杖時發生錯誤」錯誤`` → ``("驗證存取權杖時發生錯誤",)``.
+    """
     found: list[str] = []
     for m in _QUOTED.finditer(heading):
-        value = next(g for g in m.groups() if g is not None).strip().rstrip(".")
-        if value and value not in found:
+        value = next(g for g in m.groups() if g is not None).strip(_QUOTE_TRIM)
+        if len(value) >= 2 and value not in found:
             found.append(value)
     return tuple(found)
 
 
-def _front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
-    """``(fields, body, body_first_line)``; raises when there is no usable front matter."""
-    if not text.startswith("---"):
-        raise ArticleParseError(path, 1, "no front matter (the file must start with '---')")
-    end = re.search(r"^---[ \t]*$", text[3:], re.MULTILINE)
-    if end is None:
-        raise ArticleParseError(path, 1, "front matter is not closed by a '---' line")
-    raw = text[3:][: end.start()]
-    body = text[3:][end.end():]
-    body_line = 1 + text[: 3 + end.end()].count("\n") + 1
-    if "<span" in raw:
-        return _swallowed_front_matter(raw), body, body_line
+# --- front matter ------------------------------------------------------------------------------------
+
+
+def _simple_scalar(value: str | None) -> str | None:
+    """The string a simple YAML scalar stands for; raises ``ValueError`` when it is not simple."""
+    if value is None or value in _NULLS:
+        return None
+    first = value[0]
+    if first == '"':
+        if len(value) >= 2 and value[-1] == '"' and '"' not in value[1:-1] and "\\" not in value:
+            return value[1:-1]
+        raise ValueError(value)
+    if first == "'":
+        if len(value) >= 2 and value[-1] == "'" and "'" not in value[1:-1]:
+            return value[1:-1]
+        raise ValueError(value)
+    if _PLAIN_SCALAR.fullmatch(value):
+        return value
+    raise ValueError(value)
+
+
+def _simple_front_matter(raw: str) -> dict[str, Any] | None:
+    """Fields of a front matter made only of ``key: value`` and ``- item`` lines; ``None`` otherwise.
+
+    Gives what YAML gives for such lines (as strings); the YAML parser handles everything else.
+    """
+    fields: dict[str, Any] = {}
+    key: str | None = None
+    try:
+        for line in raw.split("\n"):
+            if not line.strip():
+                continue
+            if line[0] == "-":
+                item = _SIMPLE_ITEM.fullmatch(line)
+                if item is None or key is None:
+                    return None
+                items = fields[key]
+                if items is None:
+                    items = fields[key] = []
+                elif not isinstance(items, list):
+                    return None
+                items.append(_simple_scalar(item.group(1)))
+                continue
+            pair = _SIMPLE_KEY.fullmatch(line)
+            if pair is None:
+                return None
+            key = pair.group(1)
+            fields[key] = _simple_scalar(pair.group(2))
+    except ValueError:
+        return None
+    return fields
+
+
+def parse_front_matter(raw: str, *, path: str = "<text>", first_line: int = 1) -> dict[str, Any]:
+    """The fields of a YAML front matter (the text between the ``---`` lines).
+
+    ``first_line`` is the file line ``raw`` starts on, for error positions. Raises
+    ``ArticleParseError`` when the YAML is broken or not a mapping.
+    """
+    simple = _simple_front_matter(raw)
+    if simple is not None:
+        return simple
     try:
         fields = yaml.load(raw, Loader=_YamlLoader)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1  # raw starts on the file's first line
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
         reason = getattr(e, "problem", None) or str(e).split("\n")[0]
         raise ArticleParseError(path, line, f"broken YAML front matter: {reason}") from None
     if fields is None:
-        fields = {}
+        return {}
     if not isinstance(fields, dict):
-        raise ArticleParseError(path, 2, "front matter is not a mapping of keys to values")
-    return fields, body, body_line
+        raise ArticleParseError(path, first_line + 1, "front matter is not a mapping of keys to values")
+    return fields
+
+
+def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
+    """``(fields, body, body_first_line)``; raises when there is no usable front matter."""
+    first_end = text.find("\n")
+    first = text if first_end < 0 else text[:first_end]
+    if first.rstrip(" \t") != "---":
+        raise ArticleParseError(path, 1, "no front matter (the file must start with a '---' line)")
+    end = _CLOSING_FENCE.search(text, first_end + 1) if first_end >= 0 else None
+    if end is None:
+        raise ArticleParseError(path, 1, "front matter is not closed by a '---' line")
+    raw = text[first_end + 1: end.start()]
+    body = text[end.end() + 1:]
+    body_line = text.count("\n", 0, end.end()) + 2
+    if "<span" in raw:
+        return _swallowed_front_matter(raw), body, body_line
+    # raw starts on line 2 of the file; YAML counts lines from 0.
+    return parse_front_matter(raw, path=path, first_line=2), body, body_line
 
 
 def _swallowed_front_matter(raw: str) -> dict[str, Any]:
-    """Recover the keys of a front matter that translation tooling wrapped in a span."""
-    flat = _plain(_unwrap(raw, english=False))
+    """Recover the keys of a front matter that translation tooling wrapped in a span.
+
+    The title is kept only where it was translated: an untranslated one is the English title,
+    and the localized heading is the better title then.
+    """
+    local = _plain(_unwrap(raw, english=False))
+    english = _plain(_unwrap(raw, english=True))
     fields: dict[str, Any] = {}
-    if m := _SWALLOWED_TITLE.search(flat):
-        fields["title"] = (m.group(1) if m.group(1) is not None else m.group(2)).strip()
-    if m := _SWALLOWED_LOCALE.search(flat):
+    local_title = _SWALLOWED_TITLE.search(local)
+    english_title = _SWALLOWED_TITLE.search(english)
+    if local_title:
+        title = (local_title.group(1) if local_title.group(1) is not None else local_title.group(2)).strip()
+        if english_title is None or english_title.group(0) != local_title.group(0):
+            fields["title"] = title
+    if m := _SWALLOWED_LOCALE.search(local):
         fields["ms.contentlocale"] = m.group(1)
-    items = _LIST_ITEM.findall(_TAG.sub("", _unwrap(raw, english=False)))
+    items = _LIST_ITEM.findall(_HTML_TAG.sub("", _unwrap(raw, english=False)))
     if items:
         fields["ms.custom"] = items
     return fields
 
 
-def _find_heading(lines: list[str]) -> tuple[int, int] | None:
-    """``(first, last)`` line indexes of the H1 (ATX or setext), spanning lines if its markup does."""
+# --- heading and body --------------------------------------------------------------------------------
+
+
+def _find_heading(lines: list[str]) -> tuple[int, int, str] | None:
+    """``(first, last, raw text)`` of the H1: ATX (``# Title``) or setext (``Title`` over ``===``).
+
+    The heading spans several lines when its span markup is left open at the line end, or when
+    the ``#`` line holds only the anchor and the text follows on the next line.
+    """
     in_fence = False
     for i, line in enumerate(lines):
-        if line.lstrip().startswith("```"):
+        if _FENCE.match(line):
             in_fence = not in_fence
             continue
-        if in_fence:
+        if in_fence or not line.strip():
             continue
-        if _ATX_H1.match(line) and line.lstrip().startswith("#"):
-            last = i
-            # A heading whose span markup is not closed continues on the next line.
-            while last + 1 < len(lines) and lines[last].count("<span") > lines[last].count("</span") \
-                    and lines[last + 1].strip():
+        atx = _ATX_H1.match(line) if "#" in line[:4] else None
+        if atx:
+            raw, last = atx.group(1), i
+            while last + 1 < len(lines) and lines[last + 1].strip() and (
+                raw.count("<span") > raw.count("</span") or not _plain(_unwrap(raw, english=False))
+            ):
                 last += 1
-            return i, last
-        setext = i + 1 < len(lines) and _SETEXT_H1.match(lines[i + 1])
-        if line.strip() and setext and not line.startswith("-"):
-            return i, i + 1
+                raw += "\n" + lines[last]
+            return i, last, raw
+        if i + 1 < len(lines) and _SETEXT_H1.match(lines[i + 1]) and not line.lstrip().startswith(("-", "|")):
+            return i, i + 1, line
     return None
 
 
-def _scalar_list(value: Any) -> tuple[str, ...]:
+def _as_strings(value: Any) -> tuple[str, ...]:
+    """A front-matter scalar or list as a tuple of non-empty strings."""
     if value is None:
         return ()
-    if isinstance(value, list | tuple):
-        return tuple(str(v).strip() for v in value if v is not None and str(v).strip())
-    return (str(value).strip(),) if str(value).strip() else ()
+    values = value if isinstance(value, list | tuple) else [value]
+    return tuple(s for v in values if v is not None and (s := str(v).strip()))
+
+
+def _locale(fields: dict[str, Any], locale_hint: str | None, path: str) -> str:
+    declared = fields.get("ms.contentlocale")
+    if declared:
+        locale = canonical_locale(str(declared))
+        if locale is not None:
+            return locale
+        if locale_hint is None:
+            raise ArticleParseError(path, 1, f"unknown locale {str(declared)!r} in ms.contentlocale")
+    hinted = canonical_locale(locale_hint) if locale_hint else None
+    if hinted is None:
+        raise ArticleParseError(path, 1, "unknown locale: no ms.contentlocale and no locale folder")
+    return hinted
 
 
 def parse_article(
@@ -157,39 +315,32 @@ def parse_article(
     locale_hint: str | None = None,
     article_id: str | None = None,
 ) -> Article:
-    """Parse one article file's text. ``ArticleParseError`` says what is wrong and where."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    fields, body, body_line = _front_matter(text, path)
+    """Parse one article file's text; ``ArticleParseError(path, line, reason)`` says what is wrong.
 
-    locale = None
-    declared = fields.get("ms.contentlocale")
-    if declared:
-        locale = canonical_locale(str(declared))
-        if locale is None and locale_hint is None:
-            raise ArticleParseError(path, 1, f"unknown locale {declared!r} in ms.contentlocale")
-    locale = locale or (canonical_locale(locale_hint) if locale_hint else None)
-    if locale is None:
-        raise ArticleParseError(path, 1, "unknown locale: no ms.contentlocale and no locale folder")
+    ``locale_hint`` (a folder's locale) is used when the front matter has no valid
+    ``ms.contentlocale``; ``article_id`` defaults to the heading anchor, else the file stem.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    fields, body, body_line = _split_front_matter(text, path)
+    locale = _locale(fields, locale_hint, path)
 
     lines = body.split("\n")
     found = _find_heading(lines)
     if found is None:
         raise ArticleParseError(path, body_line, "no heading (a '# ' H1 line)")
-    first, last = found
-    raw_heading = "\n".join(lines[first: last + 1])
-    if _SETEXT_H1.match(lines[last]) and last != first:
-        raw_heading = lines[first]
-    else:
-        raw_heading = re.sub(r"^\s*#\s*", "", raw_heading)
-    anchor_match = _ANCHOR.search(raw_heading)
-    anchor = anchor_match.group(1).strip() if anchor_match else None
+    first, last, raw_heading = found
     heading = _plain(_unwrap(raw_heading, english=False))
-    raw_body = "\n".join(lines[last + 1:])
-    local_body = _clean_body(_unwrap(raw_body, english=False))
     if not heading:
         raise ArticleParseError(path, body_line + first, "the H1 heading is empty")
+    raw_body = "\n".join(lines[last + 1:])
+    local_body = _clean_body(_unwrap(raw_body, english=False))
     if not local_body:
         raise ArticleParseError(path, body_line + last + 1, "empty body: no text after the heading")
+    anchor_match = _ANCHOR.search(raw_heading)
+    anchor = (anchor_match.group(1).strip() or None) if anchor_match else None
 
     english = None
     if "sxs-lookup" in raw_heading or "sxs-lookup" in raw_body:
@@ -201,9 +352,12 @@ def parse_article(
         )
 
     title = _plain(_unwrap(str(fields.get("title") or ""), english=False)) or heading
-    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if article_id is None:
+        stem = path.rsplit("/", 1)[-1]
+        stem = stem[:-3] if stem.lower().endswith(".md") else stem
+        article_id = anchor or article_id_from_stem(stem)
     return Article(
-        id=article_id or anchor or clean_id(stem),
+        id=article_id,
         locale=locale,
         path=path,
         kb_root=kb_root,
@@ -212,6 +366,6 @@ def parse_article(
         anchor=anchor,
         error_strings=quoted_strings(heading),
         body=local_body,
-        custom_ids=_scalar_list(fields.get("ms.custom")),
+        custom_ids=_as_strings(fields.get("ms.custom")),
         english=english,
     )
