@@ -1,23 +1,53 @@
-"""Adaptive Cards (schema 1.5) and their markdown fallbacks: pure functions of data, no I/O."""
+"""Adaptive Cards (schema 1.5) and their markdown fallbacks: pure functions of data, no I/O.
+
+Every card carries ``fallbackText`` (its markdown rendering) and stays under ``MAX_CARD_BYTES`` when
+serialized the way the connector sends it (JSON with non-ASCII escaped), so a reply with the card stays
+well under Teams' 28 KB message limit whatever the article's length or script.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.strings import Strings
+from knowledge.locales import localize_docs_url
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+MAX_CARD_BYTES = 20_000
+"""A card's serialized size, ``fallbackText`` included; the activity around it adds about 1 KB."""
 MAX_BODY_CHARS = 3000
-"""Article text shown on a card; Teams rejects messages over ~28 KB and long cards read badly."""
+"""Article text shown on a card before the size budget is applied; long cards read badly."""
+MIN_BODY_CHARS = 200
+MAX_TITLE_CHARS = 300
+MAX_BUTTON_CHARS = 80
 MAX_LINK_BUTTONS = 2
-MAX_QUERY_IN_DATA = 500
+MAX_QUERY_IN_DATA = 200
+"""How much of the user's query a button carries back (for feedback records); the rest is not needed."""
 ACTION_KEY = "insightDesk"
+"""The key in ``Action.Submit`` data that marks an Insight Desk action; its value names the action."""
+LANGUAGE_INPUT = "locale"
+"""The language picker's input id: the client merges the chosen locale into the submitted data."""
+DOCS_BASE = "https://learn.microsoft.com"
 
-_LINK = re.compile(r"(?<!!)\[([^\]\n]{1,200})\]\((\s*https?://[^)\s]+)\s*\)")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_HEADING = re.compile(r"^#{1,6}\s*(.+?)\s*#*$", re.MULTILINE)
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|<img\b[^>]*>", re.IGNORECASE)
+_EMPTY_LINK = re.compile(r"\[\s*\]\([^)\n]*\)")
+_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_ALERT = re.compile(r"^\s*>\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*$", re.IGNORECASE | re.MULTILINE)
+_VIDEO = re.compile(r"^\s*>?\s*\[!VIDEO\s+(https?://\S+?)\s*\]\s*$", re.IGNORECASE | re.MULTILINE)
+_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*$\n?", re.MULTILINE)
+_CODE = re.compile(r"`([^`\n]+)`")
+_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$\n?", re.MULTILINE)
+_TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.MULTILINE)
+_RELATIVE_LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\((?!https?:|mailto:)([^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+_LINK = re.compile(r"(?<!!)\[([^\]\n]{1,200})\]\((\s*https?://[^)\s]+)(?:\s+\"[^\"\n]*\")?\s*\)")
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -28,39 +58,93 @@ class Choice:
     title: str
 
 
-def card_markdown(markdown: str, limit: int = MAX_BODY_CHARS) -> tuple[str, bool]:
-    """Markdown reduced to what Adaptive Card TextBlocks render, cut at ``limit``; ``(text, was_cut)``."""
-    text = _IMAGE.sub("", markdown)
+# -- markdown for TextBlocks ----------------------------------------------------------------------
+
+
+def _table_row(match: re.Match[str]) -> str:
+    cells = [cell.strip() for cell in match.group(1).split("|")]
+    return " · ".join(cell for cell in cells if cell)
+
+
+def _relative_link(match: re.Match[str], locale: str) -> str:
+    text, target = match.group(1), match.group(2)
+    if target.startswith("/") and not target.startswith("//"):
+        return f"[{text}]({localize_docs_url(DOCS_BASE + target, locale)})"
+    return text  # a link into the docs repository (``../x.md``, ``#anchor``): its text is what helps
+
+
+def card_markdown(markdown: str, locale: str) -> str:
+    """Article markdown rewritten to the subset Adaptive Card TextBlocks render.
+
+    TextBlocks render bold, italic, lists and ``[text](url)`` links. Headings become bold lines,
+    tables become one line per row, docfx alerts and block quotes lose their markers, code loses its
+    fences and backticks, images go, ``<url>`` autolinks and site-relative docs links (``/azure/...``)
+    become absolute links on learn.microsoft.com in ``locale``.
+    """
+    text = markdown.replace("\r\n", "\n")
+    text = _IMAGE.sub("", text)
+    text = _EMPTY_LINK.sub("", text)
+    text = _BREAK.sub("\n", text)
+    text = _AUTOLINK.sub(lambda m: f"[{m.group(1)}]({m.group(1)})", text)
+    text = _VIDEO.sub(lambda m: f"[{m.group(1)}]({m.group(1)})", text)
+    text = _ALERT.sub("", text)
+    text = _QUOTE.sub("", text)
     text = _HEADING.sub(lambda m: f"**{m.group(1)}**", text)
+    text = _FENCE.sub("", text)
+    text = _CODE.sub(lambda m: m.group(1), text)
+    text = _TABLE_RULE.sub("", text)
+    text = _TABLE_ROW.sub(_table_row, text)
+    text = _RELATIVE_LINK.sub(lambda m: _relative_link(m, locale), text)
+    text = _TRAILING_SPACE.sub("", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def cut(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to at most ``limit`` characters at a line or word end; ``(text, was_cut)``."""
     if len(text) <= limit:
-        return text.strip(), False
-    cut = text.rfind("\n", 0, limit)
-    cut = cut if cut > limit // 2 else text.rfind(" ", 0, limit)
-    return text[: max(cut, 1)].rstrip() + " …", True
+        return text, False
+    end = text.rfind("\n", 0, limit)
+    if end <= limit // 2:
+        end = text.rfind(" ", 0, limit)
+    if end <= limit // 2:
+        end = limit - 1  # no break near the end (CJK text has no spaces): cut mid-line
+    return text[:end].rstrip() + " …", True
 
 
 def links(markdown: str, limit: int = MAX_LINK_BUTTONS) -> list[tuple[str, str]]:
-    """The first distinct ``(text, url)`` links of a markdown text."""
+    """The first ``limit`` distinct ``(text, url)`` links of a markdown text."""
     found: list[tuple[str, str]] = []
     for m in _LINK.finditer(markdown):
         url = m.group(2).strip()
         if all(url != u for _, u in found):
-            found.append((m.group(1).strip().rstrip(".。"), url))
+            label = m.group(1).strip().strip("*_").rstrip(".。:：").strip() or url
+            found.append((label, url))
         if len(found) == limit:
             break
     return found
 
 
+def wire_size(card: dict[str, Any]) -> int:
+    """Bytes the card takes in a reply: JSON with non-ASCII escaped, as the connector client sends it."""
+    return len(json.dumps(card))
+
+
+# -- building blocks ------------------------------------------------------------------------------
+
+
 def _data(action: str, **fields: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {ACTION_KEY: action}
-    data.update({k: (v[:MAX_QUERY_IN_DATA] if k == "query" and v else v) for k, v in fields.items()})
+    for key, value in fields.items():
+        if value is not None:
+            data[key] = value[:MAX_QUERY_IN_DATA] if key == "query" else value
     return data
 
 
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str, Any]:
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str) -> dict[str, Any]:
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
     if actions:
         card["actions"] = actions
+    card["fallbackText"] = fallback
     return card
 
 
@@ -69,7 +153,15 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
 
 
 def _submit(title: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Action.Submit", "title": title, "data": data}
+    return {"type": "Action.Submit", "title": _short(title, MAX_BUTTON_CHARS), "data": data}
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# -- answers --------------------------------------------------------------------------------------
 
 
 def answer_note(strings: Strings, language: str, wanted_language: str | None) -> str:
@@ -77,6 +169,11 @@ def answer_note(strings: Strings, language: str, wanted_language: str | None) ->
     if wanted_language:
         return strings.text("fell_back", wanted=wanted_language, language=language)
     return strings.text("answer_in", language=language)
+
+
+def _answer_markdown(title: str, note: str, text: str, was_cut: bool, strings: Strings) -> str:
+    tail = f"\n\n_{strings.text('truncated')}_" if was_cut else ""
+    return f"**{title}**\n\n_{note}_\n\n{text}{tail}"
 
 
 def answer_card(
@@ -90,21 +187,17 @@ def answer_card(
     strings: Strings,
     languages: list[tuple[str, str]],
 ) -> dict[str, Any]:
-    """The answer: title, language note, explanation, link buttons, feedback and language actions.
+    """The answer: title, language note, explanation, link buttons, feedback actions, language picker.
 
-    ``body`` is the article's markdown with links already localized; ``languages`` lists the
-    other ``(locale, native name)`` versions the user may switch to.
+    ``body`` is the article's markdown with its links already localized to ``locale``; ``languages``
+    lists the other ``(locale, name in that language)`` versions the user may switch to. The body is
+    shortened (with a note that the article continues online) until the card fits ``MAX_CARD_BYTES``.
     """
-    text, cut = card_markdown(body)
-    blocks = [
-        _text(title, weight="Bolder", size="Medium"),
-        _text(note, isSubtle=True, size="Small", spacing="None"),
-        _text(text),
-    ]
-    if cut:
-        blocks.append(_text(strings.text("truncated"), isSubtle=True, size="Small"))
+    title = _short(title, MAX_TITLE_CHARS)
+    markdown = card_markdown(body, locale)
     actions: list[dict[str, Any]] = [
-        {"type": "Action.OpenUrl", "title": label[:60], "url": url} for label, url in links(body)
+        {"type": "Action.OpenUrl", "title": _short(label, MAX_BUTTON_CHARS), "url": url}
+        for label, url in links(markdown)
     ]
     actions += [
         _submit(strings.text("helped"), _data("helped", article=article_id, query=query, locale=locale)),
@@ -112,43 +205,68 @@ def answer_card(
         _submit(strings.text("talk_to_person"), _data("escalate", article=article_id, query=query, locale=locale)),
     ]
     if languages:
-        picker = _card(
-            [],
-            [_submit(name, _data("language", article=article_id, query=query, locale=loc)) for loc, name in languages],
-        )
+        picker = {
+            "type": "AdaptiveCard",
+            "body": [{
+                "type": "Input.ChoiceSet", "id": LANGUAGE_INPUT, "style": "compact", "value": languages[0][0],
+                "label": strings.text("change_language"),
+                "choices": [{"title": name, "value": loc} for loc, name in languages],
+            }],
+            "actions": [_submit(strings.text("show_language"), _data("language", article=article_id, query=query))],
+        }
         actions.append({"type": "Action.ShowCard", "title": strings.text("change_language"), "card": picker})
-    return _card(blocks, actions)
+
+    limit = MAX_BODY_CHARS
+    while True:
+        text, was_cut = cut(markdown, limit)
+        blocks = [
+            _text(title, weight="Bolder", size="Medium", style="heading"),
+            _text(note, isSubtle=True, size="Small", spacing="None"),
+            _text(text),
+        ]
+        if was_cut:
+            blocks.append(_text(strings.text("truncated"), isSubtle=True, size="Small"))
+        card = _card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings))
+        size = wire_size(card)
+        if size <= MAX_CARD_BYTES or limit <= MIN_BODY_CHARS:
+            return card
+        limit = max(MIN_BODY_CHARS, min(limit - 100, int(limit * MAX_CARD_BYTES / size * 0.95)))
 
 
-def answer_markdown(*, title: str, body: str, note: str, strings: Strings) -> str:
+def answer_markdown(*, title: str, body: str, locale: str, note: str, strings: Strings,
+                    limit: int = MAX_BODY_CHARS) -> str:
     """The same answer as markdown, for channels that do not render cards."""
-    text, cut = card_markdown(body)
-    tail = f"\n\n_{strings.text('truncated')}_" if cut else ""
-    return f"**{title}**\n\n_{note}_\n\n{text}{tail}"
+    text, was_cut = cut(card_markdown(body, locale), limit)
+    return _answer_markdown(_short(title, MAX_TITLE_CHARS), note, text, was_cut, strings)
+
+
+# -- the other replies -----------------------------------------------------------------------------
 
 
 def suggest_card(choices: list[Choice], *, query: str, strings: Strings) -> dict[str, Any]:
     """"Did you mean…": one button per candidate article; choosing one answers it."""
-    actions = [_submit(c.title[:80], _data("choose", article=c.article_id, query=query, locale=strings.locale))
+    actions = [_submit(c.title, _data("choose", article=c.article_id, query=query, locale=strings.locale))
                for c in choices]
     actions.append(_submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale)))
-    return _card([_text(strings.text("did_you_mean"), weight="Bolder")], actions)
+    return _card([_text(strings.text("did_you_mean"), weight="Bolder")], actions,
+                 suggest_markdown(choices, strings=strings))
 
 
 def suggest_markdown(choices: list[Choice], *, strings: Strings) -> str:
-    items = "\n".join(f"{i}. {c.title}" for i, c in enumerate(choices, 1))
+    items = "\n".join(f"{i}. {_short(c.title, MAX_TITLE_CHARS)}" for i, c in enumerate(choices, 1))
     return f"**{strings.text('did_you_mean')}**\n\n{items}"
 
 
 def not_found_card(*, query: str, strings: Strings) -> dict[str, Any]:
     """Nothing matched: say so and offer a person."""
     offer = _submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale))
-    return _card([_text(strings.text("not_found"))], [offer])
+    return _card([_text(strings.text("not_found"))], [offer], strings.text("not_found"))
 
 
 def welcome_card(*, strings: Strings) -> dict[str, Any]:
-    return _card([_text(strings.text("welcome_title"), weight="Bolder", size="Medium"),
-                  _text(strings.text("welcome_text"))], [])
+    """The greeting on install: what the bot does and how to choose its language."""
+    return _card([_text(strings.text("welcome_title"), weight="Bolder", size="Medium", style="heading"),
+                  _text(strings.text("welcome_text"))], [], welcome_markdown(strings=strings))
 
 
 def welcome_markdown(*, strings: Strings) -> str:
@@ -159,4 +277,5 @@ def escalate_card(*, query: str, article_id: str | None, strings: Strings) -> di
     """Offered after "this didn't help": one button to reach a person."""
     return _card([_text(strings.text("sorry_not_helped"))],
                  [_submit(strings.text("talk_to_person"),
-                          _data("escalate", article=article_id, query=query, locale=strings.locale))])
+                          _data("escalate", article=article_id, query=query, locale=strings.locale))],
+                 strings.text("sorry_not_helped"))

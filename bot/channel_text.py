@@ -10,6 +10,14 @@ from botbuilder.schema import Activity
 
 _BLOCK_TAG = re.compile(r"<\s*(?:br|/p|/div|/li|/tr|p|div|li|tr)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<(?!/?at\b)[^<>]{1,500}>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<[^<>]{1,500}>")
+_HTML_MENTION = re.compile(
+    r'<span\b(?=[^>]*\bitemtype\s*=\s*"http://schema\.skype\.com/Mention")([^>]*)>(.{0,500}?)</span\s*>'
+    r"|<at\b([^>]*)>(.{0,500}?)</at\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+"""A mention in Teams' HTML copy: ``<span itemtype=".../Mention" itemid="0">Name</span>`` or ``<at id="0">``."""
+_MENTION_INDEX = re.compile(r'\b(?:itemid|id)\s*=\s*"(\d+)"', re.IGNORECASE)
 MAX_TEXT_CHARS = 1_000_000
 
 
@@ -22,19 +30,51 @@ def _props(entity: Any) -> dict[str, Any]:
     return data
 
 
-def bot_mentions(activity: Activity) -> list[str]:
-    """The exact mention texts (``<at>Name</at>``) that mention this bot (the activity's recipient)."""
+def _mentions(activity: Activity) -> list[tuple[str, bool]]:
+    """Every mention entity in order: its text and whether it mentions this bot (the recipient)."""
     bot_id = activity.recipient.id if activity.recipient else None
-    texts = []
+    found = []
     for entity in activity.entities or []:
         props = _props(entity)
         if props.get("type") != "mention":
             continue
         mentioned = props.get("mentioned") or {}
         mentioned_id = mentioned.get("id") if isinstance(mentioned, dict) else getattr(mentioned, "id", None)
-        if bot_id and mentioned_id == bot_id and props.get("text"):
-            texts.append(str(props["text"]))
-    return texts
+        found.append((str(props.get("text") or ""), bool(bot_id) and mentioned_id == bot_id))
+    return found
+
+
+def bot_mentions(activity: Activity) -> list[str]:
+    """The exact mention texts (``<at>Name</at>``) that mention this bot (the activity's recipient)."""
+    return [text for text, is_bot in _mentions(activity) if is_bot and text]
+
+
+def _mention_name(text: str) -> str:
+    return " ".join(html.unescape(_ANY_TAG.sub("", text)).split())
+
+
+def _remove_html_mentions(content: str, activity: Activity) -> str:
+    """Teams' HTML copy without this bot's mentions; other people's mentions become their names.
+
+    A mention's ``itemid`` is its position among the activity's mention entities; without one, the
+    mention is the bot's when its name is the bot mention's name.
+    """
+    mentions = _mentions(activity)
+    bot_names = {_mention_name(text) for text, is_bot in mentions if is_bot}
+    if not bot_names:
+        return content
+
+    def replace(match: re.Match[str]) -> str:
+        attributes = match.group(1) if match.group(1) is not None else match.group(3)
+        name = _mention_name(match.group(2) if match.group(2) is not None else match.group(4))
+        index = _MENTION_INDEX.search(attributes or "")
+        if index and int(index.group(1)) < len(mentions):
+            is_bot = mentions[int(index.group(1))][1]
+        else:
+            is_bot = name in bot_names
+        return " " if is_bot else name
+
+    return _HTML_MENTION.sub(replace, content)
 
 
 def html_to_text(content: str) -> str:
@@ -50,7 +90,7 @@ def message_text(activity: Activity) -> str:
     text = activity.text or ""
     for attachment in activity.attachments or []:
         if attachment.content_type == "text/html" and isinstance(attachment.content, str) and attachment.content:
-            text = html_to_text(attachment.content)
+            text = html_to_text(_remove_html_mentions(attachment.content[: 2 * MAX_TEXT_CHARS], activity))
             break
     text = text[:MAX_TEXT_CHARS]
     for mention in bot_mentions(activity):

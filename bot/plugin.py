@@ -1,20 +1,33 @@
 """The Insight Desk plugin: add it to any Bot Framework bot to answer pasted errors.
 
     desk = InsightDesk(engine, storage, feedback)
-    async def on_message_activity(self, turn_context):
-        if await desk.on_message(turn_context):
-            return                      # Insight Desk answered
-        ...                             # your bot's own handling
+
+    class MyBot(ActivityHandler):
+        async def on_message_activity(self, turn_context):
+            if await desk.on_message(turn_context):
+                return                      # Insight Desk answered (and saved what it remembers)
+            ...                             # your bot's own handling
+
+or, without touching the bot: ``adapter.use(InsightDeskMiddleware(desk))``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, Storage, TurnContext, UserState
-from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.core import (
+    CardFactory,
+    ConversationState,
+    MessageFactory,
+    Middleware,
+    Storage,
+    TurnContext,
+    UserState,
+)
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import cards
 from bot.channel_text import client_locale, message_text
@@ -30,7 +43,7 @@ from knowledge.locales import (
     native_language_name,
     negotiate,
 )
-from knowledge.model import Answer, Tier
+from knowledge.model import ENGLISH, Answer, Tier
 
 log = logging.getLogger(__name__)
 
@@ -38,37 +51,103 @@ CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator", "directline", "test
 """Channels that render Adaptive Cards; others get the markdown rendering as text."""
 SCRIPT_LOCALES = {"Hangul": "ko-KR", "Han": "zh-TW"}
 """A script that names one catalog language, for replying when nothing matched."""
-_COMMAND = re.compile(r"^\s*/?(\S+)(?:\s+(\S+))?\s*$")
-"""A command word (with or without "/", as Teams' command menu sends it) and an optional value."""
+_COMMAND = re.compile(r"^\s*(/?)(\S+)(?:\s+(.+?))?\s*$", re.DOTALL)
+"""A command: its word (with or without "/", as Teams' command menu sends it) and an optional value."""
+MAX_COMMAND_CHARS = 60
 
 
 class InsightDesk:
-    """Answers pasted errors from a knowledge base; keeps each user's language and their feedback."""
+    """Answers pasted errors from a knowledge base; keeps each user's language and their feedback.
+
+    ``storage`` is any botbuilder ``Storage`` (``bot.storage.create_storage``); the user's chosen
+    language lives there under botbuilder's ``UserState``, whether the conversation was welcomed under
+    its ``ConversationState``. ``feedback`` records helped / didn't help / unanswered / escalations.
+    """
 
     def __init__(self, engine: KnowledgeEngine, storage: Storage, feedback: FeedbackStore) -> None:
         self.engine = engine
         self.feedback = feedback
         self.user_state = UserState(storage)
+        self.conversation_state = ConversationState(storage)
         self._language = self.user_state.create_property("InsightDeskLanguage")
+        self._welcomed = self.conversation_state.create_property("InsightDeskWelcomed")
         self._commands = all_language_commands()
 
     # -- entry points ----------------------------------------------------------------------------
 
     async def on_message(self, turn_context: TurnContext) -> bool:
-        """Handle one message; ``False`` when it is not something Insight Desk can help with."""
+        """Handle one message; ``False`` when it is not something Insight Desk can help with.
+
+        Answers pasted errors, the buttons of its own cards and the language command; declines
+        (sends nothing) for text that matches no article, so the host bot can answer it.
+        """
         activity = turn_context.activity
         if isinstance(activity.value, dict) and cards.ACTION_KEY in activity.value:
-            await self._on_card_action(turn_context, activity.value)
-            return True
-        text = message_text(activity)
+            handled = await self.on_card_action(turn_context, activity.value)
+        else:
+            handled = await self._on_text(turn_context, message_text(activity))
+        if handled:
+            await self.save_state(turn_context)
+        return handled
+
+    async def on_card_action(self, turn_context: TurnContext, data: dict[str, Any]) -> bool:
+        """Handle the data of one of our card's buttons (``Action.Submit`` or ``Action.Execute``)."""
+        if not isinstance(data, dict) or cards.ACTION_KEY not in data:
+            return False
+        await self._on_card_action(turn_context, data)
+        await self.save_state(turn_context)
+        return True
+
+    async def on_members_added(self, turn_context: TurnContext, members: Iterable[ChannelAccount]) -> None:
+        """Welcome card in the user's locale: once when the bot itself is added, and for people who join."""
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        members = list(members)
+        if not members:
+            return
+        people = [m for m in members if m.id != bot_id]
+        if not people:
+            try:
+                if await self._welcomed.get(turn_context):
+                    return
+                await self._welcomed.set(turn_context, True)
+            except StorageError as e:
+                log.error("could not read or keep the welcome flag (activity %s): %s", activity.id, e)
+        strings = strings_for(client_locale(activity))
+        await self._send(turn_context, cards.welcome_card(strings=strings), cards.welcome_markdown(strings=strings))
+        await self.save_state(turn_context)
+
+    welcome = on_members_added
+
+    async def reply_not_found(self, turn_context: TurnContext) -> None:
+        """Say that nothing matched, in the user's language, offer a person, and record the query."""
+        text = message_text(turn_context.activity)
+        strings = await self._strings(turn_context, text=text)
+        await self._send(turn_context, cards.not_found_card(query=text, strings=strings), strings.text("not_found"))
+        await self._record(turn_context, FeedbackKind.UNANSWERED, text, None, strings.locale)
+
+    async def save_state(self, turn_context: TurnContext) -> None:
+        """Persist what changed in this turn (language, welcome); a storage outage is logged, never raised."""
+        for state in (self.user_state, self.conversation_state):
+            try:
+                await state.save_changes(turn_context)
+            except StorageError as e:
+                log.error("could not save %s (activity %s): %s", type(state).__name__, turn_context.activity.id, e)
+
+    # -- text --------------------------------------------------------------------------------------
+
+    async def _on_text(self, turn_context: TurnContext, text: str) -> bool:
         if not text:
             return False
-        command = _COMMAND.match(text)
-        if command and command.group(1).casefold() in self._commands:
-            await self._set_language(turn_context, command.group(2))
-            return True
+        command = _COMMAND.match(text) if len(text) <= MAX_COMMAND_CHARS else None
+        if command and command.group(2).casefold() in self._commands:
+            slash, value = command.group(1), command.group(3)
+            locale = self._language_named(value) if value else None
+            if slash or locale or not value:
+                await self._set_language(turn_context, value, locale)
+                return True
         preferred = await self._preferred_locale(turn_context)
-        answer = self.engine.ask(text, locale=preferred, client_locale=client_locale(activity))
+        answer = self.engine.ask(text, locale=preferred, client_locale=client_locale(turn_context.activity))
         if answer.tier is Tier.NONE:
             return False
         if answer.tier is Tier.ANSWER:
@@ -77,47 +156,28 @@ class InsightDesk:
             await self._send_suggestions(turn_context, answer, query=text)
         return True
 
-    async def reply_not_found(self, turn_context: TurnContext) -> None:
-        """Say that nothing matched, in the user's language, offer a person, and record the query."""
-        text = message_text(turn_context.activity)
-        strings = await self._strings(turn_context, text=text)
-        card = cards.not_found_card(query=text, strings=strings)
-        await self._send(turn_context, card, strings.text("not_found"))
-        await self._record(turn_context, FeedbackKind.UNANSWERED, text, None, strings.locale)
-
-    async def welcome(self, turn_context: TurnContext, members: list[ChannelAccount]) -> None:
-        """Greet on install or when people join: one card per conversation update."""
-        if not members:
-            return
-        strings = strings_for(client_locale(turn_context.activity))
-        await self._send(turn_context, cards.welcome_card(strings=strings), cards.welcome_markdown(strings=strings))
-
-    async def save_state(self, turn_context: TurnContext) -> None:
-        """Persist the user's settings; a storage outage is logged, never raised."""
-        try:
-            await self.user_state.save_changes(turn_context)
-        except StorageError as e:
-            log.error("could not save user state (activity %s): %s", turn_context.activity.id, e)
-
     # -- answers -----------------------------------------------------------------------------------
 
     async def _send_answer(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
         article = answer.article
         if article is None:
             return
-        strings = strings_for(answer.reply_locale)
-        language = language_name(answer.reply_locale, strings.locale)
+        reply = answer.reply_locale
+        # The user's language for what the bot says, when the catalog has it; else the article's.
+        strings = strings_for(answer.wanted_locale if negotiate([answer.wanted_locale], CATALOG) else reply)
+        language = language_name(reply, strings.locale)
         wanted = language_name(answer.wanted_locale, strings.locale) if answer.fell_back else None
         note = cards.answer_note(strings, language, wanted)
-        body = localize_links(article.body, answer.reply_locale)
+        body = localize_links(article.body, reply)
         title = article.heading or article.title
-        others = [loc for loc in self.engine.article_locales(article.id) if loc != answer.reply_locale]
-        languages = sorted(((loc, native_language_name(loc)) for loc in others), key=lambda p: p[1])
+        others = [loc for loc in self.engine.article_locales(article.id) if loc != reply]
+        languages = sorted(((loc, native_language_name(loc)) for loc in others), key=lambda pair: pair[1])
         card = cards.answer_card(
-            article_id=article.id, title=title, body=body, locale=answer.reply_locale, note=note,
+            article_id=article.id, title=title, body=body, locale=reply, note=note,
             query=query, strings=strings, languages=languages,
         )
-        await self._send(turn_context, card, cards.answer_markdown(title=title, body=body, note=note, strings=strings))
+        markdown = cards.answer_markdown(title=title, body=body, locale=reply, note=note, strings=strings)
+        await self._send(turn_context, card, markdown)
 
     async def _send_suggestions(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
         strings = await self._strings(turn_context, text=query, answer=answer)
@@ -135,13 +195,16 @@ class InsightDesk:
         action = str(data.get(cards.ACTION_KEY))
         article = data.get("article") if isinstance(data.get("article"), str) else None
         query = str(data.get("query") or "")
-        locale = data.get("locale") if isinstance(data.get("locale"), str) else None
+        locale = data.get(cards.LANGUAGE_INPUT) if isinstance(data.get(cards.LANGUAGE_INPUT), str) else None
         strings = strings_for(locale) if locale else await self._strings(turn_context, text=query)
+        activity_locale = client_locale(turn_context.activity)
         if action in ("choose", "language") and article:
             if action == "language" and locale:
                 await self._remember_language(turn_context, locale)
-            preferred = locale if action == "language" else (await self._preferred_locale(turn_context) or locale)
-            answer = self.engine.present(article, locale=preferred, client_locale=client_locale(turn_context.activity))
+                preferred: str | None = locale
+            else:
+                preferred = await self._preferred_locale(turn_context) or locale
+            answer = self.engine.present(article, locale=preferred, client_locale=activity_locale)
             if answer is not None:
                 await self._send_answer(turn_context, answer, query=query)
                 return
@@ -158,17 +221,33 @@ class InsightDesk:
             await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
             await turn_context.send_activity(strings.text("escalated"))
             return
-        log.warning("unknown card action %r (activity %s)", action, turn_context.activity.id)
-        await self.reply_not_found(turn_context)
+        log.warning("unknown card action %r (activity %s)", action[:40], turn_context.activity.id)
+        await turn_context.send_activity(strings.text("not_found"))
 
-    async def _set_language(self, turn_context: TurnContext, value: str | None) -> None:
+    def _available_locales(self) -> list[str]:
+        """Languages a user may choose: the knowledge base's, English, and the catalog's."""
+        return list(dict.fromkeys([*self.engine.locales, ENGLISH, *CATALOG]))
+
+    def _language_named(self, value: str) -> str | None:
+        """The locale ``value`` names (a code like ``sv``, or a name like "svenska", "Swedish", "한국어")."""
+        available = self._available_locales()
+        code = canonical_locale(value)
+        if code:
+            return negotiate([code], available)
+        wanted = " ".join(value.split()).casefold()
+        for locale in available:
+            names = {native_language_name(locale), language_name(locale, ENGLISH), language_name(locale, locale)}
+            if wanted in {n.casefold() for n in names}:
+                return locale
+        return None
+
+    async def _set_language(self, turn_context: TurnContext, value: str | None, locale: str | None) -> None:
         strings = await self._strings(turn_context)
-        choices = ", ".join(sorted({loc.split("-")[0] for loc in (*self.engine.locales, "en-US")}))
         if not value:
             await turn_context.send_activity(strings.text("language_usage", example="sv"))
             return
-        locale = canonical_locale(value)
         if locale is None:
+            choices = ", ".join(sorted({loc.split("-")[0] for loc in self._available_locales()}))
             await turn_context.send_activity(strings.text("language_unknown", value=value[:40], choices=choices))
             return
         await self._remember_language(turn_context, locale)
@@ -222,11 +301,30 @@ class InsightDesk:
             log.error("could not store feedback %s (activity %s): %s", kind.value, activity.id, e)
 
     async def _send(self, turn_context: TurnContext, card: dict[str, Any], markdown: str) -> None:
-        """A card where the channel renders cards, else the markdown rendering."""
+        """A card where the channel renders cards (``fallbackText`` inside), else the markdown as text."""
         if (turn_context.activity.channel_id or "") in CARD_CHANNELS:
-            card = {**card, "fallbackText": markdown}
             reply: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
         else:
             reply = MessageFactory.text(markdown)
             reply.text_format = "markdown"
         await turn_context.send_activity(reply)
+
+
+class InsightDeskMiddleware(Middleware):  # type: ignore[misc]  # botbuilder ships no types
+    """The plugin as botbuilder middleware: ``adapter.use(InsightDeskMiddleware(desk))``.
+
+    A message Insight Desk answers ends the turn there; every other activity (and every message it
+    declines) goes on to the bot. With ``welcome=True`` it also greets on ``conversationUpdate``.
+    """
+
+    def __init__(self, desk: InsightDesk, *, welcome: bool = False) -> None:
+        self.desk = desk
+        self.welcome = welcome
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        activity = context.activity
+        if activity.type == ActivityTypes.message and await self.desk.on_message(context):
+            return
+        if self.welcome and activity.type == ActivityTypes.conversation_update and activity.members_added:
+            await self.desk.on_members_added(context, activity.members_added)
+        await logic()

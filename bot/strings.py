@@ -22,6 +22,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "This didn't help",
         "talk_to_person": "Talk to a person",
         "change_language": "Other languages",
+        "show_language": "Show in this language",
         "did_you_mean": "Did you mean one of these?",
         "not_found": "I couldn't find an article for that message. You can rephrase it, paste the exact error "
                      "text, or talk to a person.",
@@ -44,6 +45,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "這沒有幫助",
         "talk_to_person": "與專人對談",
         "change_language": "其他語言",
+        "show_language": "以此語言顯示",
         "did_you_mean": "您是指下列其中一項嗎？",
         "not_found": "我找不到與這則訊息相關的文章。您可以換個說法、貼上完整的錯誤文字，或與專人對談。",
         "thanks": "感謝您的回饋！",
@@ -65,6 +67,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "没有帮助",
         "talk_to_person": "联系人工支持",
         "change_language": "其他语言",
+        "show_language": "以此语言显示",
         "did_you_mean": "你是指以下某项吗？",
         "not_found": "我找不到与此消息相关的文章。你可以换个说法、粘贴完整的错误文本，或联系人工支持。",
         "thanks": "感谢你的反馈！",
@@ -87,6 +90,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Det här hjälpte inte",
         "talk_to_person": "Prata med en person",
         "change_language": "Andra språk",
+        "show_language": "Visa på det här språket",
         "did_you_mean": "Menade du någon av dessa?",
         "not_found": "Jag hittade ingen artikel för det meddelandet. Formulera om det, klistra in den exakta "
                      "feltexten eller prata med en person.",
@@ -110,6 +114,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "도움이 되지 않았습니다",
         "talk_to_person": "상담원과 대화",
         "change_language": "다른 언어",
+        "show_language": "이 언어로 보기",
         "did_you_mean": "다음 중 하나를 찾으셨나요?",
         "not_found": "해당 메시지에 대한 문서를 찾지 못했습니다. 다르게 표현하거나 정확한 오류 텍스트를 붙여 넣거나 "
                      "상담원과 대화하세요.",
@@ -133,6 +138,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Nepomohlo to",
         "talk_to_person": "Mluvit s člověkem",
         "change_language": "Další jazyky",
+        "show_language": "Zobrazit v tomto jazyce",
         "did_you_mean": "Měli jste na mysli něco z tohoto?",
         "not_found": "K této zprávě jsem nenašel žádný článek. Zkuste ji přeformulovat, vložit přesný text chyby, "
                      "nebo mluvte s člověkem.",
@@ -156,6 +162,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Det hjalp ikke",
         "talk_to_person": "Tal med en person",
         "change_language": "Andre sprog",
+        "show_language": "Vis på dette sprog",
         "did_you_mean": "Mente du en af disse?",
         "not_found": "Jeg kunne ikke finde en artikel til den meddelelse. Omformuler den, indsæt den præcise "
                      "fejltekst, eller tal med en person.",
@@ -179,6 +186,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "No me ha ayudado",
         "talk_to_person": "Hablar con una persona",
         "change_language": "Otros idiomas",
+        "show_language": "Mostrar en este idioma",
         "did_you_mean": "¿Te refieres a alguno de estos?",
         "not_found": "No encontré ningún artículo para ese mensaje. Puedes reformularlo, pegar el texto exacto del "
                      "error o hablar con una persona.",
@@ -202,6 +210,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Tästä ei ollut apua",
         "talk_to_person": "Keskustele ihmisen kanssa",
         "change_language": "Muut kielet",
+        "show_language": "Näytä tällä kielellä",
         "did_you_mean": "Tarkoititko jotakin näistä?",
         "not_found": "En löytänyt artikkelia tälle viestille. Muotoile se uudelleen, liitä tarkka virheteksti "
                      "tai keskustele ihmisen kanssa.",
@@ -225,6 +234,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Ini tidak membantu",
         "talk_to_person": "Bicara dengan orang",
         "change_language": "Bahasa lain",
+        "show_language": "Tampilkan dalam bahasa ini",
         "did_you_mean": "Apakah maksud Anda salah satu dari ini?",
         "not_found": "Saya tidak menemukan artikel untuk pesan tersebut. Coba ubah kalimatnya, tempelkan teks "
                      "kesalahan yang persis, atau bicara dengan orang.",
@@ -248,6 +258,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Non mi è stato utile",
         "talk_to_person": "Parla con una persona",
         "change_language": "Altre lingue",
+        "show_language": "Mostra in questa lingua",
         "did_you_mean": "Intendevi uno di questi?",
         "not_found": "Non ho trovato un articolo per quel messaggio. Puoi riformularlo, incollare il testo esatto "
                      "dell'errore o parlare con una persona.",
@@ -271,6 +282,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Dette hjalp ikke",
         "talk_to_person": "Snakk med en person",
         "change_language": "Andre språk",
+        "show_language": "Vis på dette språket",
         "did_you_mean": "Mente du en av disse?",
         "not_found": "Jeg fant ingen artikkel for den meldingen. Omformuler den, lim inn den nøyaktige "
                      "feilteksten, eller snakk med en person.",
@@ -294,6 +306,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Dit hielp niet",
         "talk_to_person": "Met een persoon praten",
         "change_language": "Andere talen",
+        "show_language": "Weergeven in deze taal",
         "did_you_mean": "Bedoelde u een van deze?",
         "not_found": "Ik kon geen artikel vinden voor dat bericht. Formuleer het anders, plak de exacte fouttekst "
                      "of praat met een persoon.",
@@ -317,6 +330,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "To nie pomogło",
         "talk_to_person": "Porozmawiaj z człowiekiem",
         "change_language": "Inne języki",
+        "show_language": "Pokaż w tym języku",
         "did_you_mean": "Czy chodziło Ci o jeden z tych?",
         "not_found": "Nie znalazłem artykułu dla tego komunikatu. Sformułuj go inaczej, wklej dokładny tekst błędu "
                      "lub porozmawiaj z człowiekiem.",
@@ -340,6 +354,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Isso não ajudou",
         "talk_to_person": "Falar com uma pessoa",
         "change_language": "Outros idiomas",
+        "show_language": "Mostrar neste idioma",
         "did_you_mean": "Você quis dizer um destes?",
         "not_found": "Não encontrei um artigo para essa mensagem. Reformule-a, cole o texto exato do erro ou fale "
                      "com uma pessoa.",
@@ -363,6 +378,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_helped": "Bu yardımcı olmadı",
         "talk_to_person": "Bir kişiyle konuş",
         "change_language": "Diğer diller",
+        "show_language": "Bu dilde göster",
         "did_you_mean": "Bunlardan birini mi demek istediniz?",
         "not_found": "Bu ileti için bir makale bulamadım. Farklı ifade edin, hata metninin tamamını yapıştırın "
                      "veya bir kişiyle konuşun.",

@@ -197,11 +197,14 @@ async def test_language_picker_switches_and_remembers(start_bot: StartBot, conne
     bot = await start_bot()
     await bot.post(teams_message(connector.url, "Ett fel uppstod vid validering av åtkomsttoken"))
     card = only_card(connector)
-    picker = next(a for a in card["actions"] if a["type"] == "Action.ShowCard")
-    options = {a["title"]: a["data"] for a in picker["card"]["actions"]}
-    assert {"한국어", "中文 (台灣)"} <= set(options)
+    picker = next(a for a in card["actions"] if a["type"] == "Action.ShowCard")["card"]
+    choice_set = picker["body"][0]
+    options = {c["title"]: c["value"] for c in choice_set["choices"]}
+    assert options == {"English": "en", "한국어": "ko-KR", "中文 (台灣)": "zh-TW"}
+    (show,) = picker["actions"]
     connector.received.clear()
-    await bot.post(teams_message(connector.url, value=options["한국어"]))
+    # The client sends the button's data with the picker's input merged in under the input's id.
+    await bot.post(teams_message(connector.url, value={**show["data"], choice_set["id"]: options["한국어"]}))
     assert "액세스 토큰" in only_card(connector)["body"][0]["text"]
     connector.received.clear()
     await bot.post(teams_message(connector.url, "驗證存取權杖時發生錯誤"))
