@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount
+from botbuilder.schema import ChannelAccount
+from botbuilder.schema.teams import TeamInfo
+from msrest.serialization import Model
 
 from bot.plugin import InsightDesk
 
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 INVOKE_MESSAGE = "application/vnd.microsoft.activity.message"
+INVOKE_ERROR = "application/vnd.microsoft.error"
 
 
 class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships no types
@@ -27,14 +32,43 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         await self.desk.on_members_added(turn_context, members_added)
 
-    async def on_adaptive_card_invoke(
-        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
-    ) -> AdaptiveCardInvokeResponse:
-        """``Action.Execute`` with our cards' data: handled like the ``Action.Submit`` message."""
-        data = invoke_value.action.get("data") if isinstance(invoke_value.action, dict) else None
+    async def on_teams_members_added_dispatch(
+        self, members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        # botbuilder would look every new member up in the team roster first; a welcome needs only the ids.
+        await self.desk.on_members_added(turn_context, members_added)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """``Action.Execute`` (``adaptiveCard/action``) with our cards' data: handled like ``Action.Submit``."""
+        if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        value: Any = turn_context.activity.value
+        action = value.get("action") if isinstance(value, dict) else None
+        data = action.get("data") if isinstance(action, dict) else None
         if isinstance(data, dict) and await self.desk.on_card_action(turn_context, data):
-            return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.OK), type=INVOKE_MESSAGE, value="")
-        return AdaptiveCardInvokeResponse(
-            status_code=int(HTTPStatus.BAD_REQUEST), type="application/vnd.microsoft.error",
-            value={"code": "BadRequest", "message": "not an Insight Desk card action"},
-        )
+            return _invoke_response(HTTPStatus.OK, INVOKE_MESSAGE, "")
+        return _invoke_response(HTTPStatus.BAD_REQUEST, INVOKE_ERROR,
+                                {"code": "BadRequest", "message": "not an Insight Desk card action"})
+
+
+class AdaptiveCardActionResult(Model):
+    """The body answering ``adaptiveCard/action``: botbuilder's own model types ``value`` as a dict only,
+    but a message result's value is a string."""
+
+    _attribute_map = {  # noqa: RUF012  # msrest reads it from the class
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "object"},
+    }
+
+    def __init__(self, *, status_code: int, type: str, value: object) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.status_code = status_code
+        self.type = type
+        self.value = value
+
+
+def _invoke_response(status: HTTPStatus, kind: str, value: object) -> InvokeResponse:
+    """The HTTP answer to an ``adaptiveCard/action`` invoke."""
+    return InvokeResponse(status=int(status),
+                          body=AdaptiveCardActionResult(status_code=int(status), type=kind, value=value))

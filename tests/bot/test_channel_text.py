@@ -47,3 +47,46 @@ def test_client_locale_from_activity_then_client_info() -> None:
     assert client_locale(activity(locale="sv-SE", entities=[{"type": "clientInfo", "locale": "ko-KR"}])) == "sv-SE"
     assert client_locale(activity(entities=[{"type": "clientInfo", "locale": "ko-KR"}])) == "ko-KR"
     assert client_locale(activity()) is None
+
+
+def teams_html(*mentions: tuple[int, str]) -> str:
+    spans = "".join(f'<span itemscope="" itemtype="http://schema.skype.com/Mention" itemid="{i}">{name}</span>&nbsp;'
+                    for i, name in mentions)
+    return f"<div><div>{spans}Analytics onboarding: &quot;Ett fel uppstod&quot;</div>\n</div>"
+
+
+def test_teams_html_mention_span_of_the_bot_is_removed_by_its_position() -> None:
+    got = message_text(activity(
+        text="<at>Analytics</at> <at>Kim</at> Analytics onboarding: \"Ett fel uppstod\"",
+        entities=[mention("28:bot", "Analytics"), mention("29:kim", "Kim")],
+        attachments=[{"contentType": "text/html", "content": teams_html((0, "Analytics"), (1, "Kim"))}],
+    ))
+    assert " ".join(got.split()) == 'Kim Analytics onboarding: "Ett fel uppstod"'
+
+
+def test_a_person_who_shares_the_bots_name_keeps_their_mention() -> None:
+    got = message_text(activity(
+        text="<at>Analytics</at> <at>Analytics</at> Analytics onboarding: \"Ett fel uppstod\"",
+        entities=[mention("29:person", "Analytics"), mention("28:bot", "Analytics")],
+        attachments=[{"contentType": "text/html", "content": teams_html((0, "Analytics"), (1, "Analytics"))}],
+    ))
+    assert " ".join(got.split()) == 'Analytics Analytics onboarding: "Ett fel uppstod"'
+
+
+def test_html_at_tags_without_positions_match_the_bots_name() -> None:
+    html = '<p><at id="7">Analytics</at> Ett fel uppstod</p>'
+    got = message_text(activity(text="x", entities=[mention("28:bot", "Analytics")],
+                                attachments=[{"contentType": "text/html", "content": html}]))
+    assert got == "Ett fel uppstod"
+
+
+def test_without_a_bot_mention_the_text_is_kept_whole() -> None:
+    got = message_text(activity(text="Analytics says <at>Kim</at> hi", entities=[mention("29:kim", "Kim")]))
+    assert got == "Analytics says <at>Kim</at> hi"
+
+
+def test_a_huge_unclosed_html_paste_is_read_in_linear_time() -> None:
+    html = "<at>" * 200_000 + "Ett fel uppstod"
+    got = message_text(activity(text="x", entities=[mention("28:bot", "Analytics")],
+                                attachments=[{"contentType": "text/html", "content": html}]))
+    assert got.endswith("Ett fel uppstod")

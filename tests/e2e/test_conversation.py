@@ -337,3 +337,87 @@ async def test_an_activity_with_fields_of_the_wrong_shape_is_a_400(
     broken["timestamp"] = "not a time"
     assert await bot.post(broken) == 400
     assert connector.received == []
+
+
+def conversation_update(service_url: str, members: list[dict[str, str]], *, conversation: str = "a:install-1",
+                        locale: str = "sv-SE") -> dict[str, Any]:
+    update = teams_message(service_url, locale=locale)
+    update.update(type="conversationUpdate", text=None, membersAdded=members)
+    update["conversation"]["id"] = conversation
+    return update
+
+
+async def test_welcome_once_per_conversation_on_install_and_for_each_person_who_joins(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    bot = await start_bot()
+    me = {"id": BOT_ID, "name": BOT_NAME}
+    await bot.post(conversation_update(connector.url, [me]))
+    await bot.post(conversation_update(connector.url, [me]))  # Teams repeats installs on re-add
+    assert [c["body"][0]["text"] for c in connector.cards()] == ["Hej, jag är Insight Desk"]
+    await bot.post(conversation_update(connector.url, [{"id": "29:new-person", "name": "Kim"}]))
+    await bot.post(conversation_update(connector.url, [me], conversation="a:install-2", locale="zh-TW"))
+    await bot.post(conversation_update(connector.url, [], conversation="a:install-3"))
+    assert [c["body"][0]["text"] for c in connector.cards()] == [
+        "Hej, jag är Insight Desk", "Hej, jag är Insight Desk", "您好，我是 Insight Desk"]
+
+
+async def test_teams_html_copy_with_a_mention_span_is_answered(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    html = ('<div><div><span itemscope="" itemtype="http://schema.skype.com/Mention" itemid="0">Insight Desk</span>'
+            '&nbsp;<p>&quot;Ett fel uppstod vid validering av &#229;tkomsttoken&quot;</p></div></div>')
+    await bot.post(teams_message(connector.url, "Ett fel", mention=True, channel=True, html=html))
+    assert "Skrivbordsanalys" in only_card(connector)["body"][0]["text"]
+
+
+async def test_language_by_name_and_bare_words_that_are_not_a_language_go_to_the_engine(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    bot = await start_bot()
+    await bot.post(teams_message(connector.url, "/language 한국어", locale="en-US"))
+    assert connector.received[-1]["text"] == "지금부터 한국어(으)로 답변하겠습니다."
+    await bot.post(teams_message(connector.url, "/language klingon", locale="en-US"))
+    assert connector.received[-1]["text"].startswith("언어 \"klingon\"") or "klingon" in connector.received[-1]["text"]
+    connector.received.clear()
+    await bot.post(teams_message(connector.url, "language pack", locale="en-US"))
+    (card,) = connector.cards()
+    assert [a["data"]["insightDesk"] for a in submit_actions(card)] == ["escalate"]  # not a command: not found
+
+
+async def test_action_execute_invoke_is_handled_like_a_submit(
+    start_bot: StartBot, connector: ConnectorStub, tmp_path: Path
+) -> None:
+    bot = await start_bot()
+    await bot.post(teams_message(connector.url, "Ett fel uppstod vid validering av åtkomsttoken"))
+    helped = submit_actions(only_card(connector))[0]["data"]
+    connector.received.clear()
+    invoke = teams_message(connector.url)
+    invoke.update(type="invoke", name="adaptiveCard/action", text=None,
+                  value={"action": {"type": "Action.Execute", "verb": "helped", "data": helped}, "trigger": "manual"})
+    async with bot.session.post(f"{bot.url}/api/messages", json=invoke) as response:
+        assert response.status == 200
+        body = await response.json()
+    assert body["statusCode"] == 200
+    assert connector.received[-1]["text"] == "Tack för att du berättade!"
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("SELECT kind, article FROM feedback").fetchall() == [("helped", SEED)]
+    invoke["value"]["action"]["data"] = {"someOtherBot": "x"}
+    async with bot.session.post(f"{bot.url}/api/messages", json=invoke) as response:
+        assert response.status == 400
+        assert (await response.json())["type"] == "application/vnd.microsoft.error"
+
+
+async def test_a_huge_chinese_article_reply_stays_under_the_teams_limit(
+    start_bot: StartBot, connector: ConnectorStub, tmp_path: Path
+) -> None:
+    folder = tmp_path / "big" / "zh-TW"
+    folder.mkdir(parents=True)
+    sentence = "重新整理頁面通常會更新權杖，但如果套用了條件式存取原則，問題可能會持續存在。"
+    body = "\n\n".join(f"{i}. {sentence * 20}" for i in range(100))
+    (folder / "huge.md").write_text("---\ntitle: 共用信箱配額\nms.contentlocale: zh-TW\n---\n"
+                                    f"# 共用信箱的信箱配額已超過上限\n\n{body}\n", encoding="utf-8")
+    bot = await start_bot(kb=(str(tmp_path / "big"),))
+    await bot.post(teams_message(connector.url, "共用信箱的信箱配額已超過上限", locale="zh-TW"))
+    assert len(connector.received) == 1
+    assert len(json.dumps(connector.received[0]).encode()) < 24_000
+    assert "文章的其餘內容請參閱線上版本。" in card_text(connector.cards()[0])
