@@ -21,6 +21,8 @@ BOT_FRAMEWORK_KEYS = (
     "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL",
     "CALLER_ID",
 )
+BOOLEAN_KEYS = frozenset({"VALIDATE_AUTHORITY"})
+"""Keys botbuilder uses as booleans: ``false``, ``0``, ``no`` and ``off`` read as ``False``."""
 DEFAULT_STATE_STORE = "sqlite:///var/insight-desk.db"
 
 
@@ -40,12 +42,15 @@ class Settings:
     APP_TENANTID: str = ""
     bot_framework: Mapping[str, str] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> str:
+    def __getattr__(self, name: str) -> str | bool:
         # Only called for attributes the dataclass lacks: botbuilder's optional keys.
         values = object.__getattribute__(self, "bot_framework")
-        if name in values:
-            return str(values[name])
-        raise AttributeError(name)
+        if name not in values:
+            raise AttributeError(name)
+        value = str(values[name])
+        if name in BOOLEAN_KEYS:
+            return value.strip().lower() not in ("false", "0", "no", "off")
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: str | Path | None = ".env") -> Settings:
