@@ -19,7 +19,7 @@ import yaml
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, EnglishSource
 
-__all__ = ["article_id_from_stem", "parse_article", "parse_front_matter", "quoted_strings"]
+__all__ = ["article_id_from_stem", "parse_article", "quoted_strings"]
 
 try:
     _YamlLoader: Any = yaml.CSafeLoader
@@ -28,10 +28,16 @@ except AttributeError:  # PyYAML built without libyaml
 
 # --- span format -------------------------------------------------------------------------------------
 # Real files sometimes lose the final '>' of a closing tag, so it is optional.
+# A span's text runs to the closing tags that end the pair: a stray </span> inside stays text.
 _ENGLISH_SPAN = re.compile(
-    r'<span class="sxs-lookup">\s*<span data-stu-id="[^"]*">(.*?)</span>?\s*</span>?', re.DOTALL
+    r'<span class="sxs-lookup">\s*<span data-stu-id="[^"]*">'
+    r"[^<]*(?:<(?!/span>?\s*</span)[^<]*)*</span>?\s*</span>?"
 )
-_LOCAL_SPAN = re.compile(r'<span data-ttu-id="[^"]*">(.*?)</span>?', re.DOTALL)
+_LOCAL_SPAN = re.compile(
+    r'<span data-ttu-id="[^"]*">'
+    r'[^<]*(?:<(?!/span>?\s*<span class="sxs-lookup">|span data-ttu-id=)[^<]*)*</span>?'
+)
+_SPAN_TAG = re.compile(r"<span\b[^<>]*>|</span>?")
 
 # --- markup ------------------------------------------------------------------------------------------
 _ANCHOR = re.compile(r'<a\s+name\s*=\s*"([^"]*)"\s*>\s*</a>', re.IGNORECASE)
@@ -39,13 +45,12 @@ _HTML_LINK = re.compile(r'<a\s[^<>]*?href\s*=\s*["\']([^"\']*)["\'][^<>]*>(.*?)<
 _LINE_BREAK = re.compile(r"</?br\s*/?>", re.IGNORECASE)
 # Only HTML elements are markup: <user>, <GUID> and <https://...> are placeholders and autolinks.
 _HTML_TAG = re.compile(
-    r"</?(?:a|abbr|b|big|blockquote|caption|center|code|col|colgroup|dd|del|div|dl|dt|em|font|h[1-6]|hr|i"
+    r"</?(?:a|abbr|b|big|br|blockquote|caption|center|code|col|colgroup|dd|del|div|dl|dt|em|font|h[1-6]|hr|i"
     r"|iframe|img|ins|kbd|li|mark|nobr|ol|p|pre|s|section|small|span|strong|sub|sup|table|tbody|td|th"
     r"|thead|tr|tt|u|ul|video|wbr)\b[^<>]*>|</span\b",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
-_TRAILING_SPACES = re.compile(r"[^\S\n]+$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
@@ -69,11 +74,18 @@ _QUOTED = re.compile(
 _QUOTE_TRIM = " \t.。．,，:：;；!！?？"
 
 # --- front matter ------------------------------------------------------------------------------------
-_CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
-# The simple `key: value` lines docfx front matter is made of; anything else goes to the YAML parser.
-_SIMPLE_KEY = re.compile(r"([A-Za-z_][\w.\-]*):(?:[ ]+(.*?))?[ ]*$")
-_SIMPLE_ITEM = re.compile(r"-[ ]+(.*?)[ ]*$")
-_PLAIN_SCALAR = re.compile(r"""[^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^:#]|:(?! |$)|(?<! )#)*""")
+_CLOSING_FENCE = re.compile(r"\n(?:---|\.\.\.)[ \t]*(?=\n|\Z)")  # a literal first character is found fast
+# Front matter made only of `key: value` lines and `- item` lists below a bare `key:` is read by
+# these expressions (one match validates it all); anything else goes to the YAML parser.
+_FM_SCALAR = r"""(?:"[^"\\\n]*"|'[^'\n]*'|[^\s\-?:,\[\]{}#&*!|>'"%@`][^:#\n]*(?:(?::(?=[^ \n])|(?<! )#)[^:#\n]*)*)"""
+_FM_KEY = r"[A-Za-z_][\w.\-]*"
+_SIMPLE_FRONT_MATTER = re.compile(
+    rf"(?:[ ]*\n|{_FM_KEY}:[ ]*\n(?:(?:[ ]*\n)*-[ ]+{_FM_SCALAR}[ ]*\n)*|{_FM_KEY}:[ ]+{_FM_SCALAR}[ ]*\n)*"
+)
+_FM_USED_FIELD = re.compile(  # searched in "\n" + raw: a literal first character is found fast
+    r"\n(title|ms\.contentlocale|ms\.custom):(?:[ ]+(.*?))?[ ]*\n((?:(?:[ ]*\n)*-[ ]+.*\n)*)"
+)
+_FM_ITEM = re.compile(r"^-[ ]+(.*?)[ ]*$", re.MULTILINE)
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 # Front matter swallowed by a span: its keys sit on one line inside the span.
 _SWALLOWED_TITLE = re.compile(r'title:\s*"([^"]*)"|title:\s*(.*?)\s+(?:ms\.|author:|manager:|description:)')
@@ -95,8 +107,8 @@ def _unwrap(text: str, *, english: bool) -> str:
     if "<span" not in text:
         return text
     if english:
-        return _ENGLISH_SPAN.sub(r"\1", _LOCAL_SPAN.sub("", text))
-    return _LOCAL_SPAN.sub(r"\1", _ENGLISH_SPAN.sub("", text))
+        return _SPAN_TAG.sub("", _LOCAL_SPAN.sub("", text))
+    return _SPAN_TAG.sub("", _ENGLISH_SPAN.sub("", text))
 
 
 def _strip_html(text: str) -> str:
@@ -105,7 +117,9 @@ def _strip_html(text: str) -> str:
         return text
     if "href" in text:
         text = _HTML_LINK.sub(lambda m: f"[{m.group(2).strip()}]({m.group(1).strip()})", text)
-    return _HTML_TAG.sub("", _LINE_BREAK.sub(" ", _ANCHOR.sub("", text)))
+    if "<br" in text or "</br" in text or "<BR" in text:  # other spellings go with the tags below
+        text = _LINE_BREAK.sub(" ", text)
+    return _HTML_TAG.sub("", text)
 
 
 def _plain(fragment: str) -> str:
@@ -121,8 +135,10 @@ def _clean_body(markdown: str) -> str:
     text = _strip_html(markdown)
     if "&" in text:
         text = html.unescape(text)
-    text = _TRAILING_SPACES.sub("", text.replace("\u00a0", " "))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    text = "\n".join(map(str.rstrip, text.replace("\u00a0", " ").split("\n")))
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def quoted_strings(heading: str) -> tuple[str, ...]:
@@ -142,57 +158,33 @@ def quoted_strings(heading: str) -> tuple[str, ...]:
 
 
 def _simple_scalar(value: str | None) -> str | None:
-    """The string a simple YAML scalar stands for; raises ``ValueError`` when it is not simple."""
+    """The string a scalar of the simple front matter stands for (quotes removed, nulls ``None``)."""
     if value is None or value in _NULLS:
         return None
-    first = value[0]
-    if first == '"':
-        if len(value) >= 2 and value[-1] == '"' and '"' not in value[1:-1] and "\\" not in value:
-            return value[1:-1]
-        raise ValueError(value)
-    if first == "'":
-        if len(value) >= 2 and value[-1] == "'" and "'" not in value[1:-1]:
-            return value[1:-1]
-        raise ValueError(value)
-    if _PLAIN_SCALAR.fullmatch(value):
-        return value
-    raise ValueError(value)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
 
 
 def _simple_front_matter(raw: str) -> dict[str, Any] | None:
-    """Fields of a front matter made only of ``key: value`` and ``- item`` lines; ``None`` otherwise.
+    """``title``, ``ms.contentlocale`` and ``ms.custom`` of a simple front matter; ``None`` if not simple.
 
-    Gives what YAML gives for such lines (as strings); the YAML parser handles everything else.
+    Gives what YAML gives for them (as strings). ``raw`` ends with a newline.
     """
-    fields: dict[str, Any] = {}
-    key: str | None = None
-    try:
-        for line in raw.split("\n"):
-            if not line.strip():
-                continue
-            if line[0] == "-":
-                item = _SIMPLE_ITEM.fullmatch(line)
-                if item is None or key is None:
-                    return None
-                items = fields[key]
-                if items is None:
-                    items = fields[key] = []
-                elif not isinstance(items, list):
-                    return None
-                items.append(_simple_scalar(item.group(1)))
-                continue
-            pair = _SIMPLE_KEY.fullmatch(line)
-            if pair is None:
-                return None
-            key = pair.group(1)
-            fields[key] = _simple_scalar(pair.group(2))
-    except ValueError:
+    if not _SIMPLE_FRONT_MATTER.fullmatch(raw):
         return None
+    fields: dict[str, Any] = {}
+    for m in _FM_USED_FIELD.finditer("\n" + raw):
+        key, scalar, items = m.groups()
+        if scalar is None and items:
+            fields[key] = [_simple_scalar(item) for item in _FM_ITEM.findall(items)]
+        else:
+            fields[key] = _simple_scalar(scalar)
     return fields
 
 
-def parse_front_matter(raw: str, *, path: str = "<text>", first_line: int = 1) -> dict[str, Any]:
-    """The fields of a YAML front matter (the text between the ``---`` lines).
+def _front_matter_fields(raw: str, *, path: str, first_line: int) -> dict[str, Any]:
+    """The fields of a YAML front matter (the text between the ``---`` lines); at least those used.
 
     ``first_line`` is the file line ``raw`` starts on, for error positions. Raises
     ``ArticleParseError`` when the YAML is broken or not a mapping.
@@ -220,16 +212,16 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]
     first = text if first_end < 0 else text[:first_end]
     if first.rstrip(" \t") != "---":
         raise ArticleParseError(path, 1, "no front matter (the file must start with a '---' line)")
-    end = _CLOSING_FENCE.search(text, first_end + 1) if first_end >= 0 else None
+    end = _CLOSING_FENCE.search(text, first_end) if first_end >= 0 else None
     if end is None:
         raise ArticleParseError(path, 1, "front matter is not closed by a '---' line")
-    raw = text[first_end + 1: end.start()]
+    raw = text[first_end + 1: end.start() + 1]
     body = text[end.end() + 1:]
     body_line = text.count("\n", 0, end.end()) + 2
     if "<span" in raw:
         return _swallowed_front_matter(raw), body, body_line
     # raw starts on line 2 of the file; YAML counts lines from 0.
-    return parse_front_matter(raw, path=path, first_line=2), body, body_line
+    return _front_matter_fields(raw, path=path, first_line=2), body, body_line
 
 
 def _swallowed_front_matter(raw: str) -> dict[str, Any]:
