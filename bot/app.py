@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Room for a 1 MB paste in any script: JSON may escape each character as six bytes."""
 
 
 @dataclass
@@ -49,15 +50,27 @@ def _authentication(settings: Settings) -> ReusingBotFrameworkAuthentication:
     return ReusingBotFrameworkAuthentication(inner)
 
 
-async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """Log the failure with the activity id; tell the user once, in their language, without details."""
-    activity = turn_context.activity
-    log.error("unhandled error in turn (activity %s, conversation %s)", activity.id,
-              activity.conversation.id if activity.conversation else None, exc_info=error)
-    try:
-        await turn_context.send_activity(strings_for(client_locale(activity)).text("apology"))
-    except Exception:
-        log.exception("could not send the apology (activity %s)", activity.id)
+TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
+
+
+def turn_error_handler(desk: InsightDesk | None = None) -> TurnErrorHandler:
+    """The adapter's ``on_turn_error``: log the failure with the activity id, then send one apology in
+    the user's language (their chosen one when ``desk`` can read it, else their client's), never details."""
+
+    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+        activity = turn_context.activity
+        log.error("unhandled error in turn (activity %s, conversation %s)", activity.id,
+                  activity.conversation.id if activity.conversation else None, exc_info=error)
+        try:
+            locale = await desk.user_locale(turn_context) if desk else client_locale(activity)
+            await turn_context.send_activity(strings_for(locale).text("apology"))
+        except Exception:  # the one broad except: whatever broke the turn may break the apology too
+            log.exception("could not send the apology (activity %s)", activity.id)
+
+    return on_turn_error
+
+
+on_turn_error = turn_error_handler()
 
 
 def _bad_request(reason: str) -> web.Response:
@@ -121,8 +134,9 @@ def create_app(
         notes = feedback if feedback is not None else create_feedback_store(state)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
-        adapter.on_turn_error = on_turn_error
-        bot = InsightDeskBot(InsightDesk(knowledge, state, notes))
+        desk = InsightDesk(knowledge, state, notes)
+        adapter.on_turn_error = turn_error_handler(desk)
+        bot = InsightDeskBot(desk)
         app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
         yield
         await authentication.close()

@@ -126,6 +126,10 @@ class InsightDesk:
         await self._send(turn_context, cards.not_found_card(query=text, strings=strings), strings.text("not_found"))
         await self._record(turn_context, FeedbackKind.UNANSWERED, text, None, strings.locale)
 
+    async def user_locale(self, turn_context: TurnContext) -> str | None:
+        """The user's chosen language (``/language``), else their client's; ``None`` when neither is known."""
+        return await self._preferred_locale(turn_context) or client_locale(turn_context.activity)
+
     async def save_state(self, turn_context: TurnContext) -> None:
         """Persist what changed in this turn (language, welcome); a storage outage is logged, never raised."""
         for state in (self.user_state, self.conversation_state):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from collections.abc import AsyncIterator, Callable
@@ -69,7 +70,9 @@ class BotServer:
 
     async def post(self, body: Any, *, raw: bytes | None = None, content_type: str = "application/json") -> int:
         data = raw if raw is not None else json.dumps(body).encode()
-        async with self.session.post(f"{self.url}/api/messages", data=data,
+        # aiohttp warns that large raw bodies block the loop while written; a stream does not.
+        payload: bytes | io.BytesIO = io.BytesIO(data) if len(data) > 1_000_000 else data
+        async with self.session.post(f"{self.url}/api/messages", data=payload,
                                      headers={"Content-Type": content_type}) as response:
             await response.read()
             return response.status

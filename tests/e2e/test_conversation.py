@@ -421,3 +421,21 @@ async def test_a_huge_chinese_article_reply_stays_under_the_teams_limit(
     assert len(connector.received) == 1
     assert len(json.dumps(connector.received[0]).encode()) < 24_000
     assert "文章的其餘內容請參閱線上版本。" in card_text(connector.cards()[0])
+
+
+async def test_the_apology_is_in_the_language_the_user_chose(start_bot: StartBot, connector: ConnectorStub) -> None:
+    from knowledge.engine import KnowledgeEngine
+
+    bot = await start_bot(engine=ExplodingEngine(KnowledgeEngine.load()))
+    await bot.post(teams_message(connector.url, "/language ko", locale="sv-SE"))
+    await bot.post(teams_message(connector.url, "boom", locale="sv-SE"))
+    assert connector.received[-1]["text"] == "죄송합니다. 문제가 발생했습니다. 잠시 후 다시 시도해 주세요."
+
+
+async def test_a_one_megabyte_chinese_paste_is_answered(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    noise = "".join(f"第{i}行：工作程序運作正常，沒有錯誤。\n" for i in range(60_000))
+    text = ("驗證存取權杖時發生錯誤\n" + noise)[:1_000_000]
+    assert len(json.dumps(text)) > 4_500_000  # escaped on the wire: six bytes a CJK character
+    assert await bot.post(teams_message(connector.url, text, locale="zh-TW")) in (200, 201)
+    assert "驗證存取權杖" in only_card(connector)["body"][0]["text"]
