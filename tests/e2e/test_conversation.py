@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.feedback import hash_user_id
 from tests.e2e.conftest import BOT_ID, BOT_NAME, ConnectorStub, StartBot, teams_message
@@ -306,8 +307,9 @@ async def test_concurrent_conversations_each_get_their_own_answer(
 
 
 async def test_unreachable_connector_does_not_take_the_server_down(
-    start_bot: StartBot, connector: ConnectorStub
+    start_bot: StartBot, connector: ConnectorStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("bot.connector.CONNECT_BACKOFF_S", 0.0)  # the retries, without waiting seconds for them
     bot = await start_bot()
     dead = teams_message("http://127.0.0.1:9", "Ett fel uppstod vid validering av åtkomsttoken")
     status = await bot.post(dead)
