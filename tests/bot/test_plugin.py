@@ -1,0 +1,164 @@
+"""The plugin through botbuilder's in-process TestAdapter: what it handles, what it declines, outages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botbuilder.core import MemoryStorage, Storage, TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+
+from bot.feedback import FeedbackEvent, MemoryFeedbackStore
+from bot.plugin import InsightDesk, InsightDeskMiddleware
+from bot.storage import StorageError
+from knowledge.engine import KnowledgeEngine
+
+SEED_SV = "Ett fel uppstod vid validering av åtkomsttoken"
+USER = ChannelAccount(id="29:user", name="Admin")
+BOT = ChannelAccount(id="28:bot", name="Insight Desk")
+
+
+@pytest.fixture(scope="module")
+def engine() -> KnowledgeEngine:
+    return KnowledgeEngine.load()
+
+
+def message(text: str = "", **fields: Any) -> Activity:
+    return Activity(type=ActivityTypes.message, text=text, channel_id="test", from_property=USER, recipient=BOT,
+                    conversation=ConversationAccount(id="c-1"), **fields)
+
+
+class Host:
+    """A host bot's turn: the plugin first, then a record of what it declined."""
+
+    def __init__(self, desk: InsightDesk) -> None:
+        self.desk = desk
+        self.declined: list[str] = []
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.type == ActivityTypes.message and not await self.desk.on_message(turn_context):
+            self.declined.append(turn_context.activity.text)
+
+
+def replies(adapter: TestAdapter) -> list[Activity]:
+    sent = list(adapter.activity_buffer)
+    adapter.activity_buffer.clear()
+    return sent
+
+
+async def test_answers_errors_and_declines_everything_else_without_replying(engine: KnowledgeEngine) -> None:
+    host = Host(InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message(SEED_SV))
+    (answer,) = replies(adapter)
+    assert "Skrivbordsanalys" in answer.attachments[0].content["body"][0]["text"]
+    for text in ("hello", "what's for lunch?", "", "/weather tomorrow"):
+        await adapter.send(message(text))
+    assert replies(adapter) == []
+    assert host.declined == ["hello", "what's for lunch?", "", "/weather tomorrow"]
+
+
+@pytest.mark.parametrize(("text", "reply"), [
+    ("/language", "Type /language followed by a language code, for example /language sv."),
+    ("/lang sv", "Jag svarar på svenska från och med nu."),
+    ("/språk Swedish", "Jag svarar på svenska från och med nu."),
+    ("/language 中文 (台灣)", "從現在起我會以中文 (台灣)回答。"),
+    ("LANGUAGE sv", "Jag svarar på svenska från och med nu."),
+])
+async def test_language_commands(engine: KnowledgeEngine, text: str, reply: str) -> None:
+    host = Host(InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message(text))
+    assert [a.text for a in replies(adapter)] == [reply]
+
+
+async def test_a_command_word_inside_a_pasted_error_is_not_a_command(engine: KnowledgeEngine) -> None:
+    host = Host(InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message(f"{SEED_SV} (language sv)"))
+    (answer,) = replies(adapter)
+    assert answer.attachments, "answered as an error, not taken as a command"
+    await adapter.send(message("language settings are broken"))
+    assert replies(adapter) == [] and host.declined == ["language settings are broken"]
+
+
+class BrokenStorage(Storage):  # type: ignore[misc]  # botbuilder ships no types
+    """A state store that is down."""
+
+    async def read(self, keys: list[str]) -> dict[str, object]:
+        raise StorageError("state store down", operation="read")
+
+    async def write(self, changes: dict[str, object]) -> None:
+        raise StorageError("state store down", operation="write")
+
+    async def delete(self, keys: list[str]) -> None:
+        raise StorageError("state store down", operation="delete")
+
+
+class BrokenFeedback:
+    async def record(self, event: FeedbackEvent) -> None:
+        raise StorageError("feedback store down", operation="record")
+
+    async def report(self, limit: int = 20) -> list[Any]:
+        raise StorageError("feedback store down", operation="report")
+
+
+async def test_a_storage_outage_still_gets_answers_and_thanks(engine: KnowledgeEngine) -> None:
+    host = Host(InsightDesk(engine, BrokenStorage(), BrokenFeedback()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message(SEED_SV))
+    (answer,) = replies(adapter)
+    helped = answer.attachments[0].content["actions"][1]["data"]
+    await adapter.send(message(value=helped))
+    assert [a.text for a in replies(adapter)] == ["Tack för att du berättade!"]
+    await adapter.send(message("/language ko"))
+    assert [a.text for a in replies(adapter)] == ["지금부터 한국어(으)로 답변하겠습니다."]
+
+
+async def test_feedback_carries_the_query_article_locale_and_a_hashed_user(engine: KnowledgeEngine) -> None:
+    feedback = MemoryFeedbackStore()
+    host = Host(InsightDesk(engine, MemoryStorage(), feedback))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message(SEED_SV))
+    (answer,) = replies(adapter)
+    escalate = answer.attachments[0].content["actions"][3]["data"]
+    await adapter.send(message(value=escalate))
+    assert [a.text for a in replies(adapter)] == [
+        "Jag har registrerat din begäran för supportteamet, med din fråga och det jag visade dig."]
+    (row,) = await feedback.report()
+    assert (row.query, row.escalated, row.articles, row.locales) == (
+        SEED_SV, 1, ("error-validating-access-token-during-onboarding",), ("sv-SE",))
+
+
+async def test_middleware_answers_errors_passes_the_rest_on_and_can_welcome(engine: KnowledgeEngine) -> None:
+    reached: list[str] = []
+
+    async def bot_logic(turn_context: TurnContext) -> None:
+        reached.append(turn_context.activity.type)
+
+    adapter = TestAdapter(bot_logic)
+    adapter.use(InsightDeskMiddleware(InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore()), welcome=True))
+    await adapter.send(message(SEED_SV))
+    assert reached == [] and len(replies(adapter)) == 1
+    await adapter.send(message("hello"))
+    assert reached == [ActivityTypes.message] and replies(adapter) == []
+    update = Activity(type=ActivityTypes.conversation_update, channel_id="test", from_property=USER,
+                      recipient=BOT, conversation=ConversationAccount(id="c-1"), members_added=[BOT],
+                      locale="ko-KR")
+    await adapter.send(update)
+    (welcome,) = replies(adapter)
+    assert welcome.attachments[0].content["body"][0]["text"] == "안녕하세요, Insight Desk입니다"
+    assert reached == [ActivityTypes.message, ActivityTypes.conversation_update]
+
+
+async def test_other_bots_card_data_is_not_ours(engine: KnowledgeEngine) -> None:
+    desk = InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore())
+    handled: list[bool] = []
+
+    async def logic(turn_context: TurnContext) -> None:
+        handled.append(await desk.on_message(turn_context))
+
+    adapter = TestAdapter(logic)
+    await adapter.send(message(value={"action": "approve", "id": 7}))
+    assert handled == [False] and replies(adapter) == []
