@@ -150,7 +150,11 @@ def create_app(
 
 
 def run_server(settings: Settings) -> None:
-    """Serve until interrupted, printing where."""
+    """Serve until interrupted, printing where once the knowledge base is loaded and the port is bound."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    print(f"Insight Desk listening on http://{settings.host}:{settings.port}/api/messages", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    where = f"http://{settings.host}:{settings.port}"
+
+    def announce(_: str) -> None:
+        print(f"Insight Desk listening on {where}/api/messages (health: {where}/healthz)", flush=True)
+
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=announce)
