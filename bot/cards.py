@@ -32,7 +32,9 @@ LANGUAGE_INPUT = "locale"
 """The language picker's input id: the client merges the chosen locale into the submitted data."""
 DOCS_BASE = "https://learn.microsoft.com"
 
-_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|<img\b[^>]*>", re.IGNORECASE)
+_LABEL = r"((?:[^\[\]\n]|\[[^\[\]\n]*\])*)"
+"""A link's or image's text, which may hold one level of brackets: ``[[Settings] > [Display]](...)``."""
+_IMAGE = re.compile(rf"!\[{_LABEL}\]\([^)\n]*\)|<img\b[^>]*>", re.IGNORECASE)
 _EMPTY_LINK = re.compile(r"\[\s*\]\([^)\n]*\)")
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -44,8 +46,9 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*$\n?", re.MULTILINE)
 _CODE = re.compile(r"`([^`\n]+)`")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$\n?", re.MULTILINE)
 _TABLE_ROW = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.MULTILINE)
-_RELATIVE_LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\((?!https?:|mailto:)([^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
-_LINK = re.compile(r"(?<!!)\[([^\]\n]{1,200})\]\((\s*https?://[^)\s]+)(?:\s+\"[^\"\n]*\")?\s*\)")
+_RELATIVE_LINK = re.compile(rf"(?<!!)\[{_LABEL}\]\((?!https?:|mailto:)([^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+_LINK = re.compile(rf"(?<!!)\[{_LABEL}\]\((\s*https?://[^)\s]+)(?:\s+\"[^\"\n]*\")?\s*\)")
+_LINK_TARGET_SPACE = re.compile(r"\]\([ \t]+")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -81,7 +84,7 @@ def card_markdown(markdown: str, locale: str) -> str:
     fences and backticks, images go, ``<url>`` autolinks and site-relative docs links (``/azure/...``)
     become absolute links on learn.microsoft.com in ``locale``.
     """
-    text = markdown.replace("\r\n", "\n")
+    text = _LINK_TARGET_SPACE.sub("](", markdown.replace("\r\n", "\n"))
     text = _IMAGE.sub("", text)
     text = _EMPTY_LINK.sub("", text)
     text = _BREAK.sub("\n", text)

@@ -165,6 +165,9 @@ def test_fell_back_note_and_buttons_are_in_the_users_language() -> None:
     ("Se [Defender](/microsoft-365/security/defender-endpoint/x).",
      "Se [Defender](https://learn.microsoft.com/sv-se/microsoft-365/security/defender-endpoint/x)."),
     ("Se [nästa steg](../next.md) och [här](#steg).", "Se nästa steg och här."),
+    ("Se [Experts]( https://learn.microsoft.com/sv-se/x).", "Se [Experts](https://learn.microsoft.com/sv-se/x)."),
+    ("Gå till **[[Inställningar] > [Skärm]](ms-settings:display)**.", "Gå till **[Inställningar] > [Skärm]**."),
+    ("Dialogen:\n\n![[Skriv ut] dialog](media/print.png)\n\nKlart", "Dialogen:\n\nKlart"),
     ("Rad  \nmed hårt radbrott\n\n\n\nStycke", "Rad\nmed hårt radbrott\n\nStycke"),
     ("1. Logga in på [portalen](https://portal.azure.com/).\n2. Välj **Fakturering**.",
      "1. Logga in på [portalen](https://portal.azure.com/).\n2. Välj **Fakturering**."),
@@ -184,6 +187,8 @@ def test_cut_breaks_at_a_line_or_word_and_cuts_unspaced_text_too() -> None:
 def test_links_are_distinct_and_limited() -> None:
     markdown = "[a](https://x.test/1) [b](https://x.test/1) [c](https://x.test/2) [d](https://x.test/3)"
     assert cards.links(markdown) == [("a", "https://x.test/1"), ("c", "https://x.test/2")]
+    assert cards.links("**[[Fakturering] > [Licenser]](https://admin.microsoft.com/x)**") == [
+        ("[Fakturering] > [Licenser]", "https://admin.microsoft.com/x")]
 
 
 def test_query_in_button_data_is_bounded() -> None:
