@@ -83,12 +83,15 @@ _SIMPLE_FRONT_MATTER = re.compile(
     rf"(?:[ ]*\n|{_FM_KEY}:[ ]*\n(?:(?:[ ]*\n)*-[ ]+{_FM_SCALAR}[ ]*\n)*|{_FM_KEY}:[ ]+{_FM_SCALAR}[ ]*\n)*"
 )
 _FM_USED_FIELD = re.compile(  # searched in "\n" + raw: a literal first character is found fast
-    r"\n(title|ms\.contentlocale|ms\.custom):(?:[ ]+(.*?))?[ ]*\n((?:(?:[ ]*\n)*-[ ]+.*\n)*)"
+    r"\n(title|ms\.contentlocale|ms\.custom):(?:[ ]+(.*?))?[ ]*(?=\n)((?:\n[ ]*(?=\n)|\n-[ ]+.*(?=\n))*)"
 )
 _FM_ITEM = re.compile(r"^-[ ]+(.*?)[ ]*$", re.MULTILINE)
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 # Front matter swallowed by a span: its keys sit on one line inside the span.
-_SWALLOWED_TITLE = re.compile(r'title:\s*"([^"]*)"|title:\s*(.*?)\s+(?:ms\.|author:|manager:|description:)')
+# Translation may have translated the first key ("rubrik:", "title："), so the title is the text after
+# the first colon up to the next key.
+_SWALLOWED_TITLE = re.compile(r"\s*[^\s:：]+\s*[:：]\s*(.+?)\s+(?:ms\.|author\b|manager\b|description\b)")
+_TITLE_QUOTES = " \"'「」『』“”„«»。."
 _SWALLOWED_LOCALE = re.compile(r"ms\.contentlocale:\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)")
 _LIST_ITEM = re.compile(r"^-\s*[\"']?([^\"'\n]+?)[\"']?\s*$", re.MULTILINE)
 
@@ -176,11 +179,28 @@ def _simple_front_matter(raw: str) -> dict[str, Any] | None:
     fields: dict[str, Any] = {}
     for m in _FM_USED_FIELD.finditer("\n" + raw):
         key, scalar, items = m.groups()
-        if scalar is None and items:
+        if scalar is None and items.strip():
             fields[key] = [_simple_scalar(item) for item in _FM_ITEM.findall(items)]
         else:
             fields[key] = _simple_scalar(scalar)
     return fields
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError, raw: str, first_line: int) -> tuple[int, str]:
+    """``(file line, reason)`` of a YAML error: where the parser stopped, or, when it ran off the end
+    (an unclosed quote or bracket), where the unfinished construct began."""
+    problem, problem_mark = error.problem or "unreadable", error.problem_mark
+    context, context_mark = error.context, error.context_mark
+    mark = problem_mark
+    if context_mark is not None and (mark is None or mark.index >= len(raw.rstrip())):
+        mark = context_mark
+    line = first_line + mark.line if mark is not None else first_line
+    reason = f"broken YAML front matter: {problem}"
+    if context and context_mark is not None and mark is not context_mark:
+        reason += f" ({context} from line {first_line + context_mark.line})"
+    elif context:
+        reason += f" ({context})"
+    return line, reason
 
 
 def _front_matter_fields(raw: str, *, path: str, first_line: int) -> dict[str, Any]:
@@ -194,15 +214,14 @@ def _front_matter_fields(raw: str, *, path: str, first_line: int) -> dict[str, A
         return simple
     try:
         fields = yaml.load(raw, Loader=_YamlLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-        line = first_line + mark.line if mark is not None else first_line
-        reason = getattr(e, "problem", None) or str(e).split("\n")[0]
-        raise ArticleParseError(path, line, f"broken YAML front matter: {reason}") from None
+    except yaml.MarkedYAMLError as e:
+        raise ArticleParseError(path, *_yaml_problem(e, raw, first_line)) from None
+    except yaml.YAMLError as e:  # not tied to a position
+        raise ArticleParseError(path, first_line, f"broken YAML front matter: {e}") from None
     if fields is None:
         return {}
     if not isinstance(fields, dict):
-        raise ArticleParseError(path, first_line + 1, "front matter is not a mapping of keys to values")
+        raise ArticleParseError(path, first_line, "front matter is not a mapping of keys to values")
     return fields
 
 
@@ -233,11 +252,11 @@ def _swallowed_front_matter(raw: str) -> dict[str, Any]:
     local = _plain(_unwrap(raw, english=False))
     english = _plain(_unwrap(raw, english=True))
     fields: dict[str, Any] = {}
-    local_title = _SWALLOWED_TITLE.search(local)
-    english_title = _SWALLOWED_TITLE.search(english)
+    local_title = _SWALLOWED_TITLE.match(local)
+    english_title = _SWALLOWED_TITLE.match(english)
     if local_title:
-        title = (local_title.group(1) if local_title.group(1) is not None else local_title.group(2)).strip()
-        if english_title is None or english_title.group(0) != local_title.group(0):
+        title = local_title.group(1).strip(_TITLE_QUOTES)
+        if english_title is None or english_title.group(1).strip(_TITLE_QUOTES) != title:
             fields["title"] = title
     if m := _SWALLOWED_LOCALE.search(local):
         fields["ms.contentlocale"] = m.group(1)
