@@ -143,11 +143,14 @@ def _data(action: str, **fields: str | None) -> dict[str, Any]:
     return data
 
 
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str) -> dict[str, Any]:
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *,
+          full_width: bool = False) -> dict[str, Any]:
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
     if actions:
         card["actions"] = actions
     card["fallbackText"] = fallback
+    if full_width:
+        card["msteams"] = {"width": "Full"}  # Teams draws cards narrow unless asked; other hosts ignore this
     return card
 
 
@@ -229,7 +232,7 @@ def answer_card(
         ]
         if was_cut:
             blocks.append(_text(strings.text("truncated"), isSubtle=True, size="Small"))
-        card = _card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings))
+        card = _card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings), full_width=True)
         size = wire_size(card)
         if size <= MAX_CARD_BYTES or limit <= MIN_BODY_CHARS:
             return card

@@ -11,6 +11,7 @@ from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 from msrest.serialization import Model
 
+from bot.channel_text import message_text
 from bot.plugin import InsightDesk
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
@@ -25,9 +26,12 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
         self.desk = desk
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        if not await self.desk.on_message(turn_context):
+        if await self.desk.on_message(turn_context):
+            return
+        if message_text(turn_context.activity):
             await self.desk.reply_not_found(turn_context)
-            await self.desk.save_state(turn_context)
+        else:  # a bare mention, a screenshot, a card's data from elsewhere: say what the bot does
+            await self.desk.send_help(turn_context)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         await self.desk.on_members_added(turn_context, members_added)

@@ -119,6 +119,11 @@ class InsightDesk:
 
     welcome = on_members_added
 
+    async def send_help(self, turn_context: TurnContext) -> None:
+        """The welcome card as help, e.g. for a bare mention or a message with no text (a screenshot)."""
+        strings = await self._strings(turn_context)
+        await self._send(turn_context, cards.welcome_card(strings=strings), cards.welcome_markdown(strings=strings))
+
     async def reply_not_found(self, turn_context: TurnContext) -> None:
         """Say that nothing matched, in the user's language, offer a person, and record the query."""
         text = message_text(turn_context.activity)

@@ -441,3 +441,17 @@ async def test_a_one_megabyte_chinese_paste_is_answered(start_bot: StartBot, con
     assert len(json.dumps(text)) > 4_500_000  # escaped on the wire: six bytes a CJK character
     assert await bot.post(teams_message(connector.url, text, locale="zh-TW")) in (200, 201)
     assert "驗證存取權杖" in only_card(connector)["body"][0]["text"]
+
+
+async def test_a_bare_mention_or_a_screenshot_gets_help_not_a_search(
+    start_bot: StartBot, connector: ConnectorStub, tmp_path: Path
+) -> None:
+    bot = await start_bot()
+    await bot.post(teams_message(connector.url, "", mention=True, channel=True, locale="sv-SE"))
+    screenshot = teams_message(connector.url, "", locale="ko-KR")
+    screenshot["attachments"] = [{"contentType": "image/png", "contentUrl": "https://example.test/shot.png"}]
+    await bot.post(screenshot)
+    welcomes = [c["body"][0]["text"] for c in connector.cards()]
+    assert welcomes == ["Hej, jag är Insight Desk", "안녕하세요, Insight Desk입니다"]
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("SELECT count(*) FROM feedback").fetchone() == (0,)
