@@ -131,12 +131,15 @@ def find_article_files(root: Path) -> Iterator[ArticleFile]:
 def parse_file(job: ArticleFile) -> Article | ArticleProblem:
     """Parse one file; a problem (with the file's absolute path) when it is not a usable article."""
     try:
-        with open(job.absolute, encoding="utf-8") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        return ArticleProblem(job.absolute, 1, f"not UTF-8 text ({e.reason} at byte {e.start})")
+        with open(job.absolute, "rb") as f:
+            data = f.read()
     except OSError as e:
         return ArticleProblem(job.absolute, 1, f"unreadable: {e.strerror}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        return ArticleProblem(job.absolute, line, f"not UTF-8 text ({e.reason} at byte {e.start})")
     try:
         return parse_article(
             text,
