@@ -117,8 +117,6 @@ class InsightDesk:
         await self._send(turn_context, cards.welcome_card(strings=strings), cards.welcome_markdown(strings=strings))
         await self.save_state(turn_context)
 
-    welcome = on_members_added
-
     async def send_help(self, turn_context: TurnContext) -> None:
         """The welcome card as help, e.g. for a bare mention or a message with no text (a screenshot)."""
         strings = await self._strings(turn_context)
