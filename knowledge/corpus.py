@@ -95,7 +95,8 @@ def folder_locale(name: str) -> str | None:
 
 
 def _is_article_file(name: str) -> bool:
-    return name.lower().endswith(".md") and not name.upper().startswith("TOC.")
+    """A markdown file that is not a table of contents nor a macOS resource fork (``._name.md``)."""
+    return name.lower().endswith(".md") and not name.upper().startswith("TOC.") and not name.startswith("._")
 
 
 def find_article_files(root: Path) -> Iterator[ArticleFile]:

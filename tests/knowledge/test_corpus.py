@@ -147,7 +147,8 @@ def test_only_article_files_are_read(tmp_path: Path) -> None:
     write(tmp_path, "sv-SE/a.md", article_text("Artikel"))
     write(tmp_path, "sv-SE/UPPER.MD", article_text("Versaler"))
     for skipped in ("sv-SE/TOC.md", "sv-SE/toc.yml", "sv-SE/notes.txt", "sv-SE/includes/part.md",
-                    "sv-SE/Media/image.md", "sv-SE/breadcrumb/toc.md", "sv-SE/.git/x.md", "sv-SE/.hidden/y.md"):
+                    "sv-SE/Media/image.md", "sv-SE/breadcrumb/toc.md", "sv-SE/.git/x.md", "sv-SE/.hidden/y.md",
+                    "sv-SE/._a.md"):
         write(tmp_path, skipped, "not an article")
     kb = load_knowledge_base([tmp_path])
     assert kb.problems == ()
