@@ -25,11 +25,22 @@ MAX_QUERY_CHARS = 300
 LONG_PASTE_CHARS = 160
 """A cleaned paste at least this long is also tried line by line (the error may be one line of a log)."""
 MAX_WINDOWS = 24
+"""Lines of a long paste tried as separate query windows."""
 MIN_CONTAINED_CHARS = 6
 """A quoted error string this long found whole inside a paste counts nearly as a full match."""
-"""Lines of a long paste tried as separate query windows."""
 COMMON_FEATURE_SHARE = 0.05
 """n-grams in more entries than this share are skipped when gathering candidates."""
+WORD_PREFIX = 5
+"""Words of spaced scripts are cut to this many characters: a crude stemmer for inflected languages."""
+RELATED_WEIGHT = 60.0
+"""Rank points for an article whose words (in any language) go with every query word (see ``_related``)."""
+VERBATIM_FROM = 90.0
+VERBATIM_TO = 95.0
+"""Association counts fully below the first best confidence of a window and not at all from the second."""
+RELATED_MAX_SHARE = 0.2
+"""Query words in more articles than this share carry no association evidence."""
+RELATED_SMOOTHING = 2.0
+"""Added to the Dice denominator so words seen in one or two articles do not associate perfectly."""
 
 _DENSE_RANGES = (
     (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x2E80, 0x9FFF),
@@ -55,6 +66,29 @@ def features(norm: str) -> list[str]:
             padded = f" {token} "
             grams.extend(padded[i: i + 3] for i in range(len(padded) - 2))
     return grams
+
+
+def words(norm: str) -> list[str]:
+    """Word features of a normalized text: words cut to ``WORD_PREFIX`` characters; bigrams in unspaced scripts."""
+    out: list[str] = []
+    for token in norm.split():
+        if _dense(token[0]):
+            out.extend([token] if len(token) == 1 else [token[i: i + 2] for i in range(len(token) - 1)])
+        else:
+            out.append(token[:WORD_PREFIX])
+    return out
+
+
+def _gather(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The concatenated CSR rows ``rows`` of ``values`` (``offsets`` delimits the rows)."""
+    starts, ends = offsets[rows], offsets[rows + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return values[:0]
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    gathered: np.ndarray = values[np.arange(total) + shift]
+    return gathered
 
 
 class MatchIndex:
@@ -91,6 +125,28 @@ class MatchIndex:
         self.entry_weight = np.bincount(entry_of, weights=self.idf[feature_of], minlength=n).astype(np.float32)
         self.max_df = max(50, int(n * COMMON_FEATURE_SHARE))
         self.vocab = vocab
+        self._index_article_words()
+
+    def _index_article_words(self) -> None:
+        """Which word features each article uses in any of its texts, and which articles use each word."""
+        numbers: dict[str, int] = {}
+        self.entry_article_no = np.asarray(
+            [numbers.setdefault(a, len(numbers)) for a in self.entry_article], dtype=np.int32
+        )
+        word_vocab: dict[str, int] = {}
+        pairs: set[tuple[int, int]] = set()
+        for number, text in zip(self.entry_article_no.tolist(), self.texts, strict=True):
+            pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(text))
+        by_article = np.asarray(sorted(pairs), dtype=np.int32).reshape(-1, 2)
+        article_of, word_of = by_article[:, 0], by_article[:, 1]
+        self.article_words = word_of.copy()
+        self.article_offsets = np.concatenate(([0], np.cumsum(np.bincount(article_of, minlength=len(numbers)))))
+        order = np.argsort(word_of, kind="stable")
+        self.word_articles = article_of[order]
+        self.word_df = np.bincount(word_of, minlength=len(word_vocab)).astype(np.int32)
+        self.word_offsets = np.concatenate(([0], np.cumsum(self.word_df)))
+        self.word_vocab = word_vocab
+        self.n_articles = len(numbers)
 
     @classmethod
     def build(cls, articles: Iterable[Article]) -> MatchIndex:
@@ -150,6 +206,35 @@ class MatchIndex:
         top = np.argpartition(-cosine, k - 1)[:k]
         return [(int(i), float(cosine[i])) for i in top if shared[i] > 0]
 
+    def _related(self, query: str, articles: np.ndarray) -> np.ndarray:
+        """How well each given article's words, in any of its languages, go with the query's words (0-1).
+
+        For each query word, the Dice association between it and each word of the article is counted
+        over the articles that use them (smoothed: ``2 * both / (df_q + df_w + RELATED_SMOOTHING)``);
+        the article's best-associated word stands in for the query word, weighted by the query
+        word's IDF. A word and its translations are used by the same articles, so an older or
+        different translation of a heading ("prenumeration") still finds the article whose text
+        says "abonnemang" in that language and "subscription" or "Abonnement" in others.
+        """
+        ids = np.asarray(sorted({self.word_vocab[w] for w in words(query) if w in self.word_vocab}), dtype=np.int64)
+        if not len(ids) or not len(articles):
+            return np.zeros(len(articles))
+        df = self.word_df[ids]
+        idf = np.log((self.n_articles + 1) / (df + 0.5))
+        their_words = _gather(self.article_words, self.article_offsets, articles)
+        segments = np.concatenate(([0], np.cumsum(np.diff(self.article_offsets)[articles])[:-1])).astype(np.int64)
+        their_df = self.word_df[their_words]
+        score = np.zeros(len(articles))
+        for word, word_df, weight in zip(ids.tolist(), df.tolist(), idf.tolist(), strict=True):
+            if word_df > RELATED_MAX_SHARE * self.n_articles:
+                continue
+            users = self.word_articles[self.word_offsets[word]: self.word_offsets[word + 1]]
+            used_with = _gather(self.article_words, self.article_offsets, users)
+            together = np.bincount(used_with, minlength=len(self.word_df))
+            dice = 2.0 * together[their_words] / (word_df + their_df + RELATED_SMOOTHING)
+            score += weight * np.maximum.reduceat(dice, segments)
+        return score / float(idf.sum())
+
     def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float]:
         """``(rank, confidence)`` of one entry for one query window.
 
@@ -195,8 +280,19 @@ class MatchIndex:
         best: dict[str, tuple[float, float, int]] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
-            for entry, cosine in self._candidates(window):
-                rank, confidence = self._rescore(window, entry, cosine)
+            candidates = self._candidates(window)
+            if not candidates:
+                continue
+            numbers = self.entry_article_no[[entry for entry, _ in candidates]]
+            articles, which = np.unique(numbers, return_inverse=True)
+            scored = [self._rescore(window, entry, cosine) for entry, cosine in candidates]
+            # A near-verbatim match is not reordered by association: it fades out between the two bounds.
+            best_confidence = max(c for _, c in scored)
+            verbatim = min(max((best_confidence - VERBATIM_FROM) / (VERBATIM_TO - VERBATIM_FROM), 0.0), 1.0)
+            related = RELATED_WEIGHT * (1.0 - verbatim) * self._related(window, articles) if verbatim < 1 else None
+            for (entry, _), k, (rank, confidence) in zip(candidates, which.tolist(), scored, strict=True):
+                if related is not None:
+                    rank += float(related[k])
                 article = self.entry_article[entry]
                 held = best.get(article)
                 if held is None or rank > held[0] + 1e-6 or (

@@ -221,11 +221,12 @@ def matches(*scores: float) -> list[Match]:
     [
         ((), Tier.NONE),
         ((100.0,), Tier.ANSWER),
-        ((85.0,), Tier.ANSWER),  # at the threshold
-        ((84.99,), Tier.SUGGEST),
-        ((95.0, 94.0), Tier.ANSWER),  # trails by exactly the margin
-        ((95.0, 94.5), Tier.SUGGEST),  # too close to tell apart
-        ((95.0, 10.0, 94.5), Tier.SUGGEST),  # the closest competitor counts, wherever it is
+        ((84.5,), Tier.ANSWER),  # at the threshold
+        ((84.49,), Tier.SUGGEST),
+        ((95.0, 94.5), Tier.ANSWER),  # trails by exactly the margin
+        ((95.0, 94.6), Tier.SUGGEST),  # too close to tell apart
+        ((95.0, 10.0, 94.6), Tier.SUGGEST),  # the closest competitor counts, wherever it is
+        ((40.0, 60.0), Tier.SUGGEST),  # a lower-ranked but confident candidate is still worth offering
         ((95.0, 96.0), Tier.SUGGEST),
         ((50.0,), Tier.SUGGEST),
         ((49.99, 10.0), Tier.NONE),
