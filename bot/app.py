@@ -17,6 +17,7 @@ from jwt import PyJWTError
 
 from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication
+from bot.escalation import Escalation
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
@@ -134,7 +135,8 @@ def create_app(
         notes = feedback if feedback is not None else create_feedback_store(state)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
-        desk = InsightDesk(knowledge, state, notes)
+        escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff)
+        desk = InsightDesk(knowledge, state, notes, escalation)
         adapter.on_turn_error = turn_error_handler(desk)
         bot = InsightDeskBot(desk)
         app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)

@@ -263,10 +263,11 @@ def suggest_markdown(choices: list[Choice], *, strings: Strings) -> str:
     return f"**{strings.text('did_you_mean')}**\n\n{items}"
 
 
-def not_found_card(*, query: str, strings: Strings) -> dict[str, Any]:
-    """Nothing matched: say so and offer a person."""
+def not_found_card(*, query: str, strings: Strings, text: str | None = None) -> dict[str, Any]:
+    """Nothing matched: say so (``text``, else the catalog's ``not_found``) and offer a person."""
     offer = _submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale))
-    return _card([_text(strings.text("not_found"))], [offer], strings.text("not_found"))
+    said = text or strings.text("not_found")
+    return _card([_text(said)], [offer], said)
 
 
 def welcome_card(*, strings: Strings) -> dict[str, Any]:

@@ -33,6 +33,10 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
         else:  # a bare mention, a screenshot, a card's data from elsewhere: say what the bot does
             await self.desk.send_help(turn_context)
 
+    async def on_event(self, turn_context: TurnContext) -> None:
+        """Events botbuilder does not route elsewhere: ``handoff.status`` from a contact-center hub."""
+        await self.desk.on_event(turn_context)
+
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         await self.desk.on_members_added(turn_context, members_added)
 

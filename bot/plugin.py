@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import (
     CardFactory,
@@ -45,6 +45,9 @@ from knowledge.locales import (
 )
 from knowledge.model import ENGLISH, Answer, Tier
 
+if TYPE_CHECKING:
+    from bot.escalation import Escalation
+
 log = logging.getLogger(__name__)
 
 CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator", "directline", "test", "cli"})
@@ -62,9 +65,12 @@ class InsightDesk:
     ``storage`` is any botbuilder ``Storage`` (``bot.storage.create_storage``); the user's chosen
     language lives there under botbuilder's ``UserState``, whether the conversation was welcomed under
     its ``ConversationState``. ``feedback`` records helped / didn't help / unanswered / escalations.
+    With ``escalation`` (``bot.escalation.Escalation``) a request for a person becomes a ticket that
+    agents take and answer through the bot; without, it is only recorded.
     """
 
-    def __init__(self, engine: KnowledgeEngine, storage: Storage, feedback: FeedbackStore) -> None:
+    def __init__(self, engine: KnowledgeEngine, storage: Storage, feedback: FeedbackStore,
+                 escalation: Escalation | None = None) -> None:
         self.engine = engine
         self.feedback = feedback
         self.user_state = UserState(storage)
@@ -72,6 +78,10 @@ class InsightDesk:
         self._language = self.user_state.create_property("InsightDeskLanguage")
         self._welcomed = self.conversation_state.create_property("InsightDeskWelcomed")
         self._commands = all_language_commands()
+        self._unanswered = self.conversation_state.create_property("InsightDeskUnanswered")
+        self.escalation = escalation
+        if escalation is not None:
+            escalation.attach(self.conversation_state)
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -82,6 +92,9 @@ class InsightDesk:
         (sends nothing) for text that matches no article, so the host bot can answer it.
         """
         activity = turn_context.activity
+        if self.escalation is not None and await self._escalation_message(turn_context):
+            await self.save_state(turn_context)
+            return True
         if isinstance(activity.value, dict) and cards.ACTION_KEY in activity.value:
             handled = await self.on_card_action(turn_context, activity.value)
         else:
@@ -94,6 +107,10 @@ class InsightDesk:
         """Handle the data of one of our card's buttons (``Action.Submit`` or ``Action.Execute``)."""
         if not isinstance(data, dict) or cards.ACTION_KEY not in data:
             return False
+        if self.escalation is not None and await self.escalation.on_card_action(
+                turn_context, data, await self._data_strings(turn_context, data)):
+            await self.save_state(turn_context)
+            return True
         await self._on_card_action(turn_context, data)
         await self.save_state(turn_context)
         return True
@@ -126,8 +143,15 @@ class InsightDesk:
         """Say that nothing matched, in the user's language, offer a person, and record the query."""
         text = message_text(turn_context.activity)
         strings = await self._strings(turn_context, text=text)
-        await self._send(turn_context, cards.not_found_card(query=text, strings=strings), strings.text("not_found"))
+        unanswered = await self._count_unanswered(turn_context)
+        said = strings.text("not_found_again" if unanswered >= 2 and self.escalation else "not_found")
+        await self._send(turn_context, cards.not_found_card(query=text, strings=strings, text=said), said)
         await self._record(turn_context, FeedbackKind.UNANSWERED, text, None, strings.locale)
+        await self.save_state(turn_context)
+
+    async def on_event(self, turn_context: TurnContext) -> bool:
+        """Event activities escalation understands (``handoff.status`` from a contact-center hub)."""
+        return self.escalation is not None and await self.escalation.on_event(turn_context)
 
     async def user_locale(self, turn_context: TurnContext) -> str | None:
         """The user's chosen language (``/language``), else their client's; ``None`` when neither is known."""
@@ -157,6 +181,7 @@ class InsightDesk:
         answer = self.engine.ask(text, locale=preferred, client_locale=client_locale(turn_context.activity))
         if answer.tier is Tier.NONE:
             return False
+        await self._set_unanswered(turn_context, 0)
         if answer.tier is Tier.ANSWER:
             await self._send_answer(turn_context, answer, query=text)
         else:
@@ -185,6 +210,8 @@ class InsightDesk:
         )
         markdown = cards.answer_markdown(title=title, body=body, locale=reply, note=note, strings=strings)
         await self._send(turn_context, card, markdown)
+        if self.escalation is not None:
+            await self.escalation.note_answer(turn_context, article.id, answer.score, query)
 
     async def _send_suggestions(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
         strings = await self._strings(turn_context, text=query, answer=answer)
@@ -226,7 +253,10 @@ class InsightDesk:
             return
         elif action == "escalate":
             await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
-            await turn_context.send_activity(strings.text("escalated"))
+            if self.escalation is not None:
+                await self.escalation.offer(turn_context, strings, query=query, article=article)
+            else:
+                await turn_context.send_activity(strings.text("escalated"))
             return
         log.warning("unknown card action %r (activity %s)", action[:40], turn_context.activity.id)
         await turn_context.send_activity(strings.text("not_found"))
@@ -260,6 +290,39 @@ class InsightDesk:
         await self._remember_language(turn_context, locale)
         strings = strings_for(locale)
         await turn_context.send_activity(strings.text("language_set", language=language_name(locale, locale)))
+
+    # -- escalation ------------------------------------------------------------------------------
+
+    async def _escalation_message(self, turn_context: TurnContext) -> bool:
+        """Record the turn in the conversation's transcript; let escalation take the message if it is its."""
+        assert self.escalation is not None
+        activity = turn_context.activity
+        await self.escalation.begin_turn(turn_context)
+        data = activity.value if isinstance(activity.value, dict) else {}
+        strings = await self._data_strings(turn_context, data) if data else await self._strings(
+            turn_context, text=message_text(activity))
+        return await self.escalation.on_message(turn_context, strings)
+
+    async def _data_strings(self, turn_context: TurnContext, data: dict[str, Any]) -> Strings:
+        locale = data.get(cards.LANGUAGE_INPUT)
+        return strings_for(locale) if isinstance(locale, str) else await self._strings(turn_context)
+
+    async def _count_unanswered(self, turn_context: TurnContext) -> int:
+        """One more message in a row that nothing answered; how many now."""
+        try:
+            count = await self._unanswered.get(turn_context, 0)
+        except StorageError as e:
+            log.error("could not read the unanswered count (activity %s): %s", turn_context.activity.id, e)
+            return 1
+        count = (count if isinstance(count, int) else 0) + 1
+        await self._set_unanswered(turn_context, count)
+        return count
+
+    async def _set_unanswered(self, turn_context: TurnContext, count: int) -> None:
+        try:
+            await self._unanswered.set(turn_context, count)
+        except StorageError as e:
+            log.error("could not keep the unanswered count (activity %s): %s", turn_context.activity.id, e)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -331,6 +394,8 @@ class InsightDeskMiddleware(Middleware):  # type: ignore[misc]  # botbuilder shi
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         activity = context.activity
         if activity.type == ActivityTypes.message and await self.desk.on_message(context):
+            return
+        if activity.type == ActivityTypes.event and await self.desk.on_event(context):
             return
         if self.welcome and activity.type == ActivityTypes.conversation_update and activity.members_added:
             await self.desk.on_members_added(context, activity.members_added)

@@ -36,6 +36,8 @@ class Settings:
     kb_cache_dir: str | None = "var/kb-cache"
     state_store: str = DEFAULT_STATE_STORE
     log_level: str = "INFO"
+    escalation_handoff: str = "teams"
+    """Where tickets go: ``teams`` (agents' channels), ``hub`` (``handoff.initiate``), ``both``."""
     APP_ID: str = ""
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
@@ -70,9 +72,20 @@ class Settings:
             kb_cache_dir=env.get("KB_CACHE_DIR", "var/kb-cache") or None,
             state_store=env.get("STATE_STORE", DEFAULT_STATE_STORE),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            escalation_handoff=_handoff(env.get("ESCALATION_HANDOFF", "teams")),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
             APP_TYPE=env.get("MicrosoftAppType", "") or "MultiTenant",
             APP_TENANTID=env.get("MicrosoftAppTenantId", ""),
             bot_framework={k: env[k] for k in BOT_FRAMEWORK_KEYS if env.get(k)},
         )
+
+
+HANDOFF_MODES = ("teams", "hub", "both")
+
+
+def _handoff(value: str) -> str:
+    mode = value.strip().lower() or "teams"
+    if mode not in HANDOFF_MODES:
+        raise ValueError(f"ESCALATION_HANDOFF must be one of {', '.join(HANDOFF_MODES)}, got {value!r}")
+    return mode

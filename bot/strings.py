@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.escalation_strings import ESCALATION_STRINGS
 from knowledge.locales import negotiate
 
 CATALOG: dict[str, dict[str, Any]] = {
@@ -394,6 +395,8 @@ CATALOG: dict[str, dict[str, Any]] = {
     },
 }
 DEFAULT_LOCALE = "en-US"
+for _locale, _entries in ESCALATION_STRINGS.items():  # escalation's strings, kept in their own file
+    CATALOG[_locale].update(_entries)
 
 
 @dataclass(frozen=True)

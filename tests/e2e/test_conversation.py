@@ -159,7 +159,7 @@ async def test_feedback_buttons_are_stored(start_bot: StartBot, connector: Conne
     offer = connector.cards()[-1]
     assert [a["data"]["insightDesk"] for a in submit_actions(offer)] == ["escalate"]
     await bot.post(teams_message(connector.url, value=submit_actions(offer)[0]["data"]))
-    assert "supportteamet" in connector.received[-1]["text"]
+    assert "supportteamet" in connector.cards()[-1]["body"][0]["text"]  # the confirmation before a ticket
     with sqlite3.connect(tmp_path / "state.db") as db:
         rows = db.execute("SELECT kind, article, locale, user_id FROM feedback ORDER BY id").fetchall()
     user = hash_user_id("29:user-1")

@@ -1,0 +1,21 @@
+"""Escalation to a human agent inside the bot: tickets, agents' channels, relay, the handoff protocol."""
+
+from bot.escalation.queues import Queue, QueueRegistry
+from bot.escalation.relay import Escalation, HandoffMode
+from bot.escalation.store import StorageTicketStore, TicketStore
+from bot.escalation.tickets import Line, Person, Role, Ticket, TicketError, TicketState
+
+__all__ = [
+    "Escalation",
+    "HandoffMode",
+    "Line",
+    "Person",
+    "Queue",
+    "QueueRegistry",
+    "Role",
+    "StorageTicketStore",
+    "Ticket",
+    "TicketError",
+    "TicketState",
+    "TicketStore",
+]

@@ -1,0 +1,143 @@
+"""Escalation's Adaptive Cards: pure functions of data, each with its markdown as ``fallbackText``.
+
+Users see them in their language (``Strings``); agents see the ticket card with the labels in
+``AGENT_TEXT`` (English) and the user's language named. Buttons are ``Action.Submit`` whose data
+carries ``bot.cards.ACTION_KEY`` and the ticket number, as the other Insight Desk cards do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.cards import ACTION_KEY, MAX_CARD_BYTES, SCHEMA, cut, wire_size
+from bot.escalation.tickets import Line, Role, Ticket, TicketState
+from bot.strings import Strings
+from knowledge.locales import language_name, native_language_name
+
+DESCRIPTION_INPUT = "description"
+"""The confirm card's text input; the client merges what the user typed into the submitted data."""
+MAX_DESCRIPTION_CHARS = 2000
+RECENT_LINES = 6
+"""Transcript lines shown on the ticket card (all of them stay in the ticket)."""
+MAX_LINE_ON_CARD = 300
+MAX_QUESTION_ON_CARD = 500
+MAX_QUERY_IN_DATA = 200
+
+AGENT_TEXT = {
+    "title": "Request #{number} · {state}",
+    "waiting": "Waiting", "assigned": "Assigned", "resolved": "Resolved", "cancelled": "Cancelled",
+    "reopened": "Reopened",
+    "user": "User", "language": "Language", "question": "Question", "article": "Article shown",
+    "description": "Description", "assignee": "Taken by", "opened": "Opened",
+    "recent": "Last messages", "earlier": "{count} earlier messages are kept in the ticket.",
+    "take": "Take it", "resolve": "Resolve", "no_article": "none",
+}
+"""The agents' side of the ticket card."""
+
+
+def action_data(action: str, **fields: str) -> dict[str, Any]:
+    return {ACTION_KEY: action, **fields}
+
+
+def _submit(title: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": title, "data": data}
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str) -> dict[str, Any]:
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
+    if actions:
+        card["actions"] = actions
+    card["fallbackText"] = fallback
+    return card
+
+
+# -- the user's side ------------------------------------------------------------------------------
+
+
+def confirm_card(*, query: str, article: str | None, strings: Strings) -> dict[str, Any]:
+    """Before a ticket is made: what happens, a box for a description, send or cancel."""
+    data = action_data("escalate_confirm", query=query[:MAX_QUERY_IN_DATA], locale=strings.locale)
+    if article:
+        data["article"] = article
+    body = [
+        _text(strings.text("confirm_escalation")),
+        {"type": "Input.Text", "id": DESCRIPTION_INPUT, "isMultiline": True, "maxLength": MAX_DESCRIPTION_CHARS,
+         "label": strings.text("describe_problem")},
+    ]
+    actions = [_submit(strings.text("send_to_support"), data),
+               _submit(strings.text("cancel"), action_data("escalate_cancel", locale=strings.locale))]
+    return _card(body, actions, strings.text("confirm_escalation"))
+
+
+def notice_card(text: str, *, buttons: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """A message to the user with buttons ``(title, action, ticket number)`` about their ticket."""
+    actions = [_submit(title, action_data(action, ticket=str(number))) for title, action, number in buttons]
+    return _card([_text(text)], actions, text)
+
+
+# -- the agents' side -----------------------------------------------------------------------------
+
+
+def _line_markdown(line: Line) -> str:
+    text, _ = cut(" ".join(line.text.split()), MAX_LINE_ON_CARD)
+    who = f"{line.name} (support)" if line.role is Role.AGENT else line.name
+    return f"**{who}:** {text}"
+
+
+def ticket_facts(ticket: Ticket) -> list[tuple[str, str]]:
+    """The ticket's facts as ``(label, value)`` pairs, values cut to fit a card."""
+    t = AGENT_TEXT
+    question, _ = cut(" ".join((ticket.questions[-1] if ticket.questions else "").split()), MAX_QUESTION_ON_CARD)
+    article = t["no_article"] if not ticket.article else (
+        ticket.article if ticket.score is None else f"{ticket.article} (score {ticket.score:.0f})")
+    facts = [
+        (t["user"], ticket.user.name or ticket.user.id),
+        (t["language"], f"{native_language_name(ticket.locale)} · {language_name(ticket.locale, 'en')}"
+                        f" ({ticket.locale})"),
+        (t["question"], question),
+        (t["article"], article),
+    ]
+    if ticket.description:
+        facts.append((t["description"], cut(ticket.description, MAX_QUESTION_ON_CARD)[0]))
+    if ticket.assignee:
+        facts.append((t["assignee"], ticket.assignee.name or ticket.assignee.id))
+    facts.append((t["opened"], ticket.created.strftime("%Y-%m-%d %H:%M UTC")))
+    return facts
+
+
+def ticket_card(ticket: Ticket, *, recent: int = RECENT_LINES) -> dict[str, Any]:
+    """The ticket in the agents' channel: summary, language, question, article, last messages, actions.
+
+    Only the last ``recent`` transcript lines are shown, each cut to ``MAX_LINE_ON_CARD`` characters,
+    fewer while the card is over ``MAX_CARD_BYTES``; the ticket keeps them all.
+    """
+    t = AGENT_TEXT
+    title = t["title"].format(number=ticket.number, state=t[ticket.state.value])
+    actions = []
+    if ticket.state in (TicketState.WAITING, TicketState.REOPENED):
+        actions.append(_submit(t["take"], action_data("take", ticket=str(ticket.number))))
+    if ticket.is_open:
+        actions.append(_submit(t["resolve"], action_data("resolve", ticket=str(ticket.number))))
+    facts = ticket_facts(ticket)
+    while True:
+        shown = list(ticket.transcript[-recent:]) if recent else []
+        lines = [_line_markdown(line) for line in shown]
+        body: list[dict[str, Any]] = [
+            _text(title, weight="Bolder", size="Medium", style="heading"),
+            {"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in facts]},
+        ]
+        if lines:
+            body.append(_text(t["recent"], weight="Bolder", spacing="Medium"))
+            body += [_text(line, spacing="Small") for line in lines]
+        earlier = len(ticket.transcript) - len(shown)
+        if earlier:
+            body.append(_text(t["earlier"].format(count=earlier), isSubtle=True, size="Small"))
+        fallback = "\n\n".join([f"**{title}**", *(f"{label}: {value}" for label, value in facts), *lines])
+        card = _card(body, actions, fallback)
+        if wire_size(card) <= MAX_CARD_BYTES or recent == 0:
+            return card
+        recent -= 1

@@ -1,0 +1,124 @@
+"""Agents' channels: where tickets go. ``register agents`` in a Teams channel makes it a queue.
+
+    register agents                       every ticket
+    register agents sv ko                 tickets from users writing Swedish or Korean
+    register agents articles:desktop-*    tickets about articles whose id matches the pattern
+
+Queues are kept in order of registration (registering a channel again replaces its entry in place);
+a ticket goes to the first queue that matches its locale and article.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import Storage
+
+from bot.escalation.store import PREFIX
+from knowledge.locales import canonical_locale, negotiate
+
+QUEUES_KEY = PREFIX + "queues"
+ARTICLES_PREFIX = "articles:"
+_REGISTER = re.compile(r"^\s*register\s+agents\b(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """One agents' channel: its id, name, the reference to post new threads to, what it takes."""
+
+    channel_id: str
+    name: str
+    reference: Mapping[str, Any]
+    """A serialized ``ConversationReference`` whose conversation is the channel itself (new threads)."""
+    locales: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+    """``fnmatch`` patterns over article ids."""
+    agent_locale: str = "en-US"
+
+    def takes(self, locale: str, article: str | None) -> bool:
+        if self.locales and not negotiate([locale], list(self.locales)) and not any(
+                loc.split("-")[0] == locale.split("-")[0] for loc in self.locales):
+            return False
+        return not self.articles or (article is not None and any(
+            fnmatch.fnmatchcase(article, pattern) for pattern in self.articles))
+
+    def describe(self) -> str:
+        parts = [", ".join(self.locales) or "all languages"]
+        if self.articles:
+            parts.append("articles " + ", ".join(self.articles))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What ``register agents`` asked for; ``problem`` names a word it did not understand."""
+
+    locales: tuple[str, ...]
+    articles: tuple[str, ...]
+    problem: str | None = None
+
+
+def parse_register(text: str) -> Registration | None:
+    """The ``register agents`` command in ``text`` (the bot's mention removed), else ``None``."""
+    match = _REGISTER.match(text)
+    if not match:
+        return None
+    locales: list[str] = []
+    articles: list[str] = []
+    for word in match.group(1).replace(",", " ").split():
+        if word.lower().startswith(ARTICLES_PREFIX):
+            articles.extend(p for p in word[len(ARTICLES_PREFIX):].split(",") if p)
+            continue
+        code = canonical_locale(word)
+        if not code:
+            return Registration((), (), problem=word[:40])
+        locales.append(code)
+    return Registration(tuple(dict.fromkeys(locales)), tuple(dict.fromkeys(articles)))
+
+
+def _to_document(queue: Queue) -> dict[str, Any]:
+    return {"channel_id": queue.channel_id, "name": queue.name, "reference": dict(queue.reference),
+            "locales": list(queue.locales), "articles": list(queue.articles), "agent_locale": queue.agent_locale}
+
+
+def _from_document(doc: Mapping[str, Any]) -> Queue:
+    return Queue(str(doc["channel_id"]), str(doc.get("name") or ""), dict(doc["reference"]),
+                 tuple(doc.get("locales") or ()), tuple(doc.get("articles") or ()),
+                 str(doc.get("agent_locale") or "en-US"))
+
+
+class QueueRegistry:
+    """The queues, as one document in the state store (registering is rare; reading is every ticket)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def all(self) -> list[Queue]:
+        found = await self.storage.read([QUEUES_KEY])
+        doc = found.get(QUEUES_KEY)
+        items: Sequence[Any] = doc.get("queues", []) if isinstance(doc, dict) else []
+        return [_from_document(item) for item in items if isinstance(item, dict)]
+
+    async def register(self, queue: Queue) -> None:
+        """Add the queue, or replace the entry of the same channel where it stands."""
+        found = await self.storage.read([QUEUES_KEY])
+        doc = dict(found.get(QUEUES_KEY) or {})
+        items = [item for item in doc.get("queues", []) if isinstance(item, dict)]
+        for i, item in enumerate(items):
+            if item.get("channel_id") == queue.channel_id:
+                items[i] = _to_document(queue)
+                break
+        else:
+            items.append(_to_document(queue))
+        doc["queues"] = items
+        await self.storage.write({QUEUES_KEY: doc})
+
+    async def find(self, channel_id: str) -> Queue | None:
+        return next((q for q in await self.all() if q.channel_id == channel_id), None)
+
+    async def first_for(self, locale: str, article: str | None) -> Queue | None:
+        return next((q for q in await self.all() if q.takes(locale, article)), None)

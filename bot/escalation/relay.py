@@ -1,0 +1,579 @@
+"""Escalation inside the bot: tickets from users, ticket cards in agents' channels, messages relayed
+both ways, the handoff protocol for contact-center hubs.
+
+``Escalation`` is called by the plugin (``bot.plugin.InsightDesk``) before its own handling of a
+message; it says whether it handled it. Replies inside a turn go through the turn; everything else
+(the ticket card in the agents' channel, the agent's words to the user, the user's words to the thread)
+goes proactively to a stored conversation reference, taken from an authenticated activity:
+``adapter.continue_conversation(reference, callback, app_id)``. Every change is stored first (see
+``bot.escalation.store``), then announced.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import aiohttp
+from botbuilder.core import (
+    BotAdapter,
+    CardFactory,
+    ConversationState,
+    MessageFactory,
+    StatePropertyAccessor,
+    Storage,
+    TurnContext,
+)
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
+from botframework.connector.models import ErrorResponseException
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot import cards as bot_cards
+from bot.channel_text import message_text
+from bot.escalation import cards
+from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
+from bot.escalation.queues import Queue, QueueRegistry, parse_register
+from bot.escalation.store import StorageTicketStore, TicketStore
+from bot.escalation.tickets import (
+    Line,
+    NotYourTicket,
+    Person,
+    Role,
+    Ticket,
+    TicketClosed,
+    TicketError,
+    TicketState,
+    TicketStillOpen,
+    TicketTaken,
+)
+from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
+from bot.storage import StorageError
+from bot.strings import Strings, strings_for
+
+log = logging.getLogger(__name__)
+
+MAX_TRANSCRIPT_LINES = 100
+"""Lines of the conversation kept before a ticket exists (the ticket keeps every line after)."""
+MAX_LIST = 20
+"""Tickets the ``tickets`` command lists."""
+ESCALATION_ACTIONS = frozenset({"escalate_confirm", "escalate_cancel", "take", "resolve", "end", "reopen"})
+_TICKET_COMMAND = re.compile(r"^\s*/?ticket\s+#?(\S+)\s*$", re.IGNORECASE)
+_TICKETS_COMMAND = re.compile(r"^\s*/?tickets\s*$", re.IGNORECASE)
+SEND_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, aiohttp.ClientError, OSError)
+"""What a send to a channel's connector raises when the channel refuses it or cannot be reached."""
+
+AGENT_REPLIES = {
+    "registered": "This channel now receives support requests ({scope}).",
+    "register_problem": "I don't know the language \"{word}\". Use codes like sv or ko-KR, and articles:pattern.",
+    "not_a_channel": "Register agents in a Teams channel, mentioning me.",
+    "not_a_queue": "This channel is not an agents' channel; type \"register agents\" here to make it one.",
+    "unknown": "There is no request #{number}.",
+    "taken": "Request #{number} is already taken by {agent}.",
+    "yours": "Request #{number} is already yours.",
+    "closed": "Request #{number} is {state}; nothing to do.",
+    "not_yours": "Request #{number} is {agent}'s; only they can resolve it.",
+    "resolved": "{agent} resolved request #{number}.",
+    "took": "{agent} took request #{number}.",
+    "take_first": "Request #{number} is waiting: press \"Take it\" first, so the user knows who is helping.",
+    "not_sent": "Request #{number} is {agent}'s; your message was not sent to the user.",
+    "not_delivered": "The user's chat could not be reached; your message is kept in request #{number}.",
+    "user_ended": "The user ended request #{number}.",
+    "user_reopened": "The user reopened request #{number}.",
+    "no_tickets": "No open requests.",
+    "open_tickets": "Open requests, oldest first:",
+}
+"""What the bot says in agents' channels."""
+
+
+class HandoffMode(StrEnum):
+    """Where tickets go: agents' channels in Teams, a contact-center hub (``handoff.initiate``), or both."""
+
+    TEAMS = "teams"
+    HUB = "hub"
+    BOTH = "both"
+
+
+def _data_ticket(data: Mapping[str, Any]) -> int | None:
+    try:
+        return int(str(data.get("ticket", "")).strip().lstrip("#"))
+    except ValueError:
+        return None
+
+
+def channel_id_of(activity: Activity) -> str | None:
+    """The Teams channel an activity was posted in (``None`` outside channels)."""
+    conversation = activity.conversation
+    if conversation is None or conversation.conversation_type != "channel":
+        return None
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    channel = channel_data.get("channel")
+    channel = channel if isinstance(channel, dict) else {}
+    return str(channel.get("id") or (conversation.id or "").split(";", 1)[0]) or None
+
+
+def _person(activity: Activity) -> Person:
+    who = activity.from_property
+    return Person(str(who.id if who and who.id else "unknown"), str(who.name if who and who.name else ""))
+
+
+def _card_activity(card: dict[str, Any]) -> Activity:
+    activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    return activity
+
+
+class Escalation:
+    """Tickets, queues and relay over one botbuilder ``Storage``; ``app_id`` signs proactive sends."""
+
+    def __init__(self, storage: Storage, *, app_id: str = "", mode: HandoffMode | str = HandoffMode.TEAMS,
+                 tickets: TicketStore | None = None) -> None:
+        self.tickets: TicketStore = tickets if tickets is not None else StorageTicketStore(storage)
+        self.queues = QueueRegistry(storage)
+        self.app_id = app_id
+        self.mode = HandoffMode(mode)
+        self._requests = escalation_phrases()
+        self._status = status_phrases()
+        self._transcript: StatePropertyAccessor | None = None
+        self._shown: StatePropertyAccessor | None = None
+
+    def attach(self, conversation_state: ConversationState) -> None:
+        """Keep each conversation's recent lines and last answer in the plugin's conversation state."""
+        self._transcript = conversation_state.create_property("InsightDeskTranscript")
+        self._shown = conversation_state.create_property("InsightDeskShown")
+
+    # -- the conversation so far ------------------------------------------------------------------
+
+    async def begin_turn(self, turn_context: TurnContext) -> None:
+        """Record the user's message, and what the bot sends in this turn, in the conversation's transcript."""
+        activity = turn_context.activity
+        if self._transcript is None or channel_id_of(activity) is not None:
+            return
+        lines = await self._lines(turn_context)
+        text = message_text(activity)
+        if text:
+            user = _person(activity)
+            lines.append(_line_document(Line(Role.USER, user.name or user.id, text)))
+
+        async def record(ctx: TurnContext, activities: list[Activity], send: Callable[[], Awaitable[Any]]) -> Any:
+            for sent in activities:
+                said = _said(sent)
+                if said:
+                    lines.append(_line_document(Line(Role.BOT, sent.from_property.name if sent.from_property
+                                                     and sent.from_property.name else "Insight Desk", said)))
+            del lines[:-MAX_TRANSCRIPT_LINES]
+            return await send()
+
+        turn_context.on_send_activities(record)
+        del lines[:-MAX_TRANSCRIPT_LINES]
+
+    async def _lines(self, turn_context: TurnContext) -> list[dict[str, Any]]:
+        if self._transcript is None:
+            return []
+        try:
+            lines = await self._transcript.get(turn_context, list)
+        except StorageError as e:
+            log.error("could not read the transcript (activity %s): %s", turn_context.activity.id, e)
+            return []
+        if not isinstance(lines, list):
+            lines = []
+            await self._transcript.set(turn_context, lines)
+        return lines
+
+    async def note_answer(self, turn_context: TurnContext, article: str, score: float, query: str) -> None:
+        """Remember the article last shown in this conversation (for the ticket: which, how sure)."""
+        if self._shown is None:
+            return
+        try:
+            await self._shown.set(turn_context, {"article": article, "score": score, "query": query[:500]})
+        except StorageError as e:
+            log.error("could not remember the answer (activity %s): %s", turn_context.activity.id, e)
+
+    # -- messages -----------------------------------------------------------------------------------
+
+    async def on_message(self, turn_context: TurnContext, strings: Strings) -> bool:
+        """Handle a message that belongs to escalation; ``False`` for the plugin's own handling."""
+        activity = turn_context.activity
+        data = activity.value if isinstance(activity.value, dict) else None
+        if data and str(data.get(bot_cards.ACTION_KEY)) in ESCALATION_ACTIONS:
+            return await self.on_card_action(turn_context, data, strings)
+        if data and bot_cards.ACTION_KEY in data:
+            return False
+        text = message_text(activity)
+        if channel_id_of(activity) is not None:
+            return await self._on_agents_message(turn_context, text)
+        return await self._on_user_message(turn_context, text, strings)
+
+    async def _on_user_message(self, turn_context: TurnContext, text: str, strings: Strings) -> bool:
+        activity = turn_context.activity
+        user = _person(activity)
+        conversation_id = activity.conversation.id if activity.conversation else ""
+        ticket = await self.tickets.open_in_conversation(conversation_id)
+        if ticket is not None and ticket.user.id != user.id:
+            ticket = None
+        if is_status_command(self._status, text):
+            await turn_context.send_activity(self._status_text(ticket or await self.tickets.open_for_user(user.id),
+                                                               strings))
+            return True
+        if ticket is not None:
+            if text:
+                await self._relay_from_user(turn_context.adapter, ticket, user, text)
+            return True
+        if self._requests.found_in(text):
+            await self.offer(turn_context, strings, query="", article=None)
+            return True
+        return False
+
+    def _status_text(self, ticket: Ticket | None, strings: Strings) -> str:
+        if ticket is None:
+            return strings.text("status_none")
+        if ticket.state is TicketState.ASSIGNED and ticket.assignee:
+            return strings.text("status_assigned", number=str(ticket.number), agent=ticket.assignee.name)
+        return strings.text("status_waiting", number=str(ticket.number))
+
+    async def offer(self, turn_context: TurnContext, strings: Strings, *, query: str, article: str | None) -> None:
+        """Ask before making a ticket, with a box for a description (the card's "Talk to a person", words)."""
+        user = _person(turn_context.activity)
+        existing = await self.tickets.open_for_user(user.id)
+        if existing is not None:
+            await turn_context.send_activity(strings.text("ticket_already_open", number=str(existing.number)))
+            return
+        card = cards.confirm_card(query=query, article=article, strings=strings)
+        await turn_context.send_activity(_card_activity(card))
+
+    # -- card actions -------------------------------------------------------------------------------
+
+    async def on_card_action(self, turn_context: TurnContext, data: Mapping[str, Any], strings: Strings) -> bool:
+        action = str(data.get(bot_cards.ACTION_KEY))
+        if action == "escalate_confirm":
+            await self._create(turn_context, data, strings)
+        elif action == "escalate_cancel":
+            await turn_context.send_activity(strings.text("escalation_cancelled"))
+        elif action in ("take", "resolve"):
+            await self._agent_action(turn_context, action, _data_ticket(data))
+        elif action in ("end", "reopen"):
+            await self._user_action(turn_context, action, _data_ticket(data), strings)
+        else:
+            return False
+        return True
+
+    async def _create(self, turn_context: TurnContext, data: Mapping[str, Any], strings: Strings) -> None:
+        activity = turn_context.activity
+        user = _person(activity)
+        lines = [_line_from_document(d) for d in await self._lines(turn_context)]
+        transcript = tuple(line for line in lines if line is not None)
+        shown = await self._shown.get(turn_context, dict) if self._shown is not None else {}
+        shown = shown if isinstance(shown, dict) else {}
+        article = data.get("article") if isinstance(data.get("article"), str) else shown.get("article")
+        score = shown.get("score") if shown.get("article") == article else None
+        query = str(data.get("query") or "") or str(shown.get("query") or "")
+        asked = [ln.text for ln in transcript if ln.role is Role.USER and not self._requests.found_in(ln.text)]
+        questions = tuple(dict.fromkeys(q for q in [query, *asked[-3:]] if q))
+        description = str(data.get(cards.DESCRIPTION_INPUT) or "").strip()[: cards.MAX_DESCRIPTION_CHARS]
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+
+        def build(number: int) -> Ticket:
+            return Ticket(number=number, user=user, conversation=reference, locale=strings.locale,
+                          questions=questions, description=description, article=article,
+                          score=float(score) if isinstance(score, (int, float)) else None, transcript=transcript,
+                          handoff=self.mode is not HandoffMode.TEAMS)
+
+        try:
+            ticket = await self.tickets.create(build)
+        except TicketStillOpen as e:
+            await turn_context.send_activity(strings.text("ticket_already_open", number=str(e.ticket.number)))
+            return
+        log.info("ticket %d created (conversation %s, locale %s)", ticket.number, ticket.conversation_id,
+                 ticket.locale)
+        notice = cards.notice_card(strings.text("ticket_created", number=str(ticket.number)),
+                                   buttons=[(strings.text("end_conversation"), "end", ticket.number)])
+        await turn_context.send_activity(_card_activity(notice))
+        if self.mode is not HandoffMode.TEAMS:
+            await turn_context.send_activity(handoff_initiation(turn_context, ticket, handoff_context(ticket)))
+        if self.mode is not HandoffMode.HUB:
+            queue = await self.queues.first_for(ticket.locale, ticket.article)
+            if queue is None:
+                log.warning("ticket %d: no agents' channel takes locale %s; it waits in `tickets`",
+                            ticket.number, ticket.locale)
+                return
+            await self._post_ticket(turn_context.adapter, queue, ticket)
+
+    async def _post_ticket(self, adapter: BotAdapter, queue: Queue, ticket: Ticket) -> None:
+        """Start the ticket's thread in the queue's channel with its card; remember thread and card."""
+        sent = await self._send(adapter, queue.reference, _card_activity(cards.ticket_card(ticket)))
+        if sent is None:
+            return
+        thread = f"{queue.channel_id};messageid={sent}"
+        await self.tickets.change(ticket.number, lambda t: t.with_card(thread, sent, queue.channel_id))
+
+    async def _agent_action(self, turn_context: TurnContext, action: str, number: int | None) -> None:
+        activity = turn_context.activity
+        channel = channel_id_of(activity)
+        queue = await self.queues.find(channel) if channel else None
+        if queue is None:
+            await turn_context.send_activity(AGENT_REPLIES["not_a_queue"])
+            return
+        agent = _person(activity)
+        if number is None:
+            await turn_context.send_activity(AGENT_REPLIES["unknown"].format(number="?"))
+            return
+        change = (lambda t: t.take(agent)) if action == "take" else (lambda t: t.resolve(agent))
+        try:
+            result = await self.tickets.change(number, change)
+        except TicketTaken as e:
+            holder = e.ticket.assignee.name if e.ticket.assignee else "someone"
+            await turn_context.send_activity(AGENT_REPLIES["taken"].format(number=number, agent=holder))
+            return
+        except NotYourTicket as e:
+            holder = e.ticket.assignee.name if e.ticket.assignee else "someone"
+            await turn_context.send_activity(AGENT_REPLIES["not_yours"].format(number=number, agent=holder))
+            return
+        except TicketError as e:
+            await turn_context.send_activity(AGENT_REPLIES["closed"].format(number=number, state=e.ticket.state.value))
+            return
+        if result is None:
+            await turn_context.send_activity(AGENT_REPLIES["unknown"].format(number=number))
+            return
+        before, after = result
+        if before == after:
+            await turn_context.send_activity(AGENT_REPLIES["yours"].format(number=number))
+            return
+        await self._update_card(turn_context.adapter, after)
+        strings = strings_for(after.locale)
+        name = agent.name or agent.id
+        if action == "take":
+            text = strings.text("agent_joined", agent=name)
+            buttons = [(strings.text("end_conversation"), "end", after.number)]
+            await turn_context.send_activity(AGENT_REPLIES["took"].format(agent=name, number=number))
+        else:
+            text = strings.text("ticket_resolved", agent=name, number=str(after.number))
+            buttons = [(strings.text("reopen"), "reopen", after.number)]
+            await turn_context.send_activity(AGENT_REPLIES["resolved"].format(agent=name, number=number))
+        if not after.handoff or self.mode is HandoffMode.BOTH:
+            await self._send(turn_context.adapter, after.conversation,
+                             _card_activity(cards.notice_card(text, buttons=buttons)))
+
+    async def _user_action(self, turn_context: TurnContext, action: str, number: int | None,
+                           strings: Strings) -> None:
+        user = _person(turn_context.activity)
+        current = await self.tickets.get(number) if number is not None else None
+        if current is None or current.user.id != user.id:
+            await turn_context.send_activity(strings.text("status_none"))
+            return
+        try:
+            result = await self.tickets.change(current.number, (lambda t: t.cancel()) if action == "end"
+                                               else (lambda t: t.reopen()))
+        except TicketStillOpen as e:
+            await turn_context.send_activity(strings.text("ticket_already_open", number=str(e.ticket.number)))
+            return
+        except TicketError:
+            await turn_context.send_activity(self._status_text(await self.tickets.open_for_user(user.id), strings)
+                                             if current.is_open else strings.text("ticket_ended",
+                                                                                  number=str(current.number)))
+            return
+        if result is None:
+            await turn_context.send_activity(strings.text("status_none"))
+            return
+        _, after = result
+        await self._update_card(turn_context.adapter, after)
+        if action == "end":
+            await turn_context.send_activity(strings.text("ticket_ended", number=str(after.number)))
+            await self._to_thread(turn_context.adapter, after, AGENT_REPLIES["user_ended"].format(number=after.number))
+        else:
+            await turn_context.send_activity(strings.text("ticket_reopened", number=str(after.number)))
+            await self._to_thread(turn_context.adapter, after,
+                                  AGENT_REPLIES["user_reopened"].format(number=after.number))
+
+    # -- the agents' channel ------------------------------------------------------------------------
+
+    async def _on_agents_message(self, turn_context: TurnContext, text: str) -> bool:
+        activity = turn_context.activity
+        registration = parse_register(text)
+        if registration is not None:
+            await self._register(turn_context, registration.locales, registration.articles, registration.problem)
+            return True
+        channel = channel_id_of(activity)
+        queue = await self.queues.find(channel) if channel else None
+        if queue is None:
+            return False
+        if _TICKETS_COMMAND.match(text):
+            await turn_context.send_activity(await self._list_text())
+            return True
+        command = _TICKET_COMMAND.match(text)
+        if command:
+            number = _data_ticket({"ticket": command.group(1)})
+            ticket = await self.tickets.get(number) if number is not None else None
+            if ticket is None:
+                await turn_context.send_activity(AGENT_REPLIES["unknown"].format(number=command.group(1)[:20]))
+            else:
+                await turn_context.send_activity(_card_activity(cards.ticket_card(ticket)))
+            return True
+        conversation_id = activity.conversation.id if activity.conversation else ""
+        ticket = await self.tickets.for_thread(conversation_id)
+        if ticket is None:
+            return False
+        if text:
+            await self._relay_from_agent(turn_context, ticket, _person(activity), text)
+        return True
+
+    async def _register(self, turn_context: TurnContext, locales: tuple[str, ...], articles: tuple[str, ...],
+                        problem: str | None) -> None:
+        activity = turn_context.activity
+        channel = channel_id_of(activity)
+        if channel is None:
+            await turn_context.send_activity(AGENT_REPLIES["not_a_channel"])
+            return
+        if problem is not None:
+            await turn_context.send_activity(AGENT_REPLIES["register_problem"].format(word=problem))
+            return
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.conversation.id = channel  # new posts go to the channel itself: each one starts a thread
+        reference.activity_id = None
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        name = str((channel_data.get("channel") or {}).get("name") or channel)
+        queue = Queue(channel, name, reference.serialize(), locales, articles,
+                      agent_locale=strings_for(activity.locale).locale)
+        await self.queues.register(queue)
+        log.info("agents' channel registered: %s (%s)", channel, queue.describe())
+        await turn_context.send_activity(AGENT_REPLIES["registered"].format(scope=queue.describe()))
+
+    async def _list_text(self) -> str:
+        tickets = await self.tickets.open_tickets()
+        if not tickets:
+            return AGENT_REPLIES["no_tickets"]
+        rows = [AGENT_REPLIES["open_tickets"]]
+        for t in tickets[:MAX_LIST]:
+            question = " ".join((t.questions[-1] if t.questions else t.description).split())[:80]
+            who = f" · {t.assignee.name}" if t.assignee else ""
+            rows.append(f"- #{t.number} · {t.state.value}{who} · {t.locale} · {t.user.name}: {question}")
+        return "\n".join(rows)
+
+    # -- relay ------------------------------------------------------------------------------------
+
+    async def _relay_from_user(self, adapter: BotAdapter, ticket: Ticket, user: Person, text: str) -> None:
+        line = Line(Role.USER, user.name or user.id, text)
+        result = await self.tickets.change(ticket.number, lambda t: t.with_line(line))
+        current = result[1] if result else ticket
+        if current.handoff and self.mode is HandoffMode.HUB:
+            return  # the hub carries the conversation; the bot keeps the record
+        await self._to_thread(adapter, current, f"**{line.name}:** {text}")
+
+    async def _relay_from_agent(self, turn_context: TurnContext, ticket: Ticket, agent: Person, text: str) -> None:
+        if not ticket.is_open:
+            await turn_context.send_activity(AGENT_REPLIES["closed"].format(number=ticket.number,
+                                                                            state=ticket.state.value))
+            return
+        if ticket.assignee is None:
+            await turn_context.send_activity(AGENT_REPLIES["take_first"].format(number=ticket.number))
+            return
+        if ticket.assignee.id != agent.id:
+            await turn_context.send_activity(AGENT_REPLIES["not_sent"].format(number=ticket.number,
+                                                                              agent=ticket.assignee.name))
+            return
+        line = Line(Role.AGENT, agent.name or agent.id, text)
+        await self.tickets.change(ticket.number, lambda t: t.with_line(line))
+        said = strings_for(ticket.locale).text("agent_says", agent=line.name, text=text)
+        if await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said)) is None:
+            await turn_context.send_activity(AGENT_REPLIES["not_delivered"].format(number=ticket.number))
+
+    async def _to_thread(self, adapter: BotAdapter, ticket: Ticket, text: str) -> None:
+        if not ticket.thread or not ticket.queue:
+            return
+        queue = await self.queues.find(ticket.queue)
+        if queue is None:
+            return
+        reference = dict(queue.reference)
+        reference["conversation"] = {**dict(reference.get("conversation") or {}), "id": ticket.thread}
+        await self._send(adapter, reference, MessageFactory.text(text))
+
+    async def _update_card(self, adapter: BotAdapter, ticket: Ticket) -> None:
+        if not ticket.card_id or not ticket.queue:
+            return
+        queue = await self.queues.find(ticket.queue)
+        if queue is not None:
+            await self._send(adapter, queue.reference, _card_activity(cards.ticket_card(ticket)),
+                             update=ticket.card_id)
+
+    async def _send(self, adapter: BotAdapter, reference: Mapping[str, Any], activity: Activity, *,
+                    update: str | None = None) -> str | None:
+        """Send (or with ``update``, replace) one activity in a stored conversation; its id, ``None`` on failure."""
+        target = ConversationReference().deserialize(dict(reference))
+        sent: list[str | None] = []
+
+        async def callback(context: TurnContext) -> None:
+            try:
+                if update is not None:
+                    activity.id = update
+                    response: ResourceResponse | None = await context.update_activity(activity)
+                    sent.append(response.id if response and response.id else update)
+                else:
+                    response = await context.send_activity(activity)
+                    sent.append(response.id if response else None)
+            except SEND_ERRORS as e:
+                log.error("could not send to conversation %s: %s", target.conversation.id if target.conversation
+                          else None, e)
+
+        await adapter.continue_conversation(target, callback, self.app_id)
+        return sent[0] if sent else None
+
+    # -- the handoff protocol -----------------------------------------------------------------------
+
+    async def on_event(self, turn_context: TurnContext) -> bool:
+        """``handoff.status`` from a hub: accepted → assigned, completed → resolved, failed → cancelled."""
+        activity = turn_context.activity
+        if activity.type != ActivityTypes.event or activity.name != STATUS:
+            return False
+        status = parse_status(activity.value)
+        conversation_id = activity.conversation.id if activity.conversation else ""
+        ticket = await self.tickets.open_in_conversation(conversation_id)
+        if status is None or ticket is None:
+            log.warning("handoff.status ignored (conversation %s): %s", conversation_id,
+                        "unknown state" if status is None else "no open ticket")
+            return True
+        hub = _person(activity)
+        agent = Person(hub.id, status.message if status.state is HandoffState.ACCEPTED and status.message
+                       else hub.name or "support")
+        strings = strings_for(ticket.locale)
+        try:
+            if status.state is HandoffState.ACCEPTED:
+                await self.tickets.change(ticket.number, lambda t: t.take(agent))
+            elif status.state is HandoffState.COMPLETED:
+                result = await self.tickets.change(ticket.number, lambda t: t.resolve(t.assignee or agent))
+                if result:
+                    name = result[1].assignee.name if result[1].assignee else agent.name
+                    await turn_context.send_activity(strings.text("ticket_resolved", agent=name,
+                                                                  number=str(ticket.number)))
+            else:
+                await self.tickets.change(ticket.number, lambda t: t.cancel())
+                await turn_context.send_activity(strings.text("handoff_failed"))
+        except (TicketError, TicketClosed) as e:
+            log.warning("handoff.status %s for ticket %d refused: %s", status.state.value, ticket.number, e)
+        return True
+
+
+def _said(activity: Activity) -> str:
+    """What a sent message says: its text, else its card's fallback text."""
+    if activity.type != ActivityTypes.message:
+        return ""
+    if activity.text:
+        return str(activity.text)
+    for attachment in activity.attachments or []:
+        content = attachment.content
+        if isinstance(content, dict) and content.get("fallbackText"):
+            return str(content["fallbackText"])
+    return ""
+
+
+def _line_document(line: Line) -> dict[str, Any]:
+    return {"role": line.role.value, "name": line.name, "text": line.text, "at": line.at.isoformat()}
+
+
+def _line_from_document(doc: Any) -> Line | None:
+    try:
+        return Line(Role(doc["role"]), str(doc["name"]), str(doc["text"]), datetime.fromisoformat(doc["at"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
