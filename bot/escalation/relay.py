@@ -502,7 +502,14 @@ class Escalation:
         target = ConversationReference().deserialize(dict(reference))
         sent: list[str | None] = []
 
+        async def new_message(context: TurnContext, activities: list[Activity],
+                              send: Callable[[], Awaitable[Any]]) -> Any:
+            for each in activities:  # not a reply to the continuation's made-up id: a new post (in a channel, a thread)
+                each.reply_to_id = None
+            return await send()
+
         async def callback(context: TurnContext) -> None:
+            context.on_send_activities(new_message)
             try:
                 if update is not None:
                     activity.id = update

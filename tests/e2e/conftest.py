@@ -31,6 +31,8 @@ class ConnectorStub:
     received: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Activities replaced in place (``PUT .../activities/{id}``): the path and the new activity."""
 
     def cards(self) -> list[dict[str, Any]]:
         return [a["content"] for r in self.received for a in r.get("attachments") or []
@@ -47,7 +49,12 @@ async def connector() -> AsyncIterator[ConnectorStub]:
         stub.received.append(await request.json())
         return web.json_response({"id": f"reply-{len(stub.received)}"})
 
+    async def update(request: web.Request) -> web.Response:
+        stub.updates.append((request.path, await request.json()))
+        return web.json_response({"id": request.match_info["activity"]})
+
     app = web.Application()
+    app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", update)
     app.router.add_post("/v3/conversations/{conversation}/activities", record)
     app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", record)
     runner = web.AppRunner(app, access_log=None)

@@ -1,0 +1,319 @@
+"""Escalation through the real server: users ask for a person, agents take tickets in a Teams channel,
+messages are relayed both ways; a hub gets handoff.initiate; the relay survives a killed server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import BOT_ID, BotServer, ConnectorStub, StartBot, teams_message
+
+CHANNEL = "19:general@thread.tacv2"
+USER_CONVERSATION = "a:personal-29:user-1"
+REPO = Path(__file__).resolve().parents[2]
+PASTE_SV = "Ett fel uppstod vid validering av åtkomsttoken"
+
+
+def submits(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["data"]["insightDesk"]: a["data"] for a in card.get("actions", []) if a["type"] == "Action.Submit"}
+
+
+def card_of(activity: dict[str, Any]) -> dict[str, Any] | None:
+    for attachment in activity.get("attachments") or []:
+        if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
+            content: dict[str, Any] = attachment["content"]
+            return content
+    return None
+
+
+def said(activity: dict[str, Any]) -> str:
+    card = card_of(activity)
+    return str(card["fallbackText"]) if card else str(activity.get("text") or "")
+
+
+def to_conversation(connector: ConnectorStub, conversation: str) -> list[dict[str, Any]]:
+    return [a for a in connector.received if a["conversation"]["id"] == conversation]
+
+
+def agent_message(connector: ConnectorStub, text: str = "", *, thread: str | None = None, agent: str = "Anna",
+                  value: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A message in the agents' channel (in a ticket's thread when given), mentioning the bot, by ``agent``."""
+    activity = teams_message(connector.url, text, channel=True, mention=not value, value=value,
+                             user=f"29:agent-{agent.lower()}")
+    activity["from"]["name"] = agent
+    activity["channelData"]["channel"]["name"] = "Support"
+    if thread:
+        activity["conversation"]["id"] = thread
+        activity["replyToId"] = thread.split("=", 1)[1]
+    return activity
+
+
+async def register(bot: BotServer, connector: ConnectorStub, words: str = "") -> None:
+    await bot.post(agent_message(connector, f"register agents {words}".strip()))
+    assert "now receives support requests" in connector.received[-1]["text"]
+
+
+async def escalate_with_button(bot: BotServer, connector: ConnectorStub, description: str) -> dict[str, Any]:
+    """Paste, press "Talk to a person", confirm with a description; the ticket card posted to the channel."""
+    await bot.post(teams_message(connector.url, PASTE_SV, locale="sv-SE"))
+    answer = card_of(connector.received[-1])
+    assert answer is not None
+    await bot.post(teams_message(connector.url, value=submits(answer)["escalate"], locale="sv-SE"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None and confirm["body"][1]["type"] == "Input.Text"
+    assert "supportteamet" in confirm["body"][0]["text"]
+    # Teams merges the input's value into the Action.Submit data
+    data = {**submits(confirm)["escalate_confirm"], "description": description}
+    return await confirm_ticket(bot, connector, data, locale="sv-SE")
+
+
+async def confirm_ticket(bot: BotServer, connector: ConnectorStub, data: dict[str, Any], *,
+                         locale: str) -> dict[str, Any]:
+    before = len(connector.received)
+    await bot.post(teams_message(connector.url, value=data, locale=locale))
+    posted = [a for a in connector.received[before:] if a["conversation"]["id"] == CHANNEL]
+    assert len(posted) == 1, connector.received[before:]
+    return posted[0]
+
+
+async def test_button_escalation_take_relay_and_resolve(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    await register(bot, connector)
+    posted = await escalate_with_button(bot, connector, "Tried signing in twice")
+    user_side = to_conversation(connector, USER_CONVERSATION)
+    assert "Din begäran #1 ligger hos supportteamet" in said(user_side[-1])
+    card = card_of(posted)
+    assert card is not None
+    assert card["body"][0]["text"] == "Request #1 · Waiting"
+    facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
+    assert facts["Language"] == "Svenska · Swedish (sv-SE)"
+    assert facts["Question"] == PASTE_SV
+    assert facts["Article shown"].startswith("error-validating-access-token-during-onboarding (score ")
+    assert facts["Description"] == "Tried signing in twice"
+    recent = " ".join(block["text"] for block in card["body"][2:])
+    assert PASTE_SV in recent and "Felet" in recent  # the user's paste and the bot's answer: the transcript
+    assert set(submits(card)) == {"take", "resolve"}
+
+    replies = list(connector.received)
+    assert connector.paths[replies.index(posted)] == f"/v3/conversations/{CHANNEL}/activities"  # a new thread
+    thread = f"{CHANNEL};messageid=reply-{replies.index(posted) + 1}"
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
+    path, updated = connector.updates[-1]
+    assert path.endswith(f"/activities/reply-{replies.index(posted) + 1}")
+    updated_card = card_of(updated)
+    assert updated_card is not None and updated_card["body"][0]["text"] == "Request #1 · Assigned"
+    assert set(submits(updated_card)) == {"resolve"}
+    assert said(to_conversation(connector, USER_CONVERSATION)[-1]) == "Anna från supporten har anslutit."
+
+    await bot.post(agent_message(connector, "Try signing out and in again", thread=thread))
+    await bot.post(teams_message(connector.url, "Still the same error", locale="sv-SE"))
+    await bot.post(agent_message(connector, "Which browser?", thread=thread))
+    await bot.post(teams_message(connector.url, "Edge", locale="sv-SE"))
+    user_lines = [said(a) for a in to_conversation(connector, USER_CONVERSATION)][-2:]
+    assert user_lines == ["Anna (support): Try signing out and in again", "Anna (support): Which browser?"]
+    thread_lines = [a["text"] for a in to_conversation(connector, thread) if a.get("text")]
+    assert thread_lines[-2:] == ["**Admin:** Still the same error", "**Admin:** Edge"]
+
+    await bot.post(teams_message(connector.url, "status", locale="sv-SE"))
+    assert said(connector.received[-1]) == "Din begäran #1 hanteras av Anna."
+
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["resolve"]))
+    assert "Anna har markerat din begäran #1 som löst." in said(to_conversation(connector, USER_CONVERSATION)[-1])
+    resolved = card_of(connector.updates[-1][1])
+    assert resolved is not None and resolved["body"][0]["text"] == "Request #1 · Resolved"
+    assert "actions" not in resolved
+    # resolved: agents' words are no longer relayed, and the bot answers the user from the knowledge base again
+    await bot.post(agent_message(connector, "one more thing", thread=thread))
+    assert connector.received[-1]["text"] == "Request #1 is resolved; nothing to do."
+    await bot.post(teams_message(connector.url, PASTE_SV, locale="sv-SE"))
+    answer = card_of(connector.received[-1])
+    assert answer is not None and "helped" in submits(answer)
+    # a second Resolve, and a Take of an unknown ticket, get clear answers
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["resolve"]))
+    assert connector.received[-1]["text"] == "Request #1 is resolved; nothing to do."
+    await bot.post(agent_message(connector, thread=thread, value={"insightDesk": "take", "ticket": "99"}))
+    assert connector.received[-1]["text"] == "There is no request #99."
+
+
+async def test_words_escalate_in_korean_and_english(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    await register(bot, connector)
+    # a pasted error that contains the words is an error, not a request
+    paste = "Error: cannot talk to a human resources server at 10.0.0.7, the certificate expired 2026-11-01"
+    await bot.post(teams_message(connector.url, paste, locale="en-US", user="29:user-2"))
+    assert "confirm" not in str(card_of(connector.received[-1]))
+    await bot.post(teams_message(connector.url, "상담원 연결", locale="ko-KR"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None and confirm["body"][0]["text"].startswith("지금까지의 대화와 함께")
+    posted = await confirm_ticket(bot, connector, submits(confirm)["escalate_confirm"], locale="ko-KR")
+    assert "요청 #1" in said(to_conversation(connector, USER_CONVERSATION)[-1])
+    card = card_of(posted)
+    assert card is not None
+    facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
+    assert facts["Language"] == "한국어 · Korean (ko-KR)"
+
+    await bot.post(teams_message(connector.url, "I want to talk to a human please", locale="en-US",
+                                 user="29:user-2"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None and confirm["body"][0]["text"].startswith("I'll pass this to the support team")
+    await bot.post(teams_message(connector.url, value=submits(confirm)["escalate_confirm"], locale="en-US",
+                                 user="29:user-2"))
+    assert "Your request #2 is with the support team" in said(
+        to_conversation(connector, "a:personal-29:user-2")[-1])
+    # while it is open, the user's words go to the agents, not to the knowledge base
+    await bot.post(teams_message(connector.url, "talk to a person", locale="en-US", user="29:user-2"))
+    assert said(connector.received[-1]) == "**Admin:** talk to a person"
+    assert connector.received[-1]["conversation"]["id"].startswith(f"{CHANNEL};messageid=")
+    # the same user in another chat: told about the open request instead of opening a second one
+    elsewhere = teams_message(connector.url, "talk to a person", locale="en-US", user="29:user-2")
+    elsewhere["conversation"]["id"] = "19:group-chat@thread.v2"
+    await bot.post(elsewhere)
+    assert said(connector.received[-1]).startswith("You already have an open request (#2).")
+
+    await bot.post(agent_message(connector, "tickets"))
+    listing = connector.received[-1]["text"]
+    assert listing.index("#1 · waiting · ko-KR") < listing.index("#2 · waiting · en-US")
+    await bot.post(agent_message(connector, "ticket 2"))
+    detail = card_of(connector.received[-1])
+    assert detail is not None and detail["body"][0]["text"] == "Request #2 · Waiting"
+    await bot.post(agent_message(connector, "ticket 42"))
+    assert connector.received[-1]["text"] == "There is no request #42."
+
+
+async def test_two_unanswered_messages_offer_a_person(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    await bot.post(teams_message(connector.url, "Printer tray 2 is jammed with paper again", locale="en-US"))
+    assert said(connector.received[-1]).startswith("I couldn't find an article")
+    await bot.post(teams_message(connector.url, "The coffee machine in building 4 is leaking", locale="en-US"))
+    card = card_of(connector.received[-1])
+    assert card is not None and card["body"][0]["text"].startswith("I couldn't answer your last two messages")
+    assert set(submits(card)) == {"escalate"}
+
+
+async def test_two_agents_take_at_once_one_owner(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    await register(bot, connector)
+    posted = await escalate_with_button(bot, connector, "")
+    card = card_of(posted)
+    assert card is not None
+    thread = f"{CHANNEL};messageid=reply-{connector.received.index(posted) + 1}"
+    take = submits(card)["take"]
+    before = len(connector.received)
+    await asyncio.gather(*(bot.post(agent_message(connector, thread=thread, value=take, agent=name))
+                           for name in ("Anna", "Bo", "Cai")))
+    to_thread = [a["text"] for a in connector.received[before:] if a["conversation"]["id"] == thread]
+    took = [t for t in to_thread if " took request #1" in t]
+    refused = [t for t in to_thread if "is already taken by" in t]
+    assert len(took) == 1 and len(refused) == 2, to_thread
+    owner = took[0].split(" took")[0]
+    assert all(t == f"Request #1 is already taken by {owner}." for t in refused)
+    joined = [said(a) for a in to_conversation(connector, USER_CONVERSATION) if "anslutit" in said(a)]
+    assert joined == [f"{owner} från supporten har anslutit."]
+
+
+async def test_handoff_initiate_carries_the_transcript_and_status_completed_closes(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    bot = await start_bot(escalation_handoff="hub")
+    await bot.post(teams_message(connector.url, PASTE_SV, locale="sv-SE"))
+    await bot.post(teams_message(connector.url, "prata med en människa", locale="sv-SE"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None
+    await bot.post(teams_message(connector.url, value={**submits(confirm)["escalate_confirm"],
+                                                       "description": "Blocked since Monday"}, locale="sv-SE"))
+    events = [a for a in connector.received if a["type"] == "event"]
+    assert len(events) == 1
+    event = events[0]
+    assert event["name"] == "handoff.initiate"
+    assert event["conversation"]["id"] == USER_CONVERSATION
+    assert event["value"]["ticket"] == 1 and event["value"]["locale"] == "sv-SE"
+    assert event["value"]["description"] == "Blocked since Monday"
+    assert event["relatesTo"]["conversation"]["id"] == USER_CONVERSATION
+    (transcript,) = event["attachments"]
+    assert transcript["name"] == "Transcript" and transcript["contentType"] == "application/json"
+    texts = [a["text"] for a in transcript["content"]["activities"]]
+    assert texts[0] == PASTE_SV and "prata med en människa" in texts
+    assert any(t.startswith("**Felet") or "Felet" in t for t in texts[1:])  # the bot's answer too
+    assert not [a for a in connector.received if a["conversation"]["id"] == CHANNEL]
+
+    def status(state: str, message: str = "") -> dict[str, Any]:
+        return {"type": "event", "name": "handoff.status", "value": {"state": state, "message": message},
+                "id": f"hub-{state}", "channelId": "msteams", "serviceUrl": connector.url,
+                "from": {"id": "hub", "name": "Contoso hub"}, "recipient": {"id": BOT_ID},
+                "conversation": {"id": USER_CONVERSATION, "conversationType": "personal"}}
+
+    assert await bot.post(status("accepted", "Eva")) in (200, 201)
+    await bot.post(teams_message(connector.url, "status", locale="sv-SE"))
+    assert said(connector.received[-1]) == "Din begäran #1 hanteras av Eva."
+    await bot.post(status("completed"))
+    assert said(connector.received[-1]) == "Eva har markerat din begäran #1 som löst."
+    await bot.post(teams_message(connector.url, "status", locale="sv-SE"))
+    assert said(connector.received[-1]) == "Du har ingen öppen begäran."
+    assert await bot.post(status("sideways")) in (200, 201)  # unknown states are never rejected
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _serve(state: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "STATE_STORE": f"sqlite:///{state}", "PORT": str(port), "HOST": "127.0.0.1",
+           "KB_CACHE_DIR": "", "LOG_LEVEL": "WARNING", "MicrosoftAppId": "", "ESCALATION_HANDOFF": "teams"}
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=REPO, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return process
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.2)
+    process.kill()
+    pytest.fail(f"the server did not start: {log.read_text()}")
+
+
+async def test_relay_continues_after_the_server_is_killed(connector: ConnectorStub, tmp_path: Path) -> None:
+    state, port, log = tmp_path / "state.db", _free_port(), tmp_path / "server.log"
+    process = await _serve(state, port, log)
+    session = aiohttp.ClientSession()
+    bot = BotServer(f"http://127.0.0.1:{port}", session, None)  # type: ignore[arg-type]
+    try:
+        await register(bot, connector)
+        posted = await escalate_with_button(bot, connector, "")
+        thread = f"{CHANNEL};messageid=reply-{connector.received.index(posted) + 1}"
+        card = card_of(posted)
+        assert card is not None
+        await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
+        await bot.post(agent_message(connector, "Before the crash", thread=thread))
+        assert said(connector.received[-1]) == "Anna (support): Before the crash"
+
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=10) == -signal.SIGKILL
+        process = await _serve(state, port, log)
+
+        await bot.post(agent_message(connector, "After the restart", thread=thread))
+        assert connector.received[-1]["conversation"]["id"] == USER_CONVERSATION
+        assert said(connector.received[-1]) == "Anna (support): After the restart"
+        await bot.post(teams_message(connector.url, "Thanks, it works", locale="sv-SE"))
+        assert connector.received[-1]["conversation"]["id"] == thread
+        assert connector.received[-1]["text"] == "**Admin:** Thanks, it works"
+    finally:
+        await session.close()
+        process.kill()
+        process.wait(timeout=10)
