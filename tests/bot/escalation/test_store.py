@@ -1,0 +1,152 @@
+"""The ticket store on a real SQLite file: numbers, indexes and optimistic concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botbuilder.core import MemoryStorage
+
+from bot.escalation.store import StorageTicketStore, ticket_key
+from bot.escalation.tickets import (
+    Line,
+    Person,
+    Role,
+    Ticket,
+    TicketState,
+    TicketStillOpen,
+    TicketTaken,
+)
+from bot.storage import SqliteStorage
+
+ANNA = Person("29:anna", "Anna")
+BO = Person("29:bo", "Bo")
+
+
+def draft(user: str = "29:user", conversation: str = "a:1") -> Any:
+    def build(number: int) -> Ticket:
+        return Ticket(number=number, user=Person(user, user), conversation={"conversation": {"id": conversation}},
+                      locale="en-US", questions=("q",))
+    return build
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    store = SqliteStorage(tmp_path / "state.db")
+    yield store
+    store.close()
+
+
+async def test_numbers_are_unique_under_concurrent_creation(storage: SqliteStorage) -> None:
+    store = StorageTicketStore(storage)
+    made = await asyncio.gather(*(store.create(draft(f"29:u{n}", f"a:{n}")) for n in range(20)))
+    assert sorted(t.number for t in made) == list(range(1, 21))
+    assert [t.number for t in await store.open_tickets()] == sorted(t.number for t in made)
+
+
+async def test_a_user_with_an_open_ticket_gets_it_back_not_a_second_one(storage: SqliteStorage) -> None:
+    store = StorageTicketStore(storage)
+    first = await store.create(draft())
+    with pytest.raises(TicketStillOpen) as refused:
+        await store.create(draft(conversation="a:other-chat"))
+    assert refused.value.ticket.number == first.number
+    await store.change(first.number, lambda t: t.cancel())
+    assert (await store.create(draft())).number == 2
+
+
+async def test_indexes_follow_the_state(storage: SqliteStorage) -> None:
+    store = StorageTicketStore(storage)
+    ticket = await store.create(draft())
+    assert await store.open_for_user("29:user") == ticket
+    assert await store.open_in_conversation("a:1") == ticket
+    await store.change(ticket.number, lambda t: t.with_card("19:c;messageid=9", "9", "19:c"))
+    assert (await store.for_thread("19:c;messageid=9") or ticket).thread == "19:c;messageid=9"
+    await store.change(ticket.number, lambda t: t.take(ANNA).resolve(ANNA))
+    assert await store.open_for_user("29:user") is None
+    assert await store.open_in_conversation("a:1") is None
+    assert await store.open_tickets() == []
+    resolved = await store.for_thread("19:c;messageid=9")
+    assert resolved is not None and resolved.state is TicketState.RESOLVED  # the thread still finds it
+    await store.change(ticket.number, lambda t: t.reopen())
+    assert [t.number for t in await store.open_tickets()] == [ticket.number]
+
+
+async def test_unknown_ticket_is_none(storage: SqliteStorage) -> None:
+    store = StorageTicketStore(storage)
+    assert await store.change(5, lambda t: t.cancel()) is None
+    assert await store.get(5) is None
+
+
+class ReadTogether(SqliteStorage):
+    """A real SQLite store whose ticket reads wait until ``parties`` readers have read: every change then
+    starts from the same e-tag, the race two agents pressing "Take it" at once make."""
+
+    def __init__(self, path: Path, parties: int) -> None:
+        super().__init__(path)
+        self.barrier = asyncio.Barrier(parties)
+        self.waiting = parties
+
+    async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        keys = list(keys or ())
+        found = await super().read(keys)
+        if self.waiting and keys == [ticket_key(1)]:
+            self.waiting -= 1
+            await asyncio.wait_for(self.barrier.wait(), 5)
+        return found
+
+
+async def test_racing_takes_give_one_owner_and_refusals(tmp_path: Path) -> None:
+    setup = SqliteStorage(tmp_path / "state.db")
+    await StorageTicketStore(setup).create(draft())
+    setup.close()
+    racing = ReadTogether(tmp_path / "state.db", parties=3)
+    store = StorageTicketStore(racing)
+    agents = [ANNA, BO, Person("29:cai", "Cai")]
+
+    async def take(agent: Person) -> str:
+        try:
+            await store.change(1, lambda t: t.take(agent))
+        except TicketTaken as e:
+            return f"refused, owner {e.ticket.assignee.name if e.ticket.assignee else None}"
+        return "took"
+
+    results = await asyncio.gather(*(take(a) for a in agents))
+    racing.close()
+    owner = (await StorageTicketStore(SqliteStorage(tmp_path / "state.db")).get(1))
+    assert owner is not None and owner.assignee is not None
+    assert sorted(results) == ["refused, owner " + owner.assignee.name] * 2 + ["took"]
+
+
+async def test_two_stores_on_one_file_share_numbers_and_owners(tmp_path: Path) -> None:
+    a, b = SqliteStorage(tmp_path / "state.db"), SqliteStorage(tmp_path / "state.db")
+    one, two = StorageTicketStore(a), StorageTicketStore(b)
+    first = await one.create(draft("29:u1", "a:1"))
+    second = await two.create(draft("29:u2", "a:2"))
+    assert (first.number, second.number) == (1, 2)
+    await one.change(2, lambda t: t.take(ANNA))
+    with pytest.raises(TicketTaken):
+        await two.change(2, lambda t: t.take(BO))
+    a.close()
+    b.close()
+
+
+async def test_memory_storage_works_in_one_process() -> None:
+    store = StorageTicketStore(MemoryStorage())
+    ticket = await store.create(draft())
+    results = await asyncio.gather(*(store.change(ticket.number, lambda t, a=a: t.take(a)) for a in (ANNA,)),
+                                   return_exceptions=True)
+    assert not [r for r in results if isinstance(r, Exception)]
+    with pytest.raises(TicketTaken):
+        await store.change(ticket.number, lambda t: t.take(BO))
+
+
+async def test_every_line_is_kept(storage: SqliteStorage) -> None:
+    store = StorageTicketStore(storage)
+    ticket = await store.create(draft())
+    for n in range(300):
+        await store.change(ticket.number, lambda t, n=n: t.with_line(Line(Role.USER, "u", f"message {n}")))
+    stored = await store.get(ticket.number)
+    assert stored is not None and [ln.text for ln in stored.transcript] == [f"message {n}" for n in range(300)]
