@@ -359,8 +359,8 @@ class Escalation:
                            strings: Strings) -> None:
         user = _person(turn_context.activity)
         current = await self.tickets.get(number) if number is not None else None
-        if current is None or current.user.id != user.id:
-            await turn_context.send_activity(strings.text("status_none"))
+        if current is None or current.user.id != user.id:  # not theirs: tell them about their own
+            await turn_context.send_activity(self._status_text(await self.tickets.open_for_user(user.id), strings))
             return
         try:
             result = await self.tickets.change(current.number, (lambda t: t.cancel()) if action == "end"

@@ -144,6 +144,21 @@ async def test_button_escalation_take_relay_and_resolve(start_bot: StartBot, con
     assert connector.received[-1]["text"] == "Request #1 is resolved; nothing to do."
     await bot.post(agent_message(connector, thread=thread, value={"insightDesk": "take", "ticket": "99"}))
     assert connector.received[-1]["text"] == "There is no request #99."
+    # the user says it is not solved: the ticket is back in the queue, its card offers "Take it" again
+    resolved_notice = card_of([a for a in to_conversation(connector, USER_CONVERSATION) if "löst" in said(a)][-1])
+    assert resolved_notice is not None
+    await bot.post(teams_message(connector.url, value=submits(resolved_notice)["reopen"], locale="sv-SE"))
+    assert said(connector.received[-2]) == "Din begäran #1 är öppen igen; supportteamet har fått veta det."
+    assert connector.received[-1]["text"] == "The user reopened request #1."
+    reopened = card_of(connector.updates[-1][1])
+    assert reopened is not None and reopened["body"][0]["text"] == "Request #1 · Reopened"
+    assert set(submits(reopened)) == {"take", "resolve"}
+    # an agent's button in a channel that is not an agents' channel does nothing but say so
+    stray = agent_message(connector, value=submits(card)["take"])
+    stray["channelData"]["channel"]["id"] = "19:random@thread.tacv2"
+    stray["conversation"]["id"] = "19:random@thread.tacv2;messageid=5"
+    await bot.post(stray)
+    assert "not an agents' channel" in connector.received[-1]["text"]
 
 
 async def test_words_escalate_in_korean_and_english(start_bot: StartBot, connector: ConnectorStub) -> None:
@@ -189,6 +204,21 @@ async def test_words_escalate_in_korean_and_english(start_bot: StartBot, connect
     assert detail is not None and detail["body"][0]["text"] == "Request #2 · Waiting"
     await bot.post(agent_message(connector, "ticket 42"))
     assert connector.received[-1]["text"] == "There is no request #42."
+
+    # the user ends the request before anyone took it: the card says so in place, the thread is told
+    created = card_of([a for a in to_conversation(connector, "a:personal-29:user-2") if "#2" in said(a)][0])
+    assert created is not None
+    await bot.post(teams_message(connector.url, value=submits(created)["end"], locale="en-US", user="29:user-2"))
+    assert said(connector.received[-2]).startswith("Your request #2 is closed.")
+    assert connector.received[-1]["text"] == "The user ended request #2."
+    ended = card_of(connector.updates[-1][1])
+    assert ended is not None and ended["body"][0]["text"] == "Request #2 · Cancelled" and "actions" not in ended
+    # someone else's End button (forged data) ends nothing
+    await bot.post(teams_message(connector.url, value=submits(created)["end"], locale="ko-KR"))
+    assert said(connector.received[-1]) == "요청 #1이(가) 상담원을 기다리고 있습니다."
+    assert [a["conversation"]["id"] for a in connector.received[-1:]] == [USER_CONVERSATION]
+    await bot.post(teams_message(connector.url, "status", locale="ko-KR"))
+    assert said(connector.received[-1]) == "요청 #1이(가) 상담원을 기다리고 있습니다."
 
 
 async def test_two_unanswered_messages_offer_a_person(start_bot: StartBot, connector: ConnectorStub) -> None:
