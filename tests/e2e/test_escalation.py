@@ -206,7 +206,7 @@ async def test_words_escalate_in_korean_and_english(start_bot: StartBot, connect
     assert connector.received[-1]["text"] == "There is no request #42."
 
     # the user ends the request before anyone took it: the card says so in place, the thread is told
-    created = card_of([a for a in to_conversation(connector, "a:personal-29:user-2") if "#2" in said(a)][0])
+    created = card_of(next(a for a in to_conversation(connector, "a:personal-29:user-2") if "#2" in said(a)))
     assert created is not None
     await bot.post(teams_message(connector.url, value=submits(created)["end"], locale="en-US", user="29:user-2"))
     assert said(connector.received[-2]).startswith("Your request #2 is closed.")

@@ -12,7 +12,8 @@ REQUESTS = escalation_phrases()
 
 @pytest.mark.parametrize("text", [
     "talk to a human", "Talk to a person!", "Can I please talk to a human?", "mänsklig handläggare",
-    "상담원 연결", "상담원 연결해 주세요", "轉接真人客服", "請轉接真人客服", "转人工", "hablar con una persona, por favor",
+    "상담원 연결", "상담원 연결해 주세요", "轉接真人客服", "請轉接真人客服", "转人工",
+    "hablar con una persona, por favor",
     "ＴＡＬＫ ＴＯ Ａ ＨＵＭＡＮ",  # full-width
 ])
 def test_requests_in_several_languages(text: str) -> None:
