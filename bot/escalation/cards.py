@@ -1,7 +1,7 @@
 """Escalation's Adaptive Cards: pure functions of data, each with its markdown as ``fallbackText``.
 
-Users see them in their language (``Strings``); agents see the ticket card with the labels in
-``AGENT_TEXT`` (English) and the user's language named. Buttons are ``Action.Submit`` whose data
+Users see them in their language; agents see the ticket card in their channel's language, with
+the user's language named. Buttons are ``Action.Submit`` whose data
 carries ``bot.cards.ACTION_KEY`` and the ticket number, as the other Insight Desk cards do.
 """
 
@@ -22,18 +22,6 @@ RECENT_LINES = 6
 MAX_LINE_ON_CARD = 300
 MAX_QUESTION_ON_CARD = 500
 MAX_QUERY_IN_DATA = 200
-
-AGENT_TEXT = {
-    "title": "Request #{number} · {state}",
-    "waiting": "Waiting", "assigned": "Assigned", "resolved": "Resolved", "cancelled": "Cancelled",
-    "reopened": "Reopened",
-    "user": "User", "language": "Language", "question": "Question", "article": "Article shown",
-    "description": "Description", "assignee": "Taken by", "opened": "Opened",
-    "recent": "Last messages", "earlier": "{count} earlier messages are kept in the ticket.",
-    "take": "Take it", "resolve": "Resolve", "no_article": "none",
-}
-"""The agents' side of the ticket card."""
-
 
 def action_data(action: str, **fields: str) -> dict[str, Any]:
     return {ACTION_KEY: action, **fields}
@@ -82,60 +70,65 @@ def notice_card(text: str, *, buttons: list[tuple[str, str, int]]) -> dict[str, 
 # -- the agents' side -----------------------------------------------------------------------------
 
 
-def _line_markdown(line: Line) -> str:
+def _line_markdown(line: Line, strings: Strings) -> str:
     text, _ = cut(" ".join(line.text.split()), MAX_LINE_ON_CARD)
-    who = f"{line.name} (support)" if line.role is Role.AGENT else line.name
+    who = strings.text("agent_label", name=line.name) if line.role is Role.AGENT else line.name
     return f"**{who}:** {text}"
 
 
-def ticket_facts(ticket: Ticket) -> list[tuple[str, str]]:
-    """The ticket's facts as ``(label, value)`` pairs, values cut to fit a card."""
-    t = AGENT_TEXT
+def state_name(state: TicketState, strings: Strings) -> str:
+    return strings.text(f"agent_state_{state.value}")
+
+
+def ticket_facts(ticket: Ticket, strings: Strings) -> list[tuple[str, str]]:
+    """The ticket's facts as ``(label, value)`` pairs in ``strings``' language, values cut to fit a card."""
+    t = strings.text
     question, _ = cut(" ".join((ticket.questions[-1] if ticket.questions else "").split()), MAX_QUESTION_ON_CARD)
-    article = t["no_article"] if not ticket.article else (
-        ticket.article if ticket.score is None else f"{ticket.article} (score {ticket.score:.0f})")
+    article = t("agent_no_article") if not ticket.article else (
+        ticket.article if ticket.score is None else t("agent_article_score", article=ticket.article,
+                                                       score=f"{ticket.score:.0f}"))
+    language = f"{native_language_name(ticket.locale)} · {language_name(ticket.locale, strings.locale)}"
     facts = [
-        (t["user"], ticket.user.name or ticket.user.id),
-        (t["language"], f"{native_language_name(ticket.locale)} · {language_name(ticket.locale, 'en')}"
-                        f" ({ticket.locale})"),
-        (t["question"], question),
-        (t["article"], article),
+        (t("agent_user"), ticket.user.name or ticket.user.id),
+        (t("agent_language"), f"{language} ({ticket.locale})"),
+        (t("agent_question"), question),
+        (t("agent_article"), article),
     ]
     if ticket.description:
-        facts.append((t["description"], cut(ticket.description, MAX_QUESTION_ON_CARD)[0]))
+        facts.append((t("agent_description"), cut(ticket.description, MAX_QUESTION_ON_CARD)[0]))
     if ticket.assignee:
-        facts.append((t["assignee"], ticket.assignee.name or ticket.assignee.id))
-    facts.append((t["opened"], ticket.created.strftime("%Y-%m-%d %H:%M UTC")))
+        facts.append((t("agent_assignee"), ticket.assignee.name or ticket.assignee.id))
+    facts.append((t("agent_opened"), ticket.created.strftime("%Y-%m-%d %H:%M UTC")))
     return facts
 
 
-def ticket_card(ticket: Ticket, *, recent: int = RECENT_LINES) -> dict[str, Any]:
+def ticket_card(ticket: Ticket, *, strings: Strings, recent: int = RECENT_LINES) -> dict[str, Any]:
     """The ticket in the agents' channel: summary, language, question, article, last messages, actions.
 
     Only the last ``recent`` transcript lines are shown, each cut to ``MAX_LINE_ON_CARD`` characters,
     fewer while the card is over ``MAX_CARD_BYTES``; the ticket keeps them all.
     """
-    t = AGENT_TEXT
-    title = t["title"].format(number=ticket.number, state=t[ticket.state.value])
+    t = strings.text
+    title = t("agent_ticket_title", number=str(ticket.number), state=state_name(ticket.state, strings))
     actions = []
     if ticket.state in (TicketState.WAITING, TicketState.REOPENED):
-        actions.append(_submit(t["take"], action_data("take", ticket=str(ticket.number))))
+        actions.append(_submit(t("agent_take"), action_data("take", ticket=str(ticket.number))))
     if ticket.is_open:
-        actions.append(_submit(t["resolve"], action_data("resolve", ticket=str(ticket.number))))
-    facts = ticket_facts(ticket)
+        actions.append(_submit(t("agent_resolve"), action_data("resolve", ticket=str(ticket.number))))
+    facts = ticket_facts(ticket, strings)
     while True:
         shown = list(ticket.transcript[-recent:]) if recent else []
-        lines = [_line_markdown(line) for line in shown]
+        lines = [_line_markdown(line, strings) for line in shown]
         body: list[dict[str, Any]] = [
             _text(title, weight="Bolder", size="Medium", style="heading"),
             {"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in facts]},
         ]
         if lines:
-            body.append(_text(t["recent"], weight="Bolder", spacing="Medium"))
+            body.append(_text(t("agent_recent"), weight="Bolder", spacing="Medium"))
             body += [_text(line, spacing="Small") for line in lines]
         earlier = len(ticket.transcript) - len(shown)
         if earlier:
-            body.append(_text(t["earlier"].format(count=earlier), isSubtle=True, size="Small"))
+            body.append(_text(t("agent_earlier", count=str(earlier)), isSubtle=True, size="Small"))
         fallback = "\n\n".join([f"**{title}**", *(f"{label}: {value}" for label, value in facts), *lines])
         card = _card(body, actions, fallback)
         if wire_size(card) <= MAX_CARD_BYTES or recent == 0:

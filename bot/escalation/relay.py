@@ -33,7 +33,7 @@ from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import cards as bot_cards
-from bot.channel_text import message_text
+from bot.channel_text import client_locale, message_text
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
 from bot.escalation.queues import Queue, QueueRegistry, parse_register
@@ -65,29 +65,6 @@ _TICKET_COMMAND = re.compile(r"^\s*/?ticket\s+#?(\S+)\s*$", re.IGNORECASE)
 _TICKETS_COMMAND = re.compile(r"^\s*/?tickets\s*$", re.IGNORECASE)
 SEND_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, aiohttp.ClientError, OSError)
 """What a send to a channel's connector raises when the channel refuses it or cannot be reached."""
-
-AGENT_REPLIES = {
-    "registered": "This channel now receives support requests ({scope}).",
-    "register_problem": "I don't know the language \"{word}\". Use codes like sv or ko-KR, and articles:pattern.",
-    "not_a_channel": "Register agents in a Teams channel, mentioning me.",
-    "not_a_queue": "This channel is not an agents' channel; type \"register agents\" here to make it one.",
-    "unknown": "There is no request #{number}.",
-    "taken": "Request #{number} is already taken by {agent}.",
-    "yours": "Request #{number} is already yours.",
-    "closed": "Request #{number} is {state}; nothing to do.",
-    "not_yours": "Request #{number} is {agent}'s; only they can resolve it.",
-    "resolved": "{agent} resolved request #{number}.",
-    "took": "{agent} took request #{number}.",
-    "take_first": "Request #{number} is waiting: press \"Take it\" first, so the user knows who is helping.",
-    "not_sent": "Request #{number} is {agent}'s; your message was not sent to the user.",
-    "not_delivered": "The user's chat could not be reached; your message is kept in request #{number}.",
-    "user_ended": "The user ended request #{number}.",
-    "user_reopened": "The user reopened request #{number}.",
-    "no_tickets": "No open requests.",
-    "open_tickets": "Open requests, oldest first:",
-}
-"""What the bot says in agents' channels."""
-
 
 class HandoffMode(StrEnum):
     """Where tickets go: agents' channels in Teams, a contact-center hub (``handoff.initiate``), or both."""
@@ -302,7 +279,8 @@ class Escalation:
 
     async def _post_ticket(self, adapter: BotAdapter, queue: Queue, ticket: Ticket) -> None:
         """Start the ticket's thread in the queue's channel with its card; remember thread and card."""
-        sent = await self._send(adapter, queue.reference, _card_activity(cards.ticket_card(ticket)))
+        card = cards.ticket_card(ticket, strings=strings_for(queue.agent_locale))
+        sent = await self._send(adapter, queue.reference, _card_activity(card))
         if sent is None:
             return
         thread = f"{queue.channel_id};messageid={sent}"
@@ -312,33 +290,33 @@ class Escalation:
         activity = turn_context.activity
         channel = channel_id_of(activity)
         queue = await self.queues.find(channel) if channel else None
+        say = _agent_strings(activity, queue)
         if queue is None:
-            await turn_context.send_activity(AGENT_REPLIES["not_a_queue"])
+            await turn_context.send_activity(say.text("agent_not_a_queue"))
             return
         agent = _person(activity)
         if number is None:
-            await turn_context.send_activity(AGENT_REPLIES["unknown"].format(number="?"))
+            await turn_context.send_activity(say.text("agent_unknown", number="?"))
             return
+        n = str(number)
         change = (lambda t: t.take(agent)) if action == "take" else (lambda t: t.resolve(agent))
         try:
             result = await self.tickets.change(number, change)
         except TicketTaken as e:
-            holder = e.ticket.assignee.name if e.ticket.assignee else "someone"
-            await turn_context.send_activity(AGENT_REPLIES["taken"].format(number=number, agent=holder))
+            await turn_context.send_activity(say.text("agent_taken", number=n, agent=_holder(e.ticket)))
             return
         except NotYourTicket as e:
-            holder = e.ticket.assignee.name if e.ticket.assignee else "someone"
-            await turn_context.send_activity(AGENT_REPLIES["not_yours"].format(number=number, agent=holder))
+            await turn_context.send_activity(say.text("agent_not_yours", number=n, agent=_holder(e.ticket)))
             return
         except TicketError as e:
-            await turn_context.send_activity(AGENT_REPLIES["closed"].format(number=number, state=e.ticket.state.value))
+            await turn_context.send_activity(_closed(say, e.ticket))
             return
         if result is None:
-            await turn_context.send_activity(AGENT_REPLIES["unknown"].format(number=number))
+            await turn_context.send_activity(say.text("agent_unknown", number=n))
             return
         before, after = result
         if before == after:
-            await turn_context.send_activity(AGENT_REPLIES["yours"].format(number=number))
+            await turn_context.send_activity(say.text("agent_yours", number=n))
             return
         await self._update_card(turn_context.adapter, after)
         strings = strings_for(after.locale)
@@ -346,11 +324,11 @@ class Escalation:
         if action == "take":
             text = strings.text("agent_joined", agent=name)
             buttons = [(strings.text("end_conversation"), "end", after.number)]
-            await turn_context.send_activity(AGENT_REPLIES["took"].format(agent=name, number=number))
+            await turn_context.send_activity(say.text("agent_took", agent=name, number=n))
         else:
-            text = strings.text("ticket_resolved", agent=name, number=str(after.number))
+            text = strings.text("ticket_resolved", agent=name, number=n)
             buttons = [(strings.text("reopen"), "reopen", after.number)]
-            await turn_context.send_activity(AGENT_REPLIES["resolved"].format(agent=name, number=number))
+            await turn_context.send_activity(say.text("agent_resolved", agent=name, number=n))
         if not after.handoff or self.mode is HandoffMode.BOTH:
             await self._send(turn_context.adapter, after.conversation,
                              _card_activity(cards.notice_card(text, buttons=buttons)))
@@ -378,13 +356,13 @@ class Escalation:
             return
         _, after = result
         await self._update_card(turn_context.adapter, after)
+        n = str(after.number)
         if action == "end":
-            await turn_context.send_activity(strings.text("ticket_ended", number=str(after.number)))
-            await self._to_thread(turn_context.adapter, after, AGENT_REPLIES["user_ended"].format(number=after.number))
+            await turn_context.send_activity(strings.text("ticket_ended", number=n))
+            await self._to_thread(turn_context.adapter, after, "agent_user_ended")
         else:
-            await turn_context.send_activity(strings.text("ticket_reopened", number=str(after.number)))
-            await self._to_thread(turn_context.adapter, after,
-                                  AGENT_REPLIES["user_reopened"].format(number=after.number))
+            await turn_context.send_activity(strings.text("ticket_reopened", number=n))
+            await self._to_thread(turn_context.adapter, after, "agent_user_reopened")
 
     # -- the agents' channel ------------------------------------------------------------------------
 
@@ -398,56 +376,61 @@ class Escalation:
         queue = await self.queues.find(channel) if channel else None
         if queue is None:
             return False
+        say = _agent_strings(activity, queue)
         if _TICKETS_COMMAND.match(text):
-            await turn_context.send_activity(await self._list_text())
+            await turn_context.send_activity(await self._list_text(say))
             return True
         command = _TICKET_COMMAND.match(text)
         if command:
             number = _data_ticket({"ticket": command.group(1)})
             ticket = await self.tickets.get(number) if number is not None else None
             if ticket is None:
-                await turn_context.send_activity(AGENT_REPLIES["unknown"].format(number=command.group(1)[:20]))
+                await turn_context.send_activity(say.text("agent_unknown", number=command.group(1)[:20]))
             else:
-                await turn_context.send_activity(_card_activity(cards.ticket_card(ticket)))
+                await turn_context.send_activity(_card_activity(cards.ticket_card(ticket, strings=say)))
             return True
         conversation_id = activity.conversation.id if activity.conversation else ""
         ticket = await self.tickets.for_thread(conversation_id)
         if ticket is None:
             return False
         if text:
-            await self._relay_from_agent(turn_context, ticket, _person(activity), text)
+            await self._relay_from_agent(turn_context, ticket, _person(activity), text, say)
         return True
 
     async def _register(self, turn_context: TurnContext, locales: tuple[str, ...], articles: tuple[str, ...],
                         problem: str | None) -> None:
         activity = turn_context.activity
         channel = channel_id_of(activity)
+        say = _agent_strings(activity, None)
         if channel is None:
-            await turn_context.send_activity(AGENT_REPLIES["not_a_channel"])
+            await turn_context.send_activity(say.text("agent_not_a_channel"))
             return
         if problem is not None:
-            await turn_context.send_activity(AGENT_REPLIES["register_problem"].format(word=problem))
+            await turn_context.send_activity(say.text("agent_register_problem", word=problem))
             return
         reference = TurnContext.get_conversation_reference(activity)
         reference.conversation.id = channel  # new posts go to the channel itself: each one starts a thread
         reference.activity_id = None
         channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         name = str((channel_data.get("channel") or {}).get("name") or channel)
-        queue = Queue(channel, name, reference.serialize(), locales, articles,
-                      agent_locale=strings_for(activity.locale).locale)
+        queue = Queue(channel, name, reference.serialize(), locales, articles, agent_locale=say.locale)
         await self.queues.register(queue)
+        scope = [", ".join(locales) or say.text("agent_all_languages")]
+        if articles:
+            scope.append(say.text("agent_articles", patterns=", ".join(articles)))
         log.info("agents' channel registered: %s (%s)", channel, queue.describe())
-        await turn_context.send_activity(AGENT_REPLIES["registered"].format(scope=queue.describe()))
+        await turn_context.send_activity(say.text("agent_registered", scope="; ".join(scope)))
 
-    async def _list_text(self) -> str:
+    async def _list_text(self, say: Strings) -> str:
         tickets = await self.tickets.open_tickets()
         if not tickets:
-            return AGENT_REPLIES["no_tickets"]
-        rows = [AGENT_REPLIES["open_tickets"]]
+            return say.text("agent_no_tickets")
+        rows = [say.text("agent_open_tickets")]
         for t in tickets[:MAX_LIST]:
             question = " ".join((t.questions[-1] if t.questions else t.description).split())[:80]
             who = f" · {t.assignee.name}" if t.assignee else ""
-            rows.append(f"- #{t.number} · {t.state.value}{who} · {t.locale} · {t.user.name}: {question}")
+            state = cards.state_name(t.state, say)
+            rows.append(f"- #{t.number} · {state}{who} · {t.locale} · {t.user.name}: {question}")
         return "\n".join(rows)
 
     # -- relay ------------------------------------------------------------------------------------
@@ -458,32 +441,34 @@ class Escalation:
         current = result[1] if result else ticket
         if current.handoff and self.mode is HandoffMode.HUB:
             return  # the hub carries the conversation; the bot keeps the record
-        await self._to_thread(adapter, current, f"**{line.name}:** {text}")
+        await self._to_thread(adapter, current, None, said=f"**{line.name}:** {text}")
 
-    async def _relay_from_agent(self, turn_context: TurnContext, ticket: Ticket, agent: Person, text: str) -> None:
+    async def _relay_from_agent(self, turn_context: TurnContext, ticket: Ticket, agent: Person, text: str,
+                                say: Strings) -> None:
+        n = str(ticket.number)
         if not ticket.is_open:
-            await turn_context.send_activity(AGENT_REPLIES["closed"].format(number=ticket.number,
-                                                                            state=ticket.state.value))
+            await turn_context.send_activity(_closed(say, ticket))
             return
         if ticket.assignee is None:
-            await turn_context.send_activity(AGENT_REPLIES["take_first"].format(number=ticket.number))
+            await turn_context.send_activity(say.text("agent_take_first", number=n))
             return
         if ticket.assignee.id != agent.id:
-            await turn_context.send_activity(AGENT_REPLIES["not_sent"].format(number=ticket.number,
-                                                                              agent=ticket.assignee.name))
+            await turn_context.send_activity(say.text("agent_not_sent", number=n, agent=_holder(ticket)))
             return
         line = Line(Role.AGENT, agent.name or agent.id, text)
         await self.tickets.change(ticket.number, lambda t: t.with_line(line))
         said = strings_for(ticket.locale).text("agent_says", agent=line.name, text=text)
         if await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said)) is None:
-            await turn_context.send_activity(AGENT_REPLIES["not_delivered"].format(number=ticket.number))
+            await turn_context.send_activity(say.text("agent_not_delivered", number=n))
 
-    async def _to_thread(self, adapter: BotAdapter, ticket: Ticket, text: str) -> None:
+    async def _to_thread(self, adapter: BotAdapter, ticket: Ticket, key: str | None, *, said: str = "") -> None:
+        """Post in the ticket's thread: ``said`` as it is, or the catalog's ``key`` in the channel's language."""
         if not ticket.thread or not ticket.queue:
             return
         queue = await self.queues.find(ticket.queue)
         if queue is None:
             return
+        text = strings_for(queue.agent_locale).text(key, number=str(ticket.number)) if key else said
         reference = dict(queue.reference)
         reference["conversation"] = {**dict(reference.get("conversation") or {}), "id": ticket.thread}
         await self._send(adapter, reference, MessageFactory.text(text))
@@ -493,8 +478,8 @@ class Escalation:
             return
         queue = await self.queues.find(ticket.queue)
         if queue is not None:
-            await self._send(adapter, queue.reference, _card_activity(cards.ticket_card(ticket)),
-                             update=ticket.card_id)
+            card = cards.ticket_card(ticket, strings=strings_for(queue.agent_locale))
+            await self._send(adapter, queue.reference, _card_activity(card), update=ticket.card_id)
 
     async def _send(self, adapter: BotAdapter, reference: Mapping[str, Any], activity: Activity, *,
                     update: str | None = None) -> str | None:
@@ -558,6 +543,21 @@ class Escalation:
         except (TicketError, TicketClosed) as e:
             log.warning("handoff.status %s for ticket %d refused: %s", status.state.value, ticket.number, e)
         return True
+
+
+def _agent_strings(activity: Activity, queue: Queue | None) -> Strings:
+    """An agent's language: their client's, else their channel's."""
+    locale = client_locale(activity)
+    return strings_for(locale) if locale else strings_for(queue.agent_locale if queue else None)
+
+
+def _holder(ticket: Ticket) -> str:
+    return ticket.assignee.name or ticket.assignee.id if ticket.assignee else "?"
+
+
+def _closed(say: Strings, ticket: Ticket) -> str:
+    key = "agent_closed_resolved" if ticket.state is TicketState.RESOLVED else "agent_closed_cancelled"
+    return say.text(key, number=str(ticket.number))
 
 
 def _said(activity: Activity) -> str:

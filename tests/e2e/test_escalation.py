@@ -61,7 +61,7 @@ def agent_message(connector: ConnectorStub, text: str = "", *, thread: str | Non
 
 async def register(bot: BotServer, connector: ConnectorStub, words: str = "") -> None:
     await bot.post(agent_message(connector, f"register agents {words}".strip()))
-    assert "now receives support requests" in connector.received[-1]["text"]
+    assert connector.received[-1]["text"] == f"This channel now receives support requests ({words or 'all languages'})."
 
 
 async def escalate_with_button(bot: BotServer, connector: ConnectorStub, description: str) -> dict[str, Any]:
@@ -198,7 +198,7 @@ async def test_words_escalate_in_korean_and_english(start_bot: StartBot, connect
 
     await bot.post(agent_message(connector, "tickets"))
     listing = connector.received[-1]["text"]
-    assert listing.index("#1 · waiting · ko-KR") < listing.index("#2 · waiting · en-US")
+    assert listing.index("#1 · Waiting · ko-KR") < listing.index("#2 · Waiting · en-US")
     await bot.post(agent_message(connector, "ticket 2"))
     detail = card_of(connector.received[-1])
     assert detail is not None and detail["body"][0]["text"] == "Request #2 · Waiting"
