@@ -417,6 +417,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "The user reopened request #{number}.",
         "agent_no_tickets": "No open requests.",
         "agent_open_tickets": "Open requests, oldest first:",
+        "agent_kb_sent": "I sent the user the article for \"{query}\".",
+        "agent_kb_none": "The knowledge base has no confident answer for \"{query}\"; nothing was sent.",
     },
     "zh-TW": {
         "agent_ticket_title": "要求 #{number} · {state}",
@@ -447,6 +449,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "使用者已重新開啟要求 #{number}。",
         "agent_no_tickets": "沒有處理中的要求。",
         "agent_open_tickets": "處理中的要求（由舊到新）：",
+        "agent_kb_sent": "我已將「{query}」的文章傳送給使用者。",
+        "agent_kb_none": "知識庫對「{query}」沒有可靠的答案，因此沒有傳送任何內容。",
     },
     "zh-CN": {
         "agent_ticket_title": "请求 #{number} · {state}",
@@ -477,6 +481,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "用户已重新打开请求 #{number}。",
         "agent_no_tickets": "没有处理中的请求。",
         "agent_open_tickets": "处理中的请求（从旧到新）：",
+        "agent_kb_sent": "我已将“{query}”的文章发送给用户。",
+        "agent_kb_none": "知识库对“{query}”没有可靠的答案，因此没有发送任何内容。",
     },
     "sv-SE": {
         "agent_ticket_title": "Begäran #{number} · {state}",
@@ -507,6 +513,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Användaren öppnade begäran #{number} igen.",
         "agent_no_tickets": "Inga öppna begäranden.",
         "agent_open_tickets": "Öppna begäranden, äldst först:",
+        "agent_kb_sent": "Jag skickade artikeln för \"{query}\" till användaren.",
+        "agent_kb_none": "Kunskapsbasen har inget säkert svar på \"{query}\"; inget skickades.",
     },
     "ko-KR": {
         "agent_ticket_title": "요청 #{number} · {state}",
@@ -537,6 +545,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "사용자가 요청 #{number}을(를) 다시 열었습니다.",
         "agent_no_tickets": "열린 요청이 없습니다.",
         "agent_open_tickets": "열린 요청(오래된 순):",
+        "agent_kb_sent": "\"{query}\"에 대한 문서를 사용자에게 보냈습니다.",
+        "agent_kb_none": "기술 자료에 \"{query}\"에 대한 확실한 답변이 없어 아무것도 보내지 않았습니다.",
     },
     "cs-CZ": {
         "agent_ticket_title": "Požadavek #{number} · {state}",
@@ -567,6 +577,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Uživatel znovu otevřel požadavek #{number}.",
         "agent_no_tickets": "Žádné otevřené požadavky.",
         "agent_open_tickets": "Otevřené požadavky, nejstarší první:",
+        "agent_kb_sent": "Poslal jsem uživateli článek k „{query}“.",
+        "agent_kb_none": "Znalostní báze nemá k „{query}“ spolehlivou odpověď; nic nebylo odesláno.",
     },
     "da-DK": {
         "agent_ticket_title": "Anmodning #{number} · {state}",
@@ -597,6 +609,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Brugeren genåbnede anmodning #{number}.",
         "agent_no_tickets": "Ingen åbne anmodninger.",
         "agent_open_tickets": "Åbne anmodninger, ældste først:",
+        "agent_kb_sent": "Jeg sendte artiklen om \"{query}\" til brugeren.",
+        "agent_kb_none": "Vidensbasen har intet sikkert svar på \"{query}\"; intet blev sendt.",
     },
     "es-ES": {
         "agent_ticket_title": "Solicitud #{number} · {state}",
@@ -627,6 +641,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "El usuario reabrió la solicitud #{number}.",
         "agent_no_tickets": "No hay solicitudes abiertas.",
         "agent_open_tickets": "Solicitudes abiertas, de la más antigua a la más reciente:",
+        "agent_kb_sent": "He enviado al usuario el artículo sobre \"{query}\".",
+        "agent_kb_none": "La base de conocimiento no tiene una respuesta segura para \"{query}\"; no se envió nada.",
     },
     "fi-FI": {
         "agent_ticket_title": "Pyyntö #{number} · {state}",
@@ -657,6 +673,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Käyttäjä avasi pyynnön #{number} uudelleen.",
         "agent_no_tickets": "Ei avoimia pyyntöjä.",
         "agent_open_tickets": "Avoimet pyynnöt vanhimmasta alkaen:",
+        "agent_kb_sent": "Lähetin käyttäjälle artikkelin aiheesta \"{query}\".",
+        "agent_kb_none": "Tietämyskannassa ei ole varmaa vastausta kohteeseen \"{query}\"; mitään ei lähetetty.",
     },
     "id-ID": {
         "agent_ticket_title": "Permintaan #{number} · {state}",
@@ -687,6 +705,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Pengguna membuka kembali permintaan #{number}.",
         "agent_no_tickets": "Tidak ada permintaan terbuka.",
         "agent_open_tickets": "Permintaan terbuka, yang terlama lebih dulu:",
+        "agent_kb_sent": "Saya mengirim artikel untuk \"{query}\" kepada pengguna.",
+        "agent_kb_none": "Basis pengetahuan tidak memiliki jawaban pasti untuk \"{query}\"; tidak ada yang dikirim.",
     },
     "it-IT": {
         "agent_ticket_title": "Richiesta #{number} · {state}",
@@ -717,6 +737,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "L'utente ha riaperto la richiesta #{number}.",
         "agent_no_tickets": "Nessuna richiesta aperta.",
         "agent_open_tickets": "Richieste aperte, dalla più vecchia:",
+        "agent_kb_sent": "Ho inviato all'utente l'articolo per \"{query}\".",
+        "agent_kb_none": "La knowledge base non ha una risposta sicura per \"{query}\"; non è stato inviato nulla.",
     },
     "nb-NO": {
         "agent_ticket_title": "Forespørsel #{number} · {state}",
@@ -747,6 +769,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Brukeren gjenåpnet forespørsel #{number}.",
         "agent_no_tickets": "Ingen åpne forespørsler.",
         "agent_open_tickets": "Åpne forespørsler, eldste først:",
+        "agent_kb_sent": "Jeg sendte artikkelen for \"{query}\" til brukeren.",
+        "agent_kb_none": "Kunnskapsbasen har ikke noe sikkert svar på \"{query}\"; ingenting ble sendt.",
     },
     "nl-NL": {
         "agent_ticket_title": "Verzoek #{number} · {state}",
@@ -777,6 +801,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "De gebruiker heeft verzoek #{number} heropend.",
         "agent_no_tickets": "Geen open verzoeken.",
         "agent_open_tickets": "Open verzoeken, oudste eerst:",
+        "agent_kb_sent": "Ik heb de gebruiker het artikel voor \"{query}\" gestuurd.",
+        "agent_kb_none": "De kennisbank heeft geen zeker antwoord op \"{query}\"; er is niets verzonden.",
     },
     "pl-PL": {
         "agent_ticket_title": "Zgłoszenie #{number} · {state}",
@@ -807,6 +833,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Użytkownik ponownie otworzył zgłoszenie #{number}.",
         "agent_no_tickets": "Brak otwartych zgłoszeń.",
         "agent_open_tickets": "Otwarte zgłoszenia, od najstarszych:",
+        "agent_kb_sent": "Wysłałem użytkownikowi artykuł dotyczący „{query}”.",
+        "agent_kb_none": "Baza wiedzy nie ma pewnej odpowiedzi na „{query}”; nic nie zostało wysłane.",
     },
     "pt-BR": {
         "agent_ticket_title": "Solicitação #{number} · {state}",
@@ -837,6 +865,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "O usuário reabriu a solicitação #{number}.",
         "agent_no_tickets": "Nenhuma solicitação aberta.",
         "agent_open_tickets": "Solicitações abertas, da mais antiga:",
+        "agent_kb_sent": "Enviei ao usuário o artigo sobre \"{query}\".",
+        "agent_kb_none": "A base de conhecimento não tem uma resposta confiável para \"{query}\"; nada foi enviado.",
     },
     "tr-TR": {
         "agent_ticket_title": "İstek #{number} · {state}",
@@ -867,6 +897,8 @@ AGENT_STRINGS: dict[str, dict[str, str]] = {
         "agent_user_reopened": "Kullanıcı #{number} numaralı isteği yeniden açtı.",
         "agent_no_tickets": "Açık istek yok.",
         "agent_open_tickets": "Açık istekler, en eskisi önce:",
+        "agent_kb_sent": "\"{query}\" için makaleyi kullanıcıya gönderdim.",
+        "agent_kb_none": "Bilgi bankasında \"{query}\" için kesin bir yanıt yok; hiçbir şey gönderilmedi.",
     },
 }
 """What the bot says to agents in their channel (in the language of whoever registered it)."""

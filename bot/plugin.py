@@ -81,7 +81,7 @@ class InsightDesk:
         self._unanswered = self.conversation_state.create_property("InsightDeskUnanswered")
         self.escalation = escalation
         if escalation is not None:
-            escalation.attach(self.conversation_state)
+            escalation.attach(self.conversation_state, self.answer_card)
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -190,10 +190,26 @@ class InsightDesk:
 
     # -- answers -----------------------------------------------------------------------------------
 
+    def answer_card(self, text: str, locale: str) -> dict[str, Any] | None:
+        """The answer card for ``text`` in ``locale`` when the knowledge base answers it confidently, else
+        ``None``: what an agent sends a user when they ask the bot to answer (``/kb`` in a ticket's thread)."""
+        answer = self.engine.ask(text, locale=locale)
+        reply = self._answer_reply(answer, query=text) if answer.tier is Tier.ANSWER else None
+        return reply[0] if reply else None
+
     async def _send_answer(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
+        reply = self._answer_reply(answer, query=query)
+        if reply is None or answer.article is None:
+            return
+        await self._send(turn_context, *reply)
+        if self.escalation is not None:
+            await self.escalation.note_answer(turn_context, answer.article.id, answer.score, query)
+
+    def _answer_reply(self, answer: Answer, *, query: str) -> tuple[dict[str, Any], str] | None:
+        """The answer's card and its markdown."""
         article = answer.article
         if article is None:
-            return
+            return None
         reply = answer.reply_locale
         # The user's language for what the bot says, when the catalog has it; else the article's.
         strings = strings_for(answer.wanted_locale if negotiate([answer.wanted_locale], CATALOG) else reply)
@@ -209,9 +225,7 @@ class InsightDesk:
             query=query, strings=strings, languages=languages,
         )
         markdown = cards.answer_markdown(title=title, body=body, locale=reply, note=note, strings=strings)
-        await self._send(turn_context, card, markdown)
-        if self.escalation is not None:
-            await self.escalation.note_answer(turn_context, article.id, answer.score, query)
+        return card, markdown
 
     async def _send_suggestions(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
         strings = await self._strings(turn_context, text=query, answer=answer)

@@ -63,6 +63,9 @@ MAX_LIST = 20
 ESCALATION_ACTIONS = frozenset({"escalate_confirm", "escalate_cancel", "take", "resolve", "end", "reopen"})
 _TICKET_COMMAND = re.compile(r"^\s*/?ticket\s+#?(\S+)\s*$", re.IGNORECASE)
 _TICKETS_COMMAND = re.compile(r"^\s*/?tickets\s*$", re.IGNORECASE)
+_KB_COMMAND = re.compile(r"^\s*/kb(?:\s+(.+?))?\s*$", re.IGNORECASE | re.DOTALL)
+AnswerCard = Callable[[str, str], dict[str, Any] | None]
+"""The knowledge base's answer card for a text in a locale, ``None`` when it has no confident answer."""
 SEND_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, aiohttp.ClientError, OSError)
 """What a send to a channel's connector raises when the channel refuses it or cannot be reached."""
 
@@ -115,11 +118,14 @@ class Escalation:
         self._status = status_phrases()
         self._transcript: StatePropertyAccessor | None = None
         self._shown: StatePropertyAccessor | None = None
+        self._answer: AnswerCard | None = None
 
-    def attach(self, conversation_state: ConversationState) -> None:
-        """Keep each conversation's recent lines and last answer in the plugin's conversation state."""
+    def attach(self, conversation_state: ConversationState, answer: AnswerCard | None = None) -> None:
+        """Keep each conversation's recent lines and last answer in the plugin's conversation state;
+        ``answer(text, locale)`` is the knowledge base's answer card, for an agent's ``/kb``."""
         self._transcript = conversation_state.create_property("InsightDeskTranscript")
         self._shown = conversation_state.create_property("InsightDeskShown")
+        self._answer = answer
 
     # -- the conversation so far ------------------------------------------------------------------
 
@@ -455,11 +461,31 @@ class Escalation:
         if ticket.assignee.id != agent.id:
             await turn_context.send_activity(say.text("agent_not_sent", number=n, agent=_holder(ticket)))
             return
+        kb = _KB_COMMAND.match(text)
+        if kb and self._answer is not None:
+            await self._answer_from_kb(turn_context, ticket, kb.group(1) or "", say)
+            return
         line = Line(Role.AGENT, agent.name or agent.id, text)
         await self.tickets.change(ticket.number, lambda t: t.with_line(line))
         said = strings_for(ticket.locale).text("agent_says", agent=line.name, text=text)
         if await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said)) is None:
             await turn_context.send_activity(say.text("agent_not_delivered", number=n))
+
+    async def _answer_from_kb(self, turn_context: TurnContext, ticket: Ticket, query: str, say: Strings) -> None:
+        """The agent asks the bot to answer: the knowledge base's card for ``query`` (or the user's question)."""
+        assert self._answer is not None
+        query = query or (ticket.questions[-1] if ticket.questions else "")
+        card = self._answer(query, ticket.locale) if query else None
+        shown = query[:80]
+        if card is None:
+            await turn_context.send_activity(say.text("agent_kb_none", query=shown))
+            return
+        line = Line(Role.BOT, "Insight Desk", str(card.get("fallbackText") or ""))
+        await self.tickets.change(ticket.number, lambda t: t.with_line(line))
+        if await self._send(turn_context.adapter, ticket.conversation, _card_activity(card)) is None:
+            await turn_context.send_activity(say.text("agent_not_delivered", number=str(ticket.number)))
+            return
+        await turn_context.send_activity(say.text("agent_kb_sent", query=shown))
 
     async def _to_thread(self, adapter: BotAdapter, ticket: Ticket, key: str | None, *, said: str = "") -> None:
         """Post in the ticket's thread: ``said`` as it is, or the catalog's ``key`` in the channel's language."""

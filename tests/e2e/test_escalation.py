@@ -125,6 +125,18 @@ async def test_button_escalation_take_relay_and_resolve(start_bot: StartBot, con
     thread_lines = [a["text"] for a in to_conversation(connector, thread) if a.get("text")]
     assert thread_lines[-2:] == ["**Admin:** Still the same error", "**Admin:** Edge"]
 
+    # while the ticket is open the user's pastes go to the agent, not to the knowledge base ...
+    await bot.post(teams_message(connector.url, PASTE_SV, locale="sv-SE"))
+    assert connector.received[-1]["conversation"]["id"] == thread
+    # ... unless the agent asks the bot to answer
+    await bot.post(agent_message(connector, "/kb", thread=thread))
+    kb_card = card_of(connector.received[-2])
+    assert connector.received[-2]["conversation"]["id"] == USER_CONVERSATION
+    assert kb_card is not None and "helped" in submits(kb_card) and "Felet" in kb_card["body"][0]["text"]
+    assert connector.received[-1]["text"] == f'I sent the user the article for "{PASTE_SV}".'
+    await bot.post(agent_message(connector, "/kb the coffee machine in building 4 is leaking", thread=thread))
+    assert connector.received[-1]["text"].startswith("The knowledge base has no confident answer")
+
     await bot.post(teams_message(connector.url, "status", locale="sv-SE"))
     assert said(connector.received[-1]) == "Din begäran #1 hanteras av Anna."
 
