@@ -305,7 +305,14 @@ class Escalation:
             await turn_context.send_activity(say.text("agent_unknown", number="?"))
             return
         n = str(number)
-        change = (lambda t: t.take(agent)) if action == "take" else (lambda t: t.resolve(agent))
+        here = activity.conversation.id if activity.conversation else ""
+        card_id = activity.reply_to_id or ""
+
+        def change(ticket: Ticket) -> Ticket:
+            if ticket.thread is None and here and card_id:  # a ticket no thread was started for (no channel
+                ticket = ticket.with_card(here, card_id, queue.channel_id)  # took it then): this one is its thread
+            return ticket.take(agent) if action == "take" else ticket.resolve(agent)
+
         try:
             result = await self.tickets.change(number, change)
         except TicketTaken as e:

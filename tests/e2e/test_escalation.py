@@ -233,6 +233,35 @@ async def test_words_escalate_in_korean_and_english(start_bot: StartBot, connect
     assert said(connector.received[-1]) == "요청 #1이(가) 상담원을 기다리고 있습니다."
 
 
+async def test_a_ticket_made_before_any_agents_channel_is_taken_from_its_ticket_card(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    bot = await start_bot()
+    await bot.post(teams_message(connector.url, "talk to a human", locale="en-US"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None
+    await bot.post(teams_message(connector.url, value=submits(confirm)["escalate_confirm"], locale="en-US"))
+    assert "Your request #1 is with the support team" in said(connector.received[-1])
+    await register(bot, connector)
+    await bot.post(agent_message(connector, "tickets"))
+    assert "#1 · Waiting · en-US · Admin" in connector.received[-1]["text"]
+    asked = agent_message(connector, "ticket 1")
+    await bot.post(asked)
+    card = card_of(connector.received[-1])
+    assert card is not None
+    thread = asked["conversation"]["id"]
+    take = agent_message(connector, thread=f"{CHANNEL};messageid=1700000000000", value=submits(card)["take"])
+    take["replyToId"] = f"reply-{len(connector.received)}"
+    await bot.post(take)
+    assert said(to_conversation(connector, USER_CONVERSATION)[-1]) == "Anna from support has joined."
+    assert connector.updates[-1][0].endswith(f"/activities/{take['replyToId']}")
+    await bot.post(agent_message(connector, "Hello from the channel", thread=thread))
+    assert said(connector.received[-1]) == "Anna (support): Hello from the channel"
+    await bot.post(teams_message(connector.url, "Hi Anna", locale="en-US"))
+    assert connector.received[-1]["conversation"]["id"] == thread
+    assert connector.received[-1]["text"] == "**Admin:** Hi Anna"
+
+
 async def test_two_unanswered_messages_offer_a_person(start_bot: StartBot, connector: ConnectorStub) -> None:
     bot = await start_bot()
     await bot.post(teams_message(connector.url, "Printer tray 2 is jammed with paper again", locale="en-US"))
