@@ -207,6 +207,9 @@ class Escalation:
         if self._requests.found_in(text):
             await self.offer(turn_context, strings, query="", article=None)
             return True
+        if parse_register(text) is not None:  # outside a channel
+            await turn_context.send_activity(_agent_strings(activity, None).text("agent_not_a_channel"))
+            return True
         return False
 
     def _status_text(self, ticket: Ticket | None, strings: Strings) -> str:

@@ -237,6 +237,8 @@ async def test_a_ticket_made_before_any_agents_channel_is_taken_from_its_ticket_
     start_bot: StartBot, connector: ConnectorStub
 ) -> None:
     bot = await start_bot()
+    await bot.post(teams_message(connector.url, "register agents", locale="en-US"))
+    assert connector.received[-1]["text"] == "Register agents in a Teams channel, mentioning me."
     await bot.post(teams_message(connector.url, "talk to a human", locale="en-US"))
     confirm = card_of(connector.received[-1])
     assert confirm is not None
