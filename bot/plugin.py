@@ -92,7 +92,7 @@ class InsightDesk:
         (sends nothing) for text that matches no article, so the host bot can answer it.
         """
         activity = turn_context.activity
-        if self.escalation is not None and await self._escalation_message(turn_context):
+        if self.escalation is not None and await self._escalation_message(self.escalation, turn_context):
             await self.save_state(turn_context)
             return True
         if isinstance(activity.value, dict) and cards.ACTION_KEY in activity.value:
@@ -307,15 +307,14 @@ class InsightDesk:
 
     # -- escalation ------------------------------------------------------------------------------
 
-    async def _escalation_message(self, turn_context: TurnContext) -> bool:
+    async def _escalation_message(self, escalation: Escalation, turn_context: TurnContext) -> bool:
         """Record the turn in the conversation's transcript; let escalation take the message if it is its."""
-        assert self.escalation is not None
         activity = turn_context.activity
-        await self.escalation.begin_turn(turn_context)
+        await escalation.begin_turn(turn_context)
         data = activity.value if isinstance(activity.value, dict) else {}
         strings = await self._data_strings(turn_context, data) if data else await self._strings(
             turn_context, text=message_text(activity))
-        return await self.escalation.on_message(turn_context, strings)
+        return await escalation.on_message(turn_context, strings)
 
     async def _data_strings(self, turn_context: TurnContext, data: dict[str, Any]) -> Strings:
         locale = data.get(cards.LANGUAGE_INPUT)

@@ -44,7 +44,6 @@ from bot.escalation.tickets import (
     Person,
     Role,
     Ticket,
-    TicketClosed,
     TicketError,
     TicketState,
     TicketStillOpen,
@@ -473,7 +472,7 @@ class Escalation:
             return
         kb = _KB_COMMAND.match(text)
         if kb and self._answer is not None:
-            await self._answer_from_kb(turn_context, ticket, kb.group(1) or "", say)
+            await self._answer_from_kb(turn_context, ticket, self._answer, kb.group(1) or "", say)
             return
         line = Line(Role.AGENT, agent.name or agent.id, text)
         await self.tickets.change(ticket.number, lambda t: t.with_line(line))
@@ -481,11 +480,11 @@ class Escalation:
         if await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said)) is None:
             await turn_context.send_activity(say.text("agent_not_delivered", number=n))
 
-    async def _answer_from_kb(self, turn_context: TurnContext, ticket: Ticket, query: str, say: Strings) -> None:
+    async def _answer_from_kb(self, turn_context: TurnContext, ticket: Ticket, answer: AnswerCard, query: str,
+                              say: Strings) -> None:
         """The agent asks the bot to answer: the knowledge base's card for ``query`` (or the user's question)."""
-        assert self._answer is not None
         query = query or (ticket.questions[-1] if ticket.questions else "")
-        card = self._answer(query, ticket.locale) if query else None
+        card = answer(query, ticket.locale) if query else None
         shown = query[:80]
         if card is None:
             await turn_context.send_activity(say.text("agent_kb_none", query=shown))
@@ -576,7 +575,7 @@ class Escalation:
             else:
                 await self.tickets.change(ticket.number, lambda t: t.cancel())
                 await turn_context.send_activity(strings.text("handoff_failed"))
-        except (TicketError, TicketClosed) as e:
+        except TicketError as e:
             log.warning("handoff.status %s for ticket %d refused: %s", status.state.value, ticket.number, e)
         return True
 
