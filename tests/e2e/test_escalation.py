@@ -262,6 +262,15 @@ async def test_a_ticket_made_before_any_agents_channel_is_taken_from_its_ticket_
     await bot.post(teams_message(connector.url, "Hi Anna", locale="en-US"))
     assert connector.received[-1]["conversation"]["id"] == thread
     assert connector.received[-1]["text"] == "**Admin:** Hi Anna"
+    # the agent is also a user: in her own chat with the bot she is a user like any other
+    await bot.post(teams_message(connector.url, "status", locale="en-US", user="29:agent-anna"))
+    assert said(connector.received[-1]) == "You have no open request."
+    await bot.post(teams_message(connector.url, "talk to a person", locale="en-US", user="29:agent-anna"))
+    own = card_of(connector.received[-1])
+    assert own is not None and connector.received[-1]["conversation"]["id"] == "a:personal-29:agent-anna"
+    assert set(submits(own)) == {"escalate_confirm", "escalate_cancel"}
+    await bot.post(teams_message(connector.url, value=submits(own)["escalate_cancel"], user="29:agent-anna"))
+    assert said(connector.received[-1]) == "OK, I haven't contacted support."
 
 
 async def test_two_unanswered_messages_offer_a_person(start_bot: StartBot, connector: ConnectorStub) -> None:

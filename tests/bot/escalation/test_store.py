@@ -150,3 +150,16 @@ async def test_every_line_is_kept(storage: SqliteStorage) -> None:
         await store.change(ticket.number, lambda t: t.with_line(line))  # noqa: B023  # called before the next line
     stored = await store.get(ticket.number)
     assert stored is not None and [ln.text for ln in stored.transcript] == [f"message {n}" for n in range(300)]
+
+
+async def test_two_processes_worth_of_stores_number_concurrent_tickets_uniquely(tmp_path: Path) -> None:
+    a, b = SqliteStorage(tmp_path / "state.db"), SqliteStorage(tmp_path / "state.db")
+    one, two = StorageTicketStore(a), StorageTicketStore(b)
+    await one.create(draft("29:first", "a:first"))  # the counter exists: from here numbers go under its e-tag
+    made = await asyncio.gather(*(store.create(draft(f"29:u{n}", f"a:{n}"))
+                                  for n in range(20) for store in [(one, two)[n % 2]]))
+    assert sorted(t.number for t in made) == list(range(2, 22))
+    stored = [await one.get(n) for n in range(2, 22)]
+    assert sorted(t.user.id for t in stored if t) == sorted(f"29:u{n}" for n in range(20))
+    a.close()
+    b.close()
