@@ -504,17 +504,16 @@ class Escalation:
         if queue is None:
             return
         text = strings_for(queue.agent_locale).text(key, number=str(ticket.number)) if key else said
-        reference = dict(queue.reference)
-        reference["conversation"] = {**dict(reference.get("conversation") or {}), "id": ticket.thread}
-        await self._send(adapter, reference, MessageFactory.text(text))
+        await self._send(adapter, _in_thread(queue, ticket.thread), MessageFactory.text(text))
 
     async def _update_card(self, adapter: BotAdapter, ticket: Ticket) -> None:
-        if not ticket.card_id or not ticket.queue:
+        """Replace the ticket card in its thread (the conversation Teams gives the card's own buttons)."""
+        if not ticket.card_id or not ticket.queue or not ticket.thread:
             return
         queue = await self.queues.find(ticket.queue)
         if queue is not None:
             card = cards.ticket_card(ticket, strings=strings_for(queue.agent_locale))
-            await self._send(adapter, queue.reference, _card_activity(card), update=ticket.card_id)
+            await self._send(adapter, _in_thread(queue, ticket.thread), _card_activity(card), update=ticket.card_id)
 
     async def _send(self, adapter: BotAdapter, reference: Mapping[str, Any], activity: Activity, *,
                     update: str | None = None) -> str | None:
@@ -584,6 +583,13 @@ def _agent_strings(activity: Activity, queue: Queue | None) -> Strings:
     """An agent's language: their client's, else their channel's."""
     locale = client_locale(activity)
     return strings_for(locale) if locale else strings_for(queue.agent_locale if queue else None)
+
+
+def _in_thread(queue: Queue, thread: str) -> dict[str, Any]:
+    """The queue's stored reference, pointed at one of its threads."""
+    reference = dict(queue.reference)
+    reference["conversation"] = {**dict(reference.get("conversation") or {}), "id": thread}
+    return reference
 
 
 def _holder(ticket: Ticket) -> str:

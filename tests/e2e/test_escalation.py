@@ -110,7 +110,7 @@ async def test_button_escalation_take_relay_and_resolve(start_bot: StartBot, con
     thread = f"{CHANNEL};messageid=reply-{replies.index(posted) + 1}"
     await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
     path, updated = connector.updates[-1]
-    assert path.endswith(f"/activities/reply-{replies.index(posted) + 1}")
+    assert path == f"/v3/conversations/{thread}/activities/reply-{replies.index(posted) + 1}"
     updated_card = card_of(updated)
     assert updated_card is not None and updated_card["body"][0]["text"] == "Request #1 · Assigned"
     assert set(submits(updated_card)) == {"resolve"}
@@ -343,6 +343,17 @@ async def test_handoff_initiate_carries_the_transcript_and_status_completed_clos
     await bot.post(teams_message(connector.url, "status", locale="sv-SE"))
     assert said(connector.received[-1]) == "Du har ingen öppen begäran."
     assert await bot.post(status("sideways")) in (200, 201)  # unknown states are never rejected
+
+    # a hub that cannot take the conversation: the ticket is closed and the user told
+    await bot.post(teams_message(connector.url, "talk to a human", locale="en-US"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None
+    await bot.post(teams_message(connector.url, value=submits(confirm)["escalate_confirm"], locale="en-US"))
+    assert [a["value"]["ticket"] for a in connector.received if a["type"] == "event"] == [1, 2]
+    await bot.post(status("failed", "no agents online"))
+    assert said(connector.received[-1]) == "I couldn't reach the support team right now. Please try again in a while."
+    await bot.post(teams_message(connector.url, "status", locale="en-US"))
+    assert said(connector.received[-1]) == "You have no open request."
 
 
 def _free_port() -> int:
