@@ -55,8 +55,10 @@ from bot.strings import Strings, strings_for
 
 log = logging.getLogger(__name__)
 
-MAX_TRANSCRIPT_LINES = 100
+MAX_TRANSCRIPT_LINES = 40
 """Lines of the conversation kept before a ticket exists (the ticket keeps every line after)."""
+MAX_EARLY_LINE_CHARS = 2000
+"""Each of those lines is kept up to this long: the conversation state is rewritten every turn."""
 MAX_LIST = 20
 """Tickets the ``tickets`` command lists."""
 ESCALATION_ACTIONS = frozenset({"escalate_confirm", "escalate_cancel", "take", "resolve", "end", "reopen"})
@@ -615,7 +617,8 @@ def _said(activity: Activity) -> str:
 
 
 def _line_document(line: Line) -> dict[str, Any]:
-    return {"role": line.role.value, "name": line.name, "text": line.text, "at": line.at.isoformat()}
+    return {"role": line.role.value, "name": line.name, "text": line.text[:MAX_EARLY_LINE_CHARS],
+            "at": line.at.isoformat()}
 
 
 def _line_from_document(doc: Any) -> Line | None:
