@@ -1,0 +1,74 @@
+"""The plugin with escalation through botbuilder's in-process TestAdapter: words, transcript, outages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botbuilder.core import MemoryStorage, TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+
+from bot.escalation import Escalation
+from bot.escalation.relay import MAX_EARLY_LINE_CHARS, MAX_TRANSCRIPT_LINES
+from bot.feedback import MemoryFeedbackStore
+from bot.plugin import InsightDesk
+from knowledge.engine import KnowledgeEngine
+
+USER = ChannelAccount(id="29:user", name="Admin")
+BOT = ChannelAccount(id="28:bot", name="Insight Desk")
+
+
+@pytest.fixture(scope="module")
+def engine() -> KnowledgeEngine:
+    return KnowledgeEngine.load()
+
+
+def message(text: str = "", **fields: Any) -> Activity:
+    return Activity(type=ActivityTypes.message, text=text, channel_id="test", from_property=USER, recipient=BOT,
+                    conversation=ConversationAccount(id="c-1"), locale="en-US", **fields)
+
+
+def desk_and_adapter(engine: KnowledgeEngine) -> tuple[InsightDesk, TestAdapter, MemoryStorage]:
+    storage = MemoryStorage()
+    desk = InsightDesk(engine, storage, MemoryFeedbackStore(), Escalation(storage))
+
+    async def turn(turn_context: TurnContext) -> None:
+        if not await desk.on_message(turn_context):
+            await desk.reply_not_found(turn_context)
+
+    return desk, TestAdapter(turn), storage
+
+
+async def test_the_early_transcript_is_bounded_in_lines_and_characters(engine: KnowledgeEngine) -> None:
+    _, adapter, storage = desk_and_adapter(engine)
+    for n in range(MAX_TRANSCRIPT_LINES):
+        await adapter.send(message(f"the printer on floor {n} is jammed " + "x" * 5000))
+    documents = [item for item in storage.memory.values() if isinstance(item, dict)
+                 and "InsightDeskTranscript" in item]
+    (state,) = documents
+    lines = state["InsightDeskTranscript"]
+    assert len(lines) == MAX_TRANSCRIPT_LINES  # user lines and the bot's not-found replies, the oldest dropped
+    assert lines[-1]["role"] == "bot"
+    assert lines[-2]["text"].startswith(f"the printer on floor {MAX_TRANSCRIPT_LINES - 1}")
+    assert max(len(line["text"]) for line in lines) == MAX_EARLY_LINE_CHARS
+
+
+async def test_words_offer_a_person_and_a_pasted_error_does_not(engine: KnowledgeEngine) -> None:
+    _, adapter, _ = desk_and_adapter(engine)
+    await adapter.send(message("I'd like to talk to a human"))
+    (offer,) = adapter.activity_buffer
+    adapter.activity_buffer.clear()
+    content = offer.attachments[0].content
+    assert [a["data"]["insightDesk"] for a in content["actions"]] == ["escalate_confirm", "escalate_cancel"]
+    await adapter.send(message("Ett fel uppstod vid validering av åtkomsttoken"))
+    (answer,) = adapter.activity_buffer
+    assert "Skrivbordsanalys" in answer.attachments[0].content["body"][0]["text"]
+
+
+async def test_without_escalation_the_request_is_only_recorded(engine: KnowledgeEngine) -> None:
+    desk = InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore())
+    adapter = TestAdapter(lambda ctx: desk.on_message(ctx))
+    await adapter.send(message(value={"insightDesk": "escalate", "query": "q", "locale": "en-US"}))
+    (reply,) = adapter.activity_buffer
+    assert reply.text.startswith("I've recorded your request for the support team")
