@@ -133,7 +133,7 @@ class Escalation:
     async def begin_turn(self, turn_context: TurnContext) -> None:
         """Record the user's message, and what the bot sends in this turn, in the conversation's transcript."""
         activity = turn_context.activity
-        if self._transcript is None or channel_id_of(activity) is not None:
+        if self._transcript is None:
             return
         lines = await self._lines(turn_context)
         text = message_text(activity)
@@ -186,9 +186,10 @@ class Escalation:
         if data and bot_cards.ACTION_KEY in data:
             return False
         text = message_text(activity)
-        if channel_id_of(activity) is not None:
+        channel = channel_id_of(activity)
+        if channel is not None and (parse_register(text) is not None or await self.queues.find(channel)):
             return await self._on_agents_message(turn_context, text)
-        return await self._on_user_message(turn_context, text, strings)
+        return await self._on_user_message(turn_context, text, strings)  # users may ask in any other channel
 
     async def _on_user_message(self, turn_context: TurnContext, text: str, strings: Strings) -> bool:
         activity = turn_context.activity

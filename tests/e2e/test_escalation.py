@@ -80,8 +80,13 @@ async def escalate_with_button(bot: BotServer, connector: ConnectorStub, descrip
 
 async def confirm_ticket(bot: BotServer, connector: ConnectorStub, data: dict[str, Any], *,
                          locale: str) -> dict[str, Any]:
+    return await confirm_ticket_from(bot, connector, teams_message(connector.url, value=data, locale=locale))
+
+
+async def confirm_ticket_from(bot: BotServer, connector: ConnectorStub, activity: dict[str, Any]) -> dict[str, Any]:
+    """Post the confirmation; the one ticket card it started in the agents' channel."""
     before = len(connector.received)
-    await bot.post(teams_message(connector.url, value=data, locale=locale))
+    await bot.post(activity)
     posted = [a for a in connector.received[before:] if a["conversation"]["id"] == CHANNEL]
     assert len(posted) == 1, connector.received[before:]
     return posted[0]
@@ -271,6 +276,36 @@ async def test_a_ticket_made_before_any_agents_channel_is_taken_from_its_ticket_
     assert set(submits(own)) == {"escalate_confirm", "escalate_cancel"}
     await bot.post(teams_message(connector.url, value=submits(own)["escalate_cancel"], user="29:agent-anna"))
     assert said(connector.received[-1]) == "OK, I haven't contacted support."
+
+
+async def test_a_user_in_another_teams_channel_escalates_and_talks_in_that_thread(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    bot = await start_bot()
+    await register(bot, connector)
+    user_thread = "19:it-help@thread.tacv2;messageid=1700000000555"
+
+    def in_help_channel(text: str = "", value: dict[str, Any] | None = None) -> dict[str, Any]:
+        activity = teams_message(connector.url, text, channel=True, mention=not value, value=value,
+                                 locale="sv-SE", user="29:user-7")
+        activity["conversation"]["id"] = user_thread
+        activity["channelData"]["channel"]["id"] = "19:it-help@thread.tacv2"
+        return activity
+
+    await bot.post(in_help_channel("prata med en människa"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None and connector.received[-1]["conversation"]["id"] == user_thread
+    posted = await confirm_ticket_from(bot, connector, in_help_channel(value=submits(confirm)["escalate_confirm"]))
+    card = card_of(posted)
+    assert card is not None
+    thread = f"{CHANNEL};messageid=reply-{connector.received.index(posted) + 1}"
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
+    await bot.post(agent_message(connector, "Hej! Vad ser du?", thread=thread))
+    assert connector.received[-1]["conversation"]["id"] == user_thread
+    assert said(connector.received[-1]) == "Anna (support): Hej! Vad ser du?"
+    await bot.post(in_help_channel("Samma fel som innan"))
+    assert connector.received[-1]["conversation"]["id"] == thread
+    assert connector.received[-1]["text"] == "**Admin:** Samma fel som innan"
 
 
 async def test_two_unanswered_messages_offer_a_person(start_bot: StartBot, connector: ConnectorStub) -> None:
