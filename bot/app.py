@@ -16,7 +16,7 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
 from bot.channel_text import client_locale
-from bot.connector import ReusingBotFrameworkAuthentication
+from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
@@ -28,6 +28,8 @@ from knowledge.engine import KnowledgeEngine
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Room for a 1 MB paste in any script: JSON may escape each character as six bytes."""
+RETRY_AFTER_S = 30
+"""What a 503 asks the channel to wait while the signing keys cannot be fetched."""
 
 
 @dataclass
@@ -96,6 +98,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         return _bad_request(f"the body is not JSON: {e}")
+    except RecursionError:
+        return _bad_request("the body is nested too deeply")
     problem = _parse_activity(body)
     if problem:
         log.warning("rejected a malformed activity: %s", problem)
@@ -108,6 +112,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except (PermissionError, PyJWTError) as e:
         log.warning("rejected an activity that failed authentication: %s", e)
         raise web.HTTPUnauthorized() from e
+    except SigningKeysUnavailable as e:
+        log.error("could not check a channel token: %s", e)
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": str(RETRY_AFTER_S)}) from e
     return response if response is not None else web.Response(status=201)
 
 

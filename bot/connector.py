@@ -12,9 +12,11 @@ botbuilder's own extension points:
 
 - inbound validation (``authenticate_request`` and the rest) is delegated unchanged, except that
   every failure to validate a token surfaces as ``PermissionError``, which the adapter answers
-  with 401: botbuilder lets some escape as PyJWT errors, ``IndexError`` (unknown signing key),
-  HTTP errors (metadata unreachable) or a bare ``Exception`` (endorsements), which would
-  otherwise become 500s;
+  with 401: botbuilder lets some escape as PyJWT errors, ``IndexError`` (unknown signing key)
+  or a bare ``Exception`` (endorsements), which would otherwise become 500s; and a failure to
+  fetch the signing keys (OpenID metadata or JWKS unreachable, an HTTP error, a body that is not
+  the expected JSON) surfaces as :class:`SigningKeysUnavailable`, which the app answers with 503:
+  the token may be fine, the channel should retry;
 - the ``ConnectorFactory`` it hands the adapter keeps one ``ConnectorClient`` per
   (app id, service URL, audience). The credentials come from botbuilder's own factory for that
   app id and audience (same cloud, login endpoint and scope as without reuse) and msrest's
@@ -60,6 +62,7 @@ __all__ = [
     "ConnectorClientPool",
     "ReusingBotFrameworkAuthentication",
     "ReusingConnectorFactory",
+    "SigningKeysUnavailable",
     "create_bot_authentication",
 ]
 
@@ -77,16 +80,42 @@ AUTHORIZATION = "Authorization"
 _VALIDATION_ERRORS = (jwt.PyJWTError, requests.RequestException, LookupError, AttributeError, ValueError)
 """What botbuilder's token validation raises, besides ``PermissionError``, when a token does not validate."""
 
+_KEY_REFRESH = ("jwt_token_extractor.py", "_refresh")
+"""Where botbuilder fetches the OpenID metadata and signing keys (``_OpenIdMetadata._refresh``)."""
+
 T = TypeVar("T")
 
 
+class SigningKeysUnavailable(Exception):
+    """The channel's signing keys could not be fetched, so no token can be checked now (HTTP 503)."""
+
+
+def _raised_fetching_keys(error: BaseException) -> bool:
+    """Whether ``error`` came from fetching the signing keys rather than from checking the token."""
+    if isinstance(error, requests.RequestException):  # validation makes no other HTTP call
+        return True
+    trace = error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_filename.endswith(_KEY_REFRESH[0]) and code.co_name == _KEY_REFRESH[1]:
+            return True
+        trace = trace.tb_next
+    return False
+
+
 async def _unauthorized_unless_valid(validation: Awaitable[T]) -> T:
-    """``validation``'s result; any failure to validate becomes ``PermissionError`` (HTTP 401)."""
+    """``validation``'s result; any failure to validate becomes ``PermissionError`` (HTTP 401), a failure
+    to fetch the signing keys ``SigningKeysUnavailable`` (HTTP 503)."""
     try:
         return await validation
     except PermissionError:
         raise
-    except _VALIDATION_ERRORS as error:
+    except (*_VALIDATION_ERRORS, TypeError) as error:
+        if _raised_fetching_keys(error):
+            raise SigningKeysUnavailable(f"the signing keys could not be fetched ({type(error).__name__}:"
+                                         f" {error})") from error
+        if not isinstance(error, _VALIDATION_ERRORS):
+            raise
         raise PermissionError(f"the token did not validate ({type(error).__name__}: {error})") from error
     except Exception as error:
         if type(error) is not Exception:  # botbuilder signals endorsement and algorithm failures this way
