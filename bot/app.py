@@ -19,10 +19,13 @@ from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
+from bot.limits import ConversationRateLimit
 from bot.plugin import InsightDesk
+from bot.redact import RedactingFeedbackStore
 from bot.settings import Settings
 from bot.storage import close_storage, create_storage
 from bot.strings import strings_for
+from bot.tenants import TenantAllowList
 from knowledge.engine import KnowledgeEngine
 
 log = logging.getLogger(__name__)
@@ -112,6 +115,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except (PermissionError, PyJWTError) as e:
         log.warning("rejected an activity that failed authentication: %s", e)
         raise web.HTTPUnauthorized() from e
+    except web.HTTPUnauthorized as e:  # the adapter's answer to PermissionError: say why, never the token
+        log.warning("rejected an activity that failed authentication: %s", str(e.__context__ or "no reason")[:300])
+        raise
     except SigningKeysUnavailable as e:
         log.error("could not check a channel token: %s", e)
         raise web.HTTPServiceUnavailable(headers={"Retry-After": str(RETRY_AFTER_S)}) from e
@@ -139,10 +145,15 @@ def create_app(
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
         state = storage if storage is not None else create_storage(settings.state_store)
         notes = feedback if feedback is not None else create_feedback_store(state)
+        if settings.redact_transcripts:
+            notes = RedactingFeedbackStore(notes)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
         desk = InsightDesk(knowledge, state, notes)
         adapter.on_turn_error = turn_error_handler(desk)
+        adapter.use(TenantAllowList(settings.allowed_tenants))
+        adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
+                                          burst=settings.rate_limit_burst, locale_of=desk.user_locale))
         bot = InsightDeskBot(desk)
         app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
         yield

@@ -19,6 +19,8 @@ _HTML_MENTION = re.compile(
 """A mention in Teams' HTML copy: ``<span itemtype=".../Mention" itemid="0">Name</span>`` or ``<at id="0">``."""
 _MENTION_INDEX = re.compile(r'\b(?:itemid|id)\s*=\s*"(\d+)"', re.IGNORECASE)
 MAX_TEXT_CHARS = 1_000_000
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""What JSON's ``\\ud800`` escapes can put in a Python string; no UTF-8 encoder (SQLite, logs) accepts it."""
 
 
 def _props(entity: Any) -> dict[str, Any]:
@@ -92,7 +94,7 @@ def message_text(activity: Activity) -> str:
         if attachment.content_type == "text/html" and isinstance(attachment.content, str) and attachment.content:
             text = html_to_text(_remove_html_mentions(attachment.content[: 2 * MAX_TEXT_CHARS], activity))
             break
-    text = text[:MAX_TEXT_CHARS]
+    text = _LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT_CHARS])
     for mention in bot_mentions(activity):
         text = text.replace(mention, " ", 1)
         plain = html.unescape(mention)

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import ssl
 import threading
 import time
@@ -475,3 +476,25 @@ async def test_shutdown_closes_the_connections_kept_for_replies(
     await secured_bot.stop()
     assert pool.closed
     assert len(pool) == 0
+
+
+async def test_no_secret_token_or_paste_reaches_the_log_at_info(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # every logger: ours, botbuilder's, msal's, aiohttp's access log
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD,
+                                     bot_framework=bot_framework_keys(issuer.url))
+    paste = "Zyxqv-7731 quota exceeded on tenant mailbox, paste marker 5c1e"
+    valid = issuer.channel_token(channel.url)
+    forged = [forged_token(issuer, channel.url, case) for case in TOKEN_CASES]
+    assert await post(bot, teams_message(channel.url, paste), f"Bearer {valid}") in (200, 201)
+    card = teams_message(channel.url, value={"insightDesk": "no-such-action", "query": paste})
+    assert await post(bot, card, f"Bearer {issuer.channel_token(channel.url)}") in (200, 201)
+    for token in forged:
+        assert await post(bot, teams_message(channel.url, paste), f"Bearer {token}") == 401
+    assert len(channel.received) == 2
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert "failed authentication" in logged  # the log does say what happened
+    secrets = [APP_PASSWORD, valid, *forged, *issuer.issued, paste, "paste marker 5c1e"]
+    secrets += [t.split(".")[2] for t in (valid, *forged) if t.count(".") == 2 and t.split(".")[2]]
+    assert [s for s in secrets if s in logged] == []
