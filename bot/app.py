@@ -31,6 +31,9 @@ from knowledge.engine import KnowledgeEngine
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Room for a 1 MB paste in any script: JSON may escape each character as six bytes."""
+REQUIRED_TEXT_FIELDS = ("channelId", "serviceUrl")
+REQUIRED_ACCOUNTS = ("conversation", "from")
+"""What every activity a channel sends carries, and what the bot needs to keep state and reply."""
 RETRY_AFTER_S = 30
 """What a 503 asks the channel to wait while the signing keys cannot be fetched."""
 
@@ -88,6 +91,13 @@ def _parse_activity(body: Any) -> str | None:
         return "the body must be a JSON object (a Bot Framework activity)"
     if not isinstance(body.get("type"), str) or not body["type"]:
         return "the activity has no 'type'"
+    for key in REQUIRED_TEXT_FIELDS:
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            return f"the activity has no '{key}'"
+    for key in REQUIRED_ACCOUNTS:
+        account = body.get(key)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str) or not account["id"].strip():
+            return f"the activity has no '{key}.id'"
     return None
 
 

@@ -27,6 +27,8 @@ def _props(entity: Any) -> dict[str, Any]:
     """An entity's fields as a dict, whether botbuilder kept it typed or as extra properties."""
     if isinstance(entity, dict):
         return entity
+    if not hasattr(entity, "__dict__"):  # null, a number or a string where an entity object belongs
+        return {}
     data: dict[str, Any] = dict(getattr(entity, "additional_properties", None) or {})
     data.update({k: v for k, v in vars(entity).items() if v is not None and k != "additional_properties"})
     return data

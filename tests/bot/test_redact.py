@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.redact import redact
+from tests.fuzz_budget import fuzz_settings
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -30,6 +31,7 @@ def test_error_text_codes_times_and_versions_stay(text: str) -> None:
     assert redact(text) == text
 
 
+@fuzz_settings()
 @given(st.text(max_size=300))
 def test_redact_never_raises_and_is_idempotent(text: str) -> None:
     once = redact(text)
