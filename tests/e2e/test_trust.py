@@ -232,3 +232,25 @@ async def test_forged_card_data_gets_a_plain_answer_and_calls_no_url_it_names(
     reply = json.dumps(connector.received, ensure_ascii=False)
     assert strings_for("en-US").text("apology") not in reply
     assert "passwd" not in reply and decoy.url not in reply
+
+
+BROKEN_FIELDS: list[tuple[str, Any]] = [
+    ("channelId", None), ("channelId", " "), ("serviceUrl", None), ("serviceUrl", "not a url"),
+    ("serviceUrl", "ftp://127.0.0.1/"), ("serviceUrl", "http://127.0.0.1:9/\r\nX-Injected: 1"),
+    ("conversation", None), ("conversation", {"id": ""}), ("conversation", {"id": "a:x\r\nHost: evil"}),
+    ("conversation", {"id": "a:\udf34"}), ("from", None), ("from", {"name": "no id"}), ("from", {"id": "29:\ud800"}),
+    ("channelId", "msteams\u0000"), ("id", "activity\nX: y"), ("id", 42),
+]
+
+
+@pytest.mark.parametrize(("field", "junk"), BROKEN_FIELDS, ids=[f"{f}={j!r}"[:40] for f, j in BROKEN_FIELDS])
+async def test_an_activity_missing_what_a_reply_needs_or_with_unsafe_ids_is_400(
+    start_bot: StartBot, connector: ConnectorStub, field: str, junk: Any
+) -> None:
+    """Found by fuzzing: each of these failed inside the turn (state keys SQLite cannot encode, a reply URL
+    aiohttp refuses as header injection, no URL to reply to) instead of being refused at the door."""
+    bot = await start_bot()
+    activity = teams_message(connector.url, SWEDISH_PASTE)
+    activity[field] = junk
+    assert await bot.post(None, raw=json.dumps(activity).encode()) == 400
+    assert connector.received == []

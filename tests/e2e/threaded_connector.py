@@ -64,6 +64,7 @@ def threaded_connector() -> Iterator[ThreadedConnector]:
     app = web.Application()
     app.router.add_post("/v3/conversations/{conversation}/activities", stub._receive)
     app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", stub._receive)
+    app.router.add_post("/{anything:.*}", stub._receive)  # conversation ids with "/" in them, as fuzzing sends
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
 
     async def start() -> int:
