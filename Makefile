@@ -39,5 +39,9 @@ FUZZ_TESTS := tests/bot/test_fuzz_activity.py tests/knowledge/test_fuzz_matcher.
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -o timeout=3600 $(FUZZ_TESTS)
 
+# 200 concurrent conversations x 50 messages against `python -m bot serve` on loopback (bounded, stops itself).
+loadtest: venv
+	$(PY) -m bench.loadtest --shared $(SHARED)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
