@@ -61,8 +61,12 @@ def escalation_value(query: Query) -> dict[str, Any]:
 
 def count_escalations(state: Path) -> int:
     """How many requests for a person the store kept (the hook for tickets)."""
+    return count_feedback(state, "escalated")
+
+
+def count_feedback(state: Path, kind: str) -> int:
     with sqlite3.connect(state) as db:
-        row = db.execute("SELECT COUNT(*) FROM feedback WHERE kind = 'escalated'").fetchone()
+        row = db.execute("SELECT COUNT(*) FROM feedback WHERE kind = ?", (kind,)).fetchone()
     return int(row[0])
 
 
@@ -161,6 +165,7 @@ async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, l
         stop(process)
     expected = args.conversations * args.messages
     escalations = count_escalations(state) if state.exists() else 0
+    unanswered = count_feedback(state, "unanswered") if state.exists() else 0
     lat = tally.latencies_ms
     print(f"load: {args.conversations} conversations x {args.messages} messages = {expected} planned,"
           f" {tally.sent} sent in {seconds:.1f} s ({tally.replied / seconds if seconds else 0:.1f} replies/s)")
@@ -168,7 +173,9 @@ async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, l
           f" max {max(lat) if lat else float('nan'):.1f} ms")
     print(f"replies: {tally.replied} matched, {replies} received at the stub, {tally.lost} lost,"
           f" {tally.failed_posts} failed posts; HTTP statuses {dict(sorted(tally.statuses.items()))}")
-    print("reply kinds: " + ", ".join(f"{kind.rsplit('.', 1)[-1]} {n}" for kind, n in kinds.most_common()))
+    print("reply kinds: " + ", ".join(f"{kind.rsplit('.', 1)[-1]} {n}" for kind, n in kinds.most_common())
+          + f"; of the pastes, {unanswered} found nothing (recorded as unanswered), the rest got an answer or"
+            " suggestions")
     print(f"escalations: {tally.escalations_sent} sent, {escalations} recorded")
     problems = []
     if tally.sent != expected:
