@@ -25,6 +25,7 @@ from bot.limits import ConversationRateLimit
 from bot.plugin import InsightDesk
 from bot.redact import RedactingFeedbackStore
 from bot.settings import Settings
+from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
 from bot.storage import close_storage, create_storage
 from bot.strings import strings_for
 from bot.tenants import TenantAllowList
@@ -57,6 +58,7 @@ SERVICES = web.AppKey("services", Services)
 
 
 def _authentication(settings: Settings) -> ReusingBotFrameworkAuthentication:
+    fetch_signing_keys_off_the_loop(metadata_urls(settings))
     inner: BotFrameworkAuthentication = ConfigurationBotFrameworkAuthentication(settings)
     return ReusingBotFrameworkAuthentication(inner)
 

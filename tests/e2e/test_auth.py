@@ -359,6 +359,9 @@ class KeyServer:
                 return web.Response(status=500, text="metadata store down")
             if mode == "500":
                 return web.Response(status=500, text="internal error")
+            if mode == "hang":  # accepts the connection, then says nothing for far longer than the bot waits
+                await asyncio.sleep(3)
+                return web.Response(status=504, text="too late")
             if mode == "garbage":
                 return web.Response(text="<html>not json</html>", content_type="text/html")
             if mode == "no-jwks-uri":
@@ -410,6 +413,30 @@ async def test_signing_keys_that_cannot_be_fetched_are_503_never_500(
                                 headers=headers) as response:
         assert response.status == 503
         assert response.headers.get("Retry-After") == "30"
+    assert channel.received == []
+
+
+async def test_a_key_endpoint_that_never_answers_is_503_in_bounded_time_and_other_requests_go_on(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, key_server: tuple[KeyServer, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.signing_keys.KEY_FETCH_TIMEOUT_S", 0.5)
+    _, url = key_server
+    metadata = f"{url}/hang/{uuid.uuid4().hex}/.well-known/openid-configuration"
+    keys = dict(bot_framework_keys(issuer.url), TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=metadata)
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD, bot_framework=keys)
+
+    async def health() -> tuple[int, float]:
+        await asyncio.sleep(0.2)  # while the key fetch hangs
+        started = time.monotonic()
+        async with bot.session.get(f"{bot.url}/healthz") as response:
+            return response.status, time.monotonic() - started
+
+    started = time.monotonic()
+    status, (health_status, health_s) = await asyncio.gather(
+        post(bot, teams_message(channel.url, "hello"), f"Bearer {issuer.channel_token(channel.url)}"), health())
+    assert status == 503 and time.monotonic() - started < 2.5
+    assert health_status == 200 and health_s < 0.2, "the event loop was blocked by the key fetch"
     assert channel.received == []
 
 
