@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SHARED ?= ../shared
 EVAL_KB ?= /tmp/insight-kb
 
-.PHONY: venv run test lint typecheck eval bench clean
+.PHONY: venv run test lint typecheck eval bench fuzz loadtest clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ eval: venv
 
 bench: venv
 	$(PY) -m bench --shared $(SHARED) --kb-root $(EVAL_KB)
+
+# Property-based fuzzing with a long budget (make test runs the same tests with FUZZ_EXAMPLES=150).
+FUZZ_EXAMPLES ?= 5000
+FUZZ_TESTS := tests/bot/test_fuzz_activity.py tests/knowledge/test_fuzz_matcher.py tests/e2e/test_fuzz_endpoint.py \
+	tests/bot/test_redact.py tests/knowledge/test_normalize.py
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -o timeout=3600 $(FUZZ_TESTS)
+
+# 200 concurrent conversations x 50 messages against `python -m bot serve` on loopback (bounded, stops itself).
+loadtest: venv
+	$(PY) -m bench.loadtest --shared $(SHARED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

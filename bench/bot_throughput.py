@@ -97,6 +97,7 @@ def contenders(names: Sequence[str], kb: Sequence[str], state_dir: Path) -> list
                                   base_env))
         elif name == "insight":
             env = dict(base_env, STATE_STORE=f"sqlite:///{state_dir / 'insight-bench.db'}", MicrosoftAppId="",
+                       RATE_LIMIT_PER_MINUTE="0",  # closed loops far above a person's pace
                        MicrosoftAppPassword="")
             if kb:
                 env["KB_PATH"] = os.pathsep.join(kb)

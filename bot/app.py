@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from azure.core.exceptions import DeserializationError
@@ -16,19 +18,29 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
 from bot.channel_text import client_locale
-from bot.connector import ReusingBotFrameworkAuthentication
+from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.escalation import Escalation
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
+from bot.limits import ConversationRateLimit
 from bot.plugin import InsightDesk
+from bot.redact import RedactingFeedbackStore
 from bot.settings import Settings
+from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
 from bot.storage import close_storage, create_storage
 from bot.strings import strings_for
+from bot.tenants import TenantAllowList
 from knowledge.engine import KnowledgeEngine
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Room for a 1 MB paste in any script: JSON may escape each character as six bytes."""
+_BAD_ID_CHARACTER = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+REQUIRED_TEXT_FIELDS = ("channelId", "serviceUrl")
+REQUIRED_ACCOUNTS = ("conversation", "from")
+"""What every activity a channel sends carries, and what the bot needs to keep state and reply."""
+RETRY_AFTER_S = 30
+"""What a 503 asks the channel to wait while the signing keys cannot be fetched."""
 
 
 @dataclass
@@ -47,6 +59,7 @@ SERVICES = web.AppKey("services", Services)
 
 
 def _authentication(settings: Settings) -> ReusingBotFrameworkAuthentication:
+    fetch_signing_keys_off_the_loop(metadata_urls(settings))
     inner: BotFrameworkAuthentication = ConfigurationBotFrameworkAuthentication(settings)
     return ReusingBotFrameworkAuthentication(inner)
 
@@ -84,6 +97,25 @@ def _parse_activity(body: Any) -> str | None:
         return "the body must be a JSON object (a Bot Framework activity)"
     if not isinstance(body.get("type"), str) or not body["type"]:
         return "the activity has no 'type'"
+    for key in REQUIRED_TEXT_FIELDS:
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            return f"the activity has no '{key}'"
+    service_url = body["serviceUrl"].strip()
+    service = urlsplit(service_url)
+    if (service.scheme.lower() not in ("http", "https") or not service.hostname
+            or any(c <= " " or c == "\x7f" for c in service_url)):
+        return "the activity's 'serviceUrl' is not an http(s) URL"
+    for key in REQUIRED_ACCOUNTS:
+        account = body.get(key)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str) or not account["id"].strip():
+            return f"the activity has no '{key}.id'"
+    # Ids go into the reply's URL path (a line break there would split the request) and into state keys
+    # (which SQLite must encode): no control characters, no lone surrogates.
+    ids = {"channelId": body["channelId"], "conversation.id": body["conversation"]["id"], "from.id": body["from"]["id"],
+           "id": body.get("id")}
+    for name, value in ids.items():
+        if value is not None and (not isinstance(value, str) or _BAD_ID_CHARACTER.search(value)):
+            return f"the activity's '{name}' is not text without control characters"
     return None
 
 
@@ -97,6 +129,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         return _bad_request(f"the body is not JSON: {e}")
+    except RecursionError:
+        return _bad_request("the body is nested too deeply")
     problem = _parse_activity(body)
     if problem:
         log.warning("rejected a malformed activity: %s", problem)
@@ -109,6 +143,12 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except (PermissionError, PyJWTError) as e:
         log.warning("rejected an activity that failed authentication: %s", e)
         raise web.HTTPUnauthorized() from e
+    except web.HTTPUnauthorized as e:  # the adapter's answer to PermissionError: say why, never the token
+        log.warning("rejected an activity that failed authentication: %s", str(e.__context__ or "no reason")[:300])
+        raise
+    except SigningKeysUnavailable as e:
+        log.error("could not check a channel token: %s", e)
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": str(RETRY_AFTER_S)}) from e
     return response if response is not None else web.Response(status=201)
 
 
@@ -133,11 +173,16 @@ def create_app(
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
         state = storage if storage is not None else create_storage(settings.state_store)
         notes = feedback if feedback is not None else create_feedback_store(state)
+        if settings.redact_transcripts:
+            notes = RedactingFeedbackStore(notes)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
         escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff)
         desk = InsightDesk(knowledge, state, notes, escalation)
         adapter.on_turn_error = turn_error_handler(desk)
+        adapter.use(TenantAllowList(settings.allowed_tenants))
+        adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
+                                          burst=settings.rate_limit_burst, locale_of=desk.user_locale))
         bot = InsightDeskBot(desk)
         app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
         yield

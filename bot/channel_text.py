@@ -19,12 +19,16 @@ _HTML_MENTION = re.compile(
 """A mention in Teams' HTML copy: ``<span itemtype=".../Mention" itemid="0">Name</span>`` or ``<at id="0">``."""
 _MENTION_INDEX = re.compile(r'\b(?:itemid|id)\s*=\s*"(\d+)"', re.IGNORECASE)
 MAX_TEXT_CHARS = 1_000_000
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""What JSON's ``\\ud800`` escapes can put in a Python string; no UTF-8 encoder (SQLite, logs) accepts it."""
 
 
 def _props(entity: Any) -> dict[str, Any]:
     """An entity's fields as a dict, whether botbuilder kept it typed or as extra properties."""
     if isinstance(entity, dict):
         return entity
+    if not hasattr(entity, "__dict__"):  # null, a number or a string where an entity object belongs
+        return {}
     data: dict[str, Any] = dict(getattr(entity, "additional_properties", None) or {})
     data.update({k: v for k, v in vars(entity).items() if v is not None and k != "additional_properties"})
     return data
@@ -92,7 +96,7 @@ def message_text(activity: Activity) -> str:
         if attachment.content_type == "text/html" and isinstance(attachment.content, str) and attachment.content:
             text = html_to_text(_remove_html_mentions(attachment.content[: 2 * MAX_TEXT_CHARS], activity))
             break
-    text = text[:MAX_TEXT_CHARS]
+    text = _LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT_CHARS])
     for mention in bot_mentions(activity):
         text = text.replace(mention, " ", 1)
         plain = html.unescape(mention)

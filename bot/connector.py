@@ -12,9 +12,11 @@ botbuilder's own extension points:
 
 - inbound validation (``authenticate_request`` and the rest) is delegated unchanged, except that
   every failure to validate a token surfaces as ``PermissionError``, which the adapter answers
-  with 401: botbuilder lets some escape as PyJWT errors, ``IndexError`` (unknown signing key),
-  HTTP errors (metadata unreachable) or a bare ``Exception`` (endorsements), which would
-  otherwise become 500s;
+  with 401: botbuilder lets some escape as PyJWT errors, ``IndexError`` (unknown signing key)
+  or a bare ``Exception`` (endorsements), which would otherwise become 500s; and a failure to
+  fetch the signing keys (OpenID metadata or JWKS unreachable, an HTTP error, a body that is not
+  the expected JSON) surfaces as :class:`SigningKeysUnavailable`, which the app answers with 503:
+  the token may be fine, the channel should retry;
 - the ``ConnectorFactory`` it hands the adapter keeps one ``ConnectorClient`` per
   (app id, service URL, audience). The credentials come from botbuilder's own factory for that
   app id and audience (same cloud, login endpoint and scope as without reuse) and msrest's
@@ -29,6 +31,7 @@ cleanup.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
@@ -60,6 +63,7 @@ __all__ = [
     "ConnectorClientPool",
     "ReusingBotFrameworkAuthentication",
     "ReusingConnectorFactory",
+    "SigningKeysUnavailable",
     "create_bot_authentication",
 ]
 
@@ -72,21 +76,62 @@ CONNECT_RETRIES = 3
 CONNECT_BACKOFF_S = 0.8
 """Back-off factor between connection attempts (0, 1.6 s, 3.2 s), as msrest's default."""
 
+SEND_RETRIES = 3
+"""Further attempts after the connector answered 429 or 5xx, or did not answer within ``SEND_TIMEOUT_S``."""
+
+SEND_BACKOFF_S = 0.5
+"""First wait before resending (then doubled each time) when the connector gives no usable ``Retry-After``."""
+
+MAX_RETRY_AFTER_S = 10.0
+"""The longest ``Retry-After`` honoured; a longer one is cut to this, so a turn never waits unboundedly."""
+
+SEND_TIMEOUT_S = 15.0
+"""How long one attempt may take (msrest's default is 100 s, which would hold a turn that long)."""
+
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+
 AUTHORIZATION = "Authorization"
 
 _VALIDATION_ERRORS = (jwt.PyJWTError, requests.RequestException, LookupError, AttributeError, ValueError)
 """What botbuilder's token validation raises, besides ``PermissionError``, when a token does not validate."""
 
+_KEY_REFRESH = ("jwt_token_extractor.py", "_refresh")
+"""Where botbuilder fetches the OpenID metadata and signing keys (``_OpenIdMetadata._refresh``)."""
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class SigningKeysUnavailable(Exception):
+    """The channel's signing keys could not be fetched, so no token can be checked now (HTTP 503)."""
+
+
+def _raised_fetching_keys(error: BaseException) -> bool:
+    """Whether ``error`` came from fetching the signing keys rather than from checking the token."""
+    if isinstance(error, requests.RequestException):  # validation makes no other HTTP call
+        return True
+    trace = error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_filename.endswith(_KEY_REFRESH[0]) and code.co_name == _KEY_REFRESH[1]:
+            return True
+        trace = trace.tb_next
+    return False
 
 
 async def _unauthorized_unless_valid(validation: Awaitable[T]) -> T:
-    """``validation``'s result; any failure to validate becomes ``PermissionError`` (HTTP 401)."""
+    """``validation``'s result; any failure to validate becomes ``PermissionError`` (HTTP 401), a failure
+    to fetch the signing keys ``SigningKeysUnavailable`` (HTTP 503)."""
     try:
         return await validation
     except PermissionError:
         raise
-    except _VALIDATION_ERRORS as error:
+    except (*_VALIDATION_ERRORS, TypeError) as error:
+        if _raised_fetching_keys(error):
+            raise SigningKeysUnavailable(f"the signing keys could not be fetched ({type(error).__name__}:"
+                                         f" {error})") from error
+        if not isinstance(error, _VALIDATION_ERRORS):
+            raise
         raise PermissionError(f"the token did not validate ({type(error).__name__}: {error})") from error
     except Exception as error:
         if type(error) is not Exception:  # botbuilder signals endorsement and algorithm failures this way
@@ -132,7 +177,7 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
 
     def __init__(self, pool: ConnectorClientPool, timeout_s: float, verify_tls: bool) -> None:
         self._pool = pool
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._verify_tls = verify_tls
         self._signed = requests.Session()
 
@@ -157,23 +202,50 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         if authorization:
             headers[AUTHORIZATION] = authorization
         session = self._pool.session()
-        for attempt in range(CONNECT_RETRIES + 1):
+        timeout = aiohttp.ClientTimeout(total=min(self._timeout_s, SEND_TIMEOUT_S))
+        connect_failures = sends = 0
+        while True:
             try:
                 async with session.request(http_request.method, http_request.url, headers=headers,
-                                           data=http_request.data, timeout=self._timeout,
+                                           data=http_request.data, timeout=timeout,
                                            ssl=self._verify_tls) as response:
                     body = await response.read()
                     loaded = _LoadedResponse(http_request, response.status, response.reason,
                                              response.headers.copy(), body)
-                return Response(request, loaded)
             except aiohttp.ClientConnectorError as error:
-                if attempt == CONNECT_RETRIES:
+                if connect_failures == CONNECT_RETRIES:
                     raise ClientRequestError("Error occurred in request.", error) from error
-                if attempt:
-                    await asyncio.sleep(CONNECT_BACKOFF_S * 2**attempt)
-            except (aiohttp.ClientError, TimeoutError) as error:
+                if connect_failures:
+                    await asyncio.sleep(CONNECT_BACKOFF_S * 2**connect_failures)
+                connect_failures += 1
+                continue
+            except TimeoutError as error:
+                if sends == SEND_RETRIES:
+                    raise ClientRequestError("Error occurred in request: no answer in time.", error) from error
+                log.warning("the connector did not answer within %.0f s; sending again (%d of %d)",
+                            timeout.total or 0, sends + 1, SEND_RETRIES)
+                await asyncio.sleep(SEND_BACKOFF_S * 2**sends)
+                sends += 1
+                continue
+            except aiohttp.ClientError as error:
                 raise ClientRequestError("Error occurred in request.", error) from error
-        raise AssertionError("unreachable")  # pragma: no cover
+            if loaded.status_code not in RETRIED_STATUSES or sends == SEND_RETRIES:
+                return Response(request, loaded)
+            wait = _retry_after(loaded.headers.get("Retry-After"), SEND_BACKOFF_S * 2**sends)
+            log.warning("the connector answered %d; sending again in %.1f s (%d of %d)", loaded.status_code, wait,
+                        sends + 1, SEND_RETRIES)
+            await asyncio.sleep(wait)
+            sends += 1
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    """Seconds to wait before resending: the connector's ``Retry-After`` (in seconds) when it gives one,
+    capped at ``MAX_RETRY_AFTER_S``, else ``default``."""
+    try:
+        seconds = float(header) if header else default
+    except ValueError:  # an HTTP date: not worth parsing for a reply
+        seconds = default
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
 class ConnectorClientPool:

@@ -85,7 +85,8 @@ class FeedbackEvent:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", FeedbackKind(self.kind))
-        object.__setattr__(self, "query", str(self.query)[:MAX_QUERY_CHARS])
+        query = str(self.query)[:MAX_QUERY_CHARS]
+        object.__setattr__(self, "query", query.encode("utf-8", "replace").decode("utf-8"))  # lone surrogates
         if self.timestamp.tzinfo is None or self.timestamp.utcoffset() is None:
             raise ValueError(f"feedback timestamp {self.timestamp.isoformat()} has no time zone")
         object.__setattr__(self, "timestamp", self.timestamp.astimezone(UTC))

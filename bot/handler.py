@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.plugin import InsightDesk
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 INVOKE_MESSAGE = "application/vnd.microsoft.activity.message"
 INVOKE_ERROR = "application/vnd.microsoft.error"
+log = logging.getLogger(__name__)
 
 
 class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder ships no types
@@ -49,7 +51,12 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """``Action.Execute`` (``adaptiveCard/action``) with our cards' data: handled like ``Action.Submit``."""
         if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
-            return await super().on_invoke_activity(turn_context)
+            response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+            if response is not None and response.status == HTTPStatus.NOT_IMPLEMENTED:
+                # An invoke this bot has no use for: ignored with 200, like an unknown activity type.
+                log.info("ignored an invoke this bot does not handle (%r)", str(turn_context.activity.name)[:60])
+                return InvokeResponse(status=int(HTTPStatus.OK))
+            return response
         value: Any = turn_context.activity.value
         action = value.get("action") if isinstance(value, dict) else None
         data = action.get("data") if isinstance(action, dict) else None

@@ -266,8 +266,11 @@ class InsightDesk:
             await self._send(turn_context, card, strings.text("sorry_not_helped"))
             return
         elif action == "escalate":
-            await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
-            if self.escalation is not None:
+            recorded = await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
+            if not recorded:
+                # Never confirm a request for a person that was not kept: the user would wait for no one.
+                await turn_context.send_activity(strings.text("apology"))
+            elif self.escalation is not None:
                 await self.escalation.offer(turn_context, strings, query=query, article=article)
             else:
                 await turn_context.send_activity(strings.text("escalated"))
@@ -370,7 +373,8 @@ class InsightDesk:
 
     async def _record(
         self, turn_context: TurnContext, kind: FeedbackKind, query: str, article: str | None, locale: str | None
-    ) -> None:
+    ) -> bool:
+        """Store one feedback event; ``False`` (and a log line) when the store failed."""
         activity = turn_context.activity
         event = FeedbackEvent(
             kind, query, article, locale,
@@ -382,6 +386,8 @@ class InsightDesk:
             await self.feedback.record(event)
         except StorageError as e:
             log.error("could not store feedback %s (activity %s): %s", kind.value, activity.id, e)
+            return False
+        return True
 
     async def _send(self, turn_context: TurnContext, card: dict[str, Any], markdown: str) -> None:
         """A card where the channel renders cards (``fallbackText`` inside), else the markdown as text."""

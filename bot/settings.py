@@ -24,6 +24,26 @@ BOT_FRAMEWORK_KEYS = (
 BOOLEAN_KEYS = frozenset({"VALIDATE_AUTHORITY"})
 """Keys botbuilder uses as booleans: ``false``, ``0``, ``no`` and ``off`` read as ``False``."""
 DEFAULT_STATE_STORE = "sqlite:///var/insight-desk.db"
+DEFAULT_RATE_LIMIT_PER_MINUTE = 30.0
+DEFAULT_RATE_LIMIT_BURST = 10
+APP_TYPES_WITH_TENANT = frozenset({"singletenant", "userassignedmsi"})
+
+
+def _number(env: Mapping[str, str], key: str, default: float, *, integer: bool = False) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ValueError(f"{key} must be a {'whole ' if integer else ''}number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{key} must not be negative, got {raw!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    return env.get(key, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,14 @@ class Settings:
     log_level: str = "INFO"
     escalation_handoff: str = "teams"
     """Where tickets go: ``teams`` (agents' channels), ``hub`` (``handoff.initiate``), ``both``."""
+    allowed_tenants: frozenset[str] = frozenset()
+    """Teams tenant ids served (``ALLOWED_TENANTS``, comma-separated); empty serves every tenant."""
+    rate_limit_per_minute: float = DEFAULT_RATE_LIMIT_PER_MINUTE
+    """Messages one conversation may send per minute on average (``RATE_LIMIT_PER_MINUTE``); 0 turns it off."""
+    rate_limit_burst: int = DEFAULT_RATE_LIMIT_BURST
+    """Messages one conversation may send at once before the average applies (``RATE_LIMIT_BURST``)."""
+    redact_transcripts: bool = False
+    """Mask ids (GUIDs), emails and IP addresses in stored user text (``REDACT_TRANSCRIPTS``)."""
     APP_ID: str = ""
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
@@ -65,6 +93,9 @@ class Settings:
             port = int(env.get("PORT", "3978"))
         except ValueError:
             raise ValueError(f"PORT must be a number, got {env['PORT']!r}") from None
+        app_type = env.get("MicrosoftAppType", "") or "MultiTenant"
+        if app_type.lower() in APP_TYPES_WITH_TENANT and not env.get("MicrosoftAppTenantId"):
+            raise ValueError(f"MicrosoftAppType={app_type} needs MicrosoftAppTenantId (the bot's Entra tenant id)")
         return cls(
             host=env.get("HOST", "127.0.0.1"),
             port=port,
@@ -73,9 +104,13 @@ class Settings:
             state_store=env.get("STATE_STORE", DEFAULT_STATE_STORE),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             escalation_handoff=_handoff(env.get("ESCALATION_HANDOFF", "teams")),
+            allowed_tenants=frozenset(t.strip() for t in env.get("ALLOWED_TENANTS", "").split(",") if t.strip()),
+            rate_limit_per_minute=_number(env, "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
+            rate_limit_burst=int(_number(env, "RATE_LIMIT_BURST", DEFAULT_RATE_LIMIT_BURST, integer=True)),
+            redact_transcripts=_flag(env, "REDACT_TRANSCRIPTS"),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
-            APP_TYPE=env.get("MicrosoftAppType", "") or "MultiTenant",
+            APP_TYPE=app_type,
             APP_TENANTID=env.get("MicrosoftAppTenantId", ""),
             bot_framework={k: env[k] for k in BOT_FRAMEWORK_KEYS if env.get(k)},
         )

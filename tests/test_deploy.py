@@ -266,7 +266,8 @@ def _env_example() -> dict[str, str]:
 def test_env_example_lists_the_settings_each_with_a_comment() -> None:
     keys = _env_example()
     assert set(keys) == {"HOST", "PORT", "KB_PATH", "STATE_STORE", "MicrosoftAppId", "MicrosoftAppPassword",
-                         "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL"}
+                         "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL", "ALLOWED_TENANTS",
+                         "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "REDACT_TRANSCRIPTS"}
     assert keys["STATE_STORE"] == "sqlite:///var/insight-desk.db"
     assert keys["MicrosoftAppPassword"] == "", "no secret may be committed"
     lines = (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines()
@@ -278,7 +279,7 @@ def test_env_example_lists_the_settings_each_with_a_comment() -> None:
 def test_every_env_example_key_is_read_by_the_settings() -> None:
     baseline = Settings.from_env({}, dotenv=None)
     for key in _env_example():
-        changed = Settings.from_env({key: "7"}, dotenv=None)
+        changed = Settings.from_env({key: "true" if key == "REDACT_TRANSCRIPTS" else "7"}, dotenv=None)
         assert changed != baseline, f"{key} is not read by bot.settings.Settings"
 
 

@@ -76,3 +76,30 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     s = Settings.from_env({}, dotenv=tmp_path / "none.env")
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.port = 1  # type: ignore[misc]
+
+
+def test_trust_settings_from_the_environment(tmp_path: Path) -> None:
+    env = {"ALLOWED_TENANTS": " t-1, T-2 ,,", "RATE_LIMIT_PER_MINUTE": "12.5", "RATE_LIMIT_BURST": "4",
+           "REDACT_TRANSCRIPTS": "true"}
+    s = Settings.from_env(env, dotenv=tmp_path / "none.env")
+    assert s.allowed_tenants == frozenset({"t-1", "T-2"})
+    assert (s.rate_limit_per_minute, s.rate_limit_burst, s.redact_transcripts) == (12.5, 4, True)
+    default = Settings.from_env({}, dotenv=tmp_path / "none.env")
+    assert (default.allowed_tenants, default.redact_transcripts) == (frozenset(), False)
+    assert default.rate_limit_per_minute > 0
+
+
+@pytest.mark.parametrize(("key", "value"), [("RATE_LIMIT_PER_MINUTE", "fast"), ("RATE_LIMIT_BURST", "2.5"),
+                                            ("RATE_LIMIT_BURST", "-1")])
+def test_bad_rate_limits_are_clear_errors(tmp_path: Path, key: str, value: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        Settings.from_env({key: value}, dotenv=tmp_path / "none.env")
+
+
+@pytest.mark.parametrize("app_type", ["SingleTenant", "UserAssignedMSI"])
+def test_tenant_bound_app_types_need_a_tenant_id(tmp_path: Path, app_type: str) -> None:
+    with pytest.raises(ValueError, match="MicrosoftAppTenantId"):
+        Settings.from_env({"MicrosoftAppType": app_type, "MicrosoftAppId": "x"}, dotenv=tmp_path / "none.env")
+    ok = Settings.from_env({"MicrosoftAppType": app_type, "MicrosoftAppId": "x", "MicrosoftAppTenantId": "t"},
+                           dotenv=tmp_path / "none.env")
+    assert app_type == ok.APP_TYPE

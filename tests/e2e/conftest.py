@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
@@ -39,8 +40,9 @@ class ConnectorStub:
                 if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[ConnectorStub]:
+@contextlib.asynccontextmanager
+async def serve_connector() -> AsyncIterator[ConnectorStub]:
+    """A connector stub on a free loopback port, stopped on exit."""
     stub = ConnectorStub()
 
     async def record(request: web.Request) -> web.Response:
@@ -63,8 +65,16 @@ async def connector() -> AsyncIterator[ConnectorStub]:
     await site.start()
     port = runner.addresses[0][1]
     stub.url = f"http://127.0.0.1:{port}"
-    yield stub
-    await runner.cleanup()
+    try:
+        yield stub
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[ConnectorStub]:
+    async with serve_connector() as stub:
+        yield stub
 
 
 @dataclass

@@ -12,13 +12,18 @@ path ``/adfs`` spares MSAL the instance discovery on login.microsoftonline.com).
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
+import json
+import logging
 import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +38,19 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from bot.app import SERVICES
-from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
+from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, serve_connector, teams_message
+from tests.e2e.loopback_guard import loopback_only
 
 APP_ID = "4f2b7c1e-0000-4000-8000-00000000b07a"
 APP_PASSWORD = "local-test-secret"
 CHANNEL_ISSUER = "https://api.botframework.test"
 KEY_ID = "channel-key-1"
+TENANT_ID = "6f1c2d3e-0000-4000-8000-0000000f00d5"
+MSI_HEADER = "local-identity-header"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -77,12 +89,30 @@ class Issuer:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
 
+    msi_requests: list[dict[str, str]] = field(default_factory=list)
+
     def channel_token(self, service_url: str, *, audience: str = APP_ID, issuer: str = CHANNEL_ISSUER,
-                      expires_in: int = 3600, key: rsa.RSAPrivateKey | None = None, kid: str = KEY_ID) -> str:
+                      expires_in: int = 3600, valid_in: int = -60, key: rsa.RSAPrivateKey | None = None,
+                      kid: str = KEY_ID) -> str:
         now = int(time.time())
-        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 60,
+        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now + valid_in,
                   "iat": now - 60, "exp": now + expires_in, "jti": str(uuid.uuid4())}
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
+
+    def unsigned_token(self, service_url: str, *, kid: str | None = KEY_ID) -> str:
+        """The claims of a valid token with ``alg: none`` and no signature."""
+        claims = jwt.decode(self.channel_token(service_url), options={"verify_signature": False})
+        return jwt.encode(claims, "", algorithm="none", headers={"kid": kid} if kid else None)
+
+    def hmac_token(self, service_url: str) -> str:
+        """A valid token's claims signed HS256 with the published public key as the secret (key confusion)."""
+        claims = jwt.decode(self.channel_token(service_url), options={"verify_signature": False})
+        public = self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
+        header = {"alg": "HS256", "typ": "JWT", "kid": KEY_ID}
+        segments = [_b64(json.dumps(header).encode()), _b64(json.dumps(claims).encode())]
+        signature = hmac.new(public, ".".join(segments).encode(), hashlib.sha256).digest()
+        return ".".join([*segments, _b64(signature)])
 
     def app(self) -> web.Application:
         async def metadata(request: web.Request) -> web.Response:
@@ -112,7 +142,18 @@ class Issuer:
             response.force_close()  # clients keep no socket to a server that is gone after the module
             return response
 
+        async def managed_identity(request: web.Request) -> web.Response:
+            """App Service's managed-identity endpoint, as MSAL calls it with IDENTITY_ENDPOINT set."""
+            self.msi_requests.append(dict(request.query, header=request.headers.get("X-IDENTITY-HEADER", "")))
+            if request.headers.get("X-IDENTITY-HEADER") != MSI_HEADER:
+                return web.json_response({"statusCode": 401, "message": "bad identity header"}, status=401)
+            issued = f"msi-token-{len(self.msi_requests)}"
+            self.issued.append(issued)
+            return web.json_response({"access_token": issued, "expires_on": str(int(time.time()) + 3600),
+                                      "resource": request.query.get("resource", ""), "token_type": "Bearer"})
+
         app = web.Application(middlewares=[one_request_per_connection])
+        app.router.add_get("/msi/token", managed_identity)
         app.router.add_get("/.well-known/openid-configuration", metadata)
         app.router.add_get("/adfs/.well-known/openid-configuration", metadata)
         app.router.add_get("/keys", keys)
@@ -120,7 +161,7 @@ class Issuer:
         return app
 
 
-def serve_in_thread(app: web.Application, tls: ssl.SSLContext) -> tuple[int, Any]:
+def serve_in_thread(app: web.Application, tls: ssl.SSLContext | None) -> tuple[int, Any]:
     """Serve ``app`` over HTTPS on a free loopback port from a thread with its own loop; returns (port, stop)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="local-openid-issuer", daemon=True)
@@ -154,6 +195,14 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
         env.setenv("REQUESTS_CA_BUNDLE", str(cert))  # botbuilder's and MSAL's requests trust the local issuer
         yield local
     stop()
+
+
+@pytest.fixture(autouse=True)
+def only_loopback() -> Iterator[None]:
+    """Every test here fails if anything (botbuilder, MSAL, requests) tried to reach a non-loopback host."""
+    with loopback_only() as refused:
+        yield
+    assert refused == [], f"tried to leave loopback: {refused}"
 
 
 @pytest.fixture
@@ -201,21 +250,52 @@ async def test_a_malformed_token_is_401(secured_bot: BotServer, channel: Connect
     assert channel.received == []
 
 
-@pytest.mark.parametrize("case", ["unknown key, known key id", "unknown key id", "expired", "wrong audience",
-                                  "wrong issuer", "other service URL"])
+TOKEN_CASES = ["unknown key, known key id", "unknown key id", "unsigned (alg none)", "unsigned, no key id",
+               "HS256 signed with the public key", "expired", "not yet valid", "wrong audience", "wrong issuer",
+               "other service URL", "emulator issuer, unknown key"]
+
+
+def forged_token(issuer: Issuer, service_url: str, case: str) -> str:
+    """A token for ``service_url`` that must not validate, for one of ``TOKEN_CASES``."""
+    if case == "emulator issuer, unknown key":
+        now = int(time.time())
+        claims = {"iss": "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/", "aud": APP_ID,
+                  "appid": APP_ID, "ver": "1.0", "nbf": now - 60, "exp": now + 3600}
+        return jwt.encode(claims, rsa_key(), algorithm="RS256", headers={"kid": KEY_ID})
+    return {
+        "unknown key, known key id": lambda: issuer.channel_token(service_url, key=rsa_key()),
+        "unknown key id": lambda: issuer.channel_token(service_url, key=rsa_key(), kid="rogue-key"),
+        "unsigned (alg none)": lambda: issuer.unsigned_token(service_url),
+        "unsigned, no key id": lambda: issuer.unsigned_token(service_url, kid=None),
+        "HS256 signed with the public key": lambda: issuer.hmac_token(service_url),
+        "expired": lambda: issuer.channel_token(service_url, expires_in=-3600),
+        "not yet valid": lambda: issuer.channel_token(service_url, valid_in=3600),
+        "wrong audience": lambda: issuer.channel_token(service_url, audience="some-other-bot"),
+        "wrong issuer": lambda: issuer.channel_token(service_url, issuer="https://issuer.example"),
+        "other service URL": lambda: issuer.channel_token("https://smba.trafficmanager.net/amer/"),
+    }[case]()
+
+
+@pytest.mark.parametrize("case", TOKEN_CASES)
 async def test_a_token_that_does_not_validate_is_401(
     secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer, case: str
 ) -> None:
-    token = {
-        "unknown key, known key id": lambda: issuer.channel_token(channel.url, key=rsa_key()),
-        "unknown key id": lambda: issuer.channel_token(channel.url, key=rsa_key(), kid="rogue-key"),
-        "expired": lambda: issuer.channel_token(channel.url, expires_in=-3600),
-        "wrong audience": lambda: issuer.channel_token(channel.url, audience="some-other-bot"),
-        "wrong issuer": lambda: issuer.channel_token(channel.url, issuer="https://issuer.example"),
-        "other service URL": lambda: issuer.channel_token("https://smba.trafficmanager.net/amer/"),
-    }[case]()
+    token = forged_token(issuer, channel.url, case)
     assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
     assert channel.received == []
+    # The same request with a valid token is answered: the 401 came from the token alone.
+    valid = issuer.channel_token(channel.url)
+    assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {valid}") in (200, 201)
+    assert len(channel.received) == 1
+
+
+async def test_an_activity_whose_service_url_is_not_the_tokens_is_401_and_nothing_is_called(
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer, connector_elsewhere: ConnectorStub
+) -> None:
+    token = issuer.channel_token(channel.url)  # the channel vouches for its own connector only
+    activity = teams_message(connector_elsewhere.url, "hello")
+    assert await post(secured_bot, activity, f"Bearer {token}") == 401
+    assert channel.received == [] and connector_elsewhere.received == []
 
 
 async def test_a_channel_the_key_is_not_endorsed_for_is_401(
@@ -251,14 +331,166 @@ async def test_second_turn_reuses_the_bots_token(
     assert len(set(channel.authorizations)) == 1, "the kept client should sign both replies with one token"
 
 
-async def test_unreachable_signing_keys_are_401_not_500(start_bot: StartBot, channel: ConnectorStub,
-                                                          issuer: Issuer) -> None:
-    keys = dict(bot_framework_keys(issuer.url),
-                TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL="http://127.0.0.1:9/.well-known/openid-configuration")
+@pytest.fixture
+async def connector_elsewhere() -> AsyncIterator[ConnectorStub]:
+    """A second connector stub, standing for a URL an attacker names: it must never be called."""
+    async with serve_connector() as stub:
+        yield stub
+
+
+@dataclass
+class KeyServer:
+    """Serves OpenID metadata that fails in one of several ways, then (``recover``) the issuer's real one."""
+
+    issuer_url: str
+    failures_left: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+
+    def app(self) -> web.Application:
+        async def metadata(request: web.Request) -> web.Response:
+            self.requests += 1
+            mode = request.match_info["mode"]
+            key = request.match_info["run"]
+            if mode == "recover":
+                left = self.failures_left.setdefault(key, 1)
+                if left <= 0:
+                    return web.json_response({"issuer": CHANNEL_ISSUER, "jwks_uri": f"{self.issuer_url}/keys"})
+                self.failures_left[key] = left - 1
+                return web.Response(status=500, text="metadata store down")
+            if mode == "500":
+                return web.Response(status=500, text="internal error")
+            if mode == "hang":  # accepts the connection, then says nothing for far longer than the bot waits
+                await asyncio.sleep(3)
+                return web.Response(status=504, text="too late")
+            if mode == "garbage":
+                return web.Response(text="<html>not json</html>", content_type="text/html")
+            if mode == "no-jwks-uri":
+                return web.json_response({"issuer": CHANNEL_ISSUER})
+            if mode == "list":
+                return web.json_response(["not", "an", "object"])
+            return web.json_response({"issuer": CHANNEL_ISSUER,
+                                      "jwks_uri": str(request.url.with_path(f"/{mode}/{key}/keys"))})
+
+        async def keys(request: web.Request) -> web.Response:
+            self.requests += 1
+            mode = request.match_info["mode"]
+            if mode == "keys-500":
+                return web.Response(status=503, text="busy")
+            if mode == "keys-garbage":
+                return web.Response(body=b"\xff\xfe{", content_type="application/json")
+            return web.json_response({"no": "keys"})  # keys-missing
+
+        app = web.Application()
+        app.router.add_get("/{mode}/{run}/.well-known/openid-configuration", metadata)
+        app.router.add_get("/{mode}/{run}/keys", keys)
+        return app
+
+
+@pytest.fixture(scope="module")
+def key_server(issuer: Issuer) -> Iterator[tuple[KeyServer, str]]:
+    server = KeyServer(issuer.url)
+    port, stop = serve_in_thread(server.app(), None)
+    yield server, f"http://127.0.0.1:{port}"
+    stop()
+
+
+OUTAGES = ["issuer down", "500", "garbage", "no-jwks-uri", "list", "keys-500", "keys-garbage", "keys-missing"]
+
+
+@pytest.mark.parametrize("outage", OUTAGES)
+async def test_signing_keys_that_cannot_be_fetched_are_503_never_500(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, key_server: tuple[KeyServer, str], outage: str
+) -> None:
+    _, url = key_server
+    run = uuid.uuid4().hex  # botbuilder caches metadata per URL for the whole process
+    metadata = ("http://127.0.0.1:9/.well-known/openid-configuration" if outage == "issuer down"
+                else f"{url}/{outage}/{run}/.well-known/openid-configuration")
+    keys = dict(bot_framework_keys(issuer.url), TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=metadata)
     bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD, bot_framework=keys)
     token = issuer.channel_token(channel.url)
-    assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    async with bot.session.post(f"{bot.url}/api/messages", json=teams_message(channel.url, "hello"),
+                                headers=headers) as response:
+        assert response.status == 503
+        assert response.headers.get("Retry-After") == "30"
     assert channel.received == []
+
+
+async def test_a_key_endpoint_that_never_answers_is_503_in_bounded_time_and_other_requests_go_on(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, key_server: tuple[KeyServer, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.signing_keys.KEY_FETCH_TIMEOUT_S", 0.5)
+    _, url = key_server
+    metadata = f"{url}/hang/{uuid.uuid4().hex}/.well-known/openid-configuration"
+    keys = dict(bot_framework_keys(issuer.url), TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=metadata)
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD, bot_framework=keys)
+
+    async def health() -> tuple[int, float]:
+        await asyncio.sleep(0.2)  # while the key fetch hangs
+        started = time.monotonic()
+        async with bot.session.get(f"{bot.url}/healthz") as response:
+            return response.status, time.monotonic() - started
+
+    started = time.monotonic()
+    status, (health_status, health_s) = await asyncio.gather(
+        post(bot, teams_message(channel.url, "hello"), f"Bearer {issuer.channel_token(channel.url)}"), health())
+    assert status == 503 and time.monotonic() - started < 2.5
+    assert health_status == 200 and health_s < 0.2, "the event loop was blocked by the key fetch"
+    assert channel.received == []
+
+
+async def test_after_a_key_outage_the_next_request_fetches_the_keys_again(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, key_server: tuple[KeyServer, str]
+) -> None:
+    _, url = key_server
+    metadata = f"{url}/recover/{uuid.uuid4().hex}/.well-known/openid-configuration"
+    keys = dict(bot_framework_keys(issuer.url), TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=metadata)
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD, bot_framework=keys)
+    statuses = [await post(bot, teams_message(channel.url, "hello"), f"Bearer {issuer.channel_token(channel.url)}")
+                for _ in range(2)]
+    assert statuses[0] == 503 and statuses[1] in (200, 201)
+    assert len(channel.received) == 1
+
+
+async def test_single_tenant_accepts_its_tenants_issuer_only(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer
+) -> None:
+    tenant_issuer = f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"
+    keys = dict(bot_framework_keys(issuer.url), TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=tenant_issuer)
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD, APP_TYPE="SingleTenant",
+                                     APP_TENANTID=TENANT_ID, bot_framework=keys)
+    for rejected in (CHANNEL_ISSUER, "https://login.microsoftonline.com/11111111-2222-4333-8444-555555555555/v2.0"):
+        token = issuer.channel_token(channel.url, issuer=rejected)
+        assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
+    assert channel.received == []
+    before = len(issuer.token_requests)
+    token = issuer.channel_token(channel.url, issuer=tenant_issuer)
+    assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") in (200, 201)
+    assert len(channel.received) == 1
+    assert len(issuer.token_requests) == before + 1
+    assert issuer.token_requests[-1]["client_id"] == APP_ID
+    assert channel.authorizations[-1] == f"Bearer {issuer.issued[-1]}"
+
+
+async def test_user_assigned_managed_identity_validates_tokens_and_signs_replies_with_its_identity(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MSAL finds App Service's managed-identity endpoint through these; here it is the local issuer.
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{issuer.url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", MSI_HEADER)
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_TYPE="UserAssignedMSI", APP_TENANTID=TENANT_ID,
+                                     bot_framework=bot_framework_keys(issuer.url))
+    for case in ("unknown key, known key id", "wrong audience", "unsigned (alg none)"):
+        token = forged_token(issuer, channel.url, case)
+        assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
+    assert channel.received == [] and issuer.msi_requests == []
+    token = issuer.channel_token(channel.url)
+    assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {token}") in (200, 201)
+    assert len(channel.received) == 1
+    assert issuer.msi_requests[-1]["client_id"] == APP_ID
+    assert channel.authorizations[-1] == f"Bearer {issuer.issued[-1]}"
+    assert issuer.issued[-1].startswith("msi-token-")
 
 
 async def test_shutdown_closes_the_connections_kept_for_replies(
@@ -271,3 +503,25 @@ async def test_shutdown_closes_the_connections_kept_for_replies(
     await secured_bot.stop()
     assert pool.closed
     assert len(pool) == 0
+
+
+async def test_no_secret_token_or_paste_reaches_the_log_at_info(
+    start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # every logger: ours, botbuilder's, msal's, aiohttp's access log
+    bot: BotServer = await start_bot(APP_ID=APP_ID, APP_PASSWORD=APP_PASSWORD,
+                                     bot_framework=bot_framework_keys(issuer.url))
+    paste = "Zyxqv-7731 quota exceeded on tenant mailbox, paste marker 5c1e"
+    valid = issuer.channel_token(channel.url)
+    forged = [forged_token(issuer, channel.url, case) for case in TOKEN_CASES]
+    assert await post(bot, teams_message(channel.url, paste), f"Bearer {valid}") in (200, 201)
+    card = teams_message(channel.url, value={"insightDesk": "no-such-action", "query": paste})
+    assert await post(bot, card, f"Bearer {issuer.channel_token(channel.url)}") in (200, 201)
+    for token in forged:
+        assert await post(bot, teams_message(channel.url, paste), f"Bearer {token}") == 401
+    assert len(channel.received) == 2
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert "failed authentication" in logged  # the log does say what happened
+    secrets = [APP_PASSWORD, valid, *forged, *issuer.issued, paste, "paste marker 5c1e"]
+    secrets += [t.split(".")[2] for t in (valid, *forged) if t.count(".") == 2 and t.split(".")[2]]
+    assert [s for s in secrets if s in logged] == []
