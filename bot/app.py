@@ -21,7 +21,7 @@ from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
 from bot.settings import Settings
-from bot.storage import close_storage, create_storage
+from bot.storage import aclose_storage, create_storage
 from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
 
@@ -130,7 +130,8 @@ def create_app(
         knowledge = engine
         if knowledge is None:
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
-        state = storage if storage is not None else create_storage(settings.state_store)
+        state = storage if storage is not None else create_storage(
+            settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
         notes = feedback if feedback is not None else create_feedback_store(state)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
@@ -141,7 +142,7 @@ def create_app(
         yield
         await authentication.close()
         if storage is None:
-            close_storage(state)
+            await aclose_storage(state)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)

@@ -35,6 +35,7 @@ class Settings:
     kb_paths: tuple[str, ...] = ()
     kb_cache_dir: str | None = "var/kb-cache"
     state_store: str = DEFAULT_STATE_STORE
+    azure_storage_connection_string: str = ""
     log_level: str = "INFO"
     APP_ID: str = ""
     APP_PASSWORD: str = ""
@@ -69,6 +70,7 @@ class Settings:
             kb_paths=tuple(p for p in env.get("KB_PATH", "").split(os.pathsep) if p),
             kb_cache_dir=env.get("KB_CACHE_DIR", "var/kb-cache") or None,
             state_store=env.get("STATE_STORE", DEFAULT_STATE_STORE),
+            azure_storage_connection_string=env.get("AZURE_STORAGE_CONNECTION_STRING", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
