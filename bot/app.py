@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +21,14 @@ from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
+from bot.kb_reload import KnowledgeReloader, ReloadOutcome
+from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
+from bot.metrics import BotMetrics, metrics_handler
 from bot.plugin import InsightDesk
 from bot.settings import Settings
 from bot.storage import aclose_storage, create_storage
 from bot.strings import strings_for
-from knowledge.engine import KnowledgeEngine
+from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -43,6 +48,7 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+METRICS = web.AppKey("metrics", BotMetrics)
 
 
 def _authentication(settings: Settings) -> ReusingBotFrameworkAuthentication:
@@ -124,7 +130,9 @@ def create_app(
     feedback: FeedbackStore | None = None,
 ) -> web.Application:
     """Build the application; every long-lived object is made here and closed on cleanup."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    metrics = BotMetrics()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[metrics.http_middleware()])
+    app[METRICS] = metrics
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         knowledge = engine
@@ -135,11 +143,18 @@ def create_app(
         notes = feedback if feedback is not None else create_feedback_store(state)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
+        adapter.use(TurnContextLogging())
+        adapter.use(metrics.middleware())
         desk = InsightDesk(knowledge, state, notes)
-        adapter.on_turn_error = turn_error_handler(desk)
+        desk.observe_answer = metrics.observe_answer
+        adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
         bot = InsightDeskBot(desk)
-        app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
+        services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
+        metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
+        reloader = None if engine is not None else _reloader(settings, services, metrics)
         yield
+        if reloader is not None:
+            await reloader.stop()
         await authentication.close()
         if storage is None:
             await aclose_storage(state)
@@ -147,12 +162,46 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(lambda request: request.app[METRICS]))
     return app
+
+
+class _RunningReloader:
+    """The hot reload of one app: SIGHUP always, polling when ``KB_RELOAD_SECONDS`` is set."""
+
+    def __init__(self, reloader: KnowledgeReloader, interval: float) -> None:
+        self.reloader = reloader
+        self.sighup = reloader.listen_for_sighup()
+        self.task = asyncio.get_running_loop().create_task(reloader.watch()) if interval > 0 else None
+
+    async def stop(self) -> None:
+        if self.sighup:
+            self.reloader.stop_listening()
+        if self.task is not None:
+            self.task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.task
+
+
+def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> _RunningReloader:
+    def install(engine: KnowledgeEngine) -> None:
+        services.engine = engine          # one assignment each: a request sees the old index or the new one
+        services.bot.desk.engine = engine
+
+    def record(outcome: ReloadOutcome) -> None:
+        metrics.kb_reload(outcome.outcome)
+        metrics.knowledge_base(len(services.engine.kb), len(services.engine.locales))
+
+    reloader = KnowledgeReloader(
+        settings.kb_paths or [BUNDLED_ARTICLES], current=services.engine, swap=install, on_outcome=record,
+        load=lambda: KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir),
+        interval=settings.kb_reload_seconds)
+    return _RunningReloader(reloader, settings.kb_reload_seconds)
 
 
 def run_server(settings: Settings) -> None:
     """Serve until interrupted, printing where once the knowledge base is loaded and the port is bound."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     where = f"http://{settings.host}:{settings.port}"
 
     def announce(_: str) -> None:

@@ -72,6 +72,8 @@ class InsightDesk:
         self._language = self.user_state.create_property("InsightDeskLanguage")
         self._welcomed = self.conversation_state.create_property("InsightDeskWelcomed")
         self._commands = all_language_commands()
+        self.observe_answer: Callable[[Answer], None] | None = None
+        """Called with every engine answer to pasted text (``bot.metrics`` counts them)."""
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -155,6 +157,8 @@ class InsightDesk:
                 return True
         preferred = await self._preferred_locale(turn_context)
         answer = self.engine.ask(text, locale=preferred, client_locale=client_locale(turn_context.activity))
+        if self.observe_answer is not None:
+            self.observe_answer(answer)
         if answer.tier is Tier.NONE:
             return False
         if answer.tier is Tier.ANSWER:

@@ -26,6 +26,17 @@ BOOLEAN_KEYS = frozenset({"VALIDATE_AUTHORITY"})
 DEFAULT_STATE_STORE = "sqlite:///var/insight-desk.db"
 
 
+def _seconds(env: Mapping[str, str], key: str) -> float:
+    text = env.get(key, "").strip()
+    try:
+        value = float(text) if text else 0.0
+    except ValueError:
+        raise ValueError(f"{key} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{key} must not be negative, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Attribute names in capitals are the ones botbuilder reads."""
@@ -37,6 +48,8 @@ class Settings:
     state_store: str = DEFAULT_STATE_STORE
     azure_storage_connection_string: str = ""
     log_level: str = "INFO"
+    log_format: str = "text"
+    kb_reload_seconds: float = 0.0
     APP_ID: str = ""
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
@@ -72,6 +85,8 @@ class Settings:
             state_store=env.get("STATE_STORE", DEFAULT_STATE_STORE),
             azure_storage_connection_string=env.get("AZURE_STORAGE_CONNECTION_STRING", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_format=env.get("LOG_FORMAT", "text").strip().lower() or "text",
+            kb_reload_seconds=_seconds(env, "KB_RELOAD_SECONDS"),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
             APP_TYPE=env.get("MicrosoftAppType", "") or "MultiTenant",

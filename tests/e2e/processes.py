@@ -89,8 +89,9 @@ async def bot_process(folder: Path, **settings: str) -> AsyncIterator[BotProcess
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TMPDIR", "CI")}
-    env.update(PYTHONPATH=str(REPO), HOST="127.0.0.1", PORT=str(port), KB_CACHE_DIR="", LOG_LEVEL="WARNING",
-               PYTHONUNBUFFERED="1", **settings)
+    env.update({"PYTHONPATH": str(REPO), "HOST": "127.0.0.1", "PORT": str(port), "KB_CACHE_DIR": "",
+                "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
+    env.update(settings)
     log = folder / f"bot-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=folder, env=env,
