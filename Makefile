@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SHARED ?= ../shared
 EVAL_KB ?= /tmp/insight-kb
 
-.PHONY: venv run test lint typecheck eval bench clean
+.PHONY: venv run test lint typecheck eval bench clean teams-package
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ eval: venv
 
 bench: venv
 	$(PY) -m bench --shared $(SHARED) --kb-root $(EVAL_KB)
+
+# The Teams app zip, validated against the manifest's JSON schema (vendored in deploy/teams/schema/):
+#   make teams-package MICROSOFT_APP_ID=<app id> BOT_DOMAIN=<bot host name>
+teams-package: venv
+	$(PY) deploy/teams/package.py --app-id "$(MICROSOFT_APP_ID)" --bot-domain "$(BOT_DOMAIN)" \
+	    $(if $(TEAMS_APP_ID),--teams-app-id "$(TEAMS_APP_ID)") --out build/insight-desk-teams.zip
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
