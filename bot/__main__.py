@@ -159,7 +159,10 @@ def cmd_kb_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.feedback import format_report, load_report
 
-    out.write(format_report(load_report(args.store or _settings().state_store, args.limit)) + "\n")
+    settings = _settings()
+    rows = load_report(args.store or settings.state_store, args.limit,
+                       blob_connection_string=settings.azure_storage_connection_string)
+    out.write(format_report(rows) + "\n")
     return 0
 
 

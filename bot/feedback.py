@@ -287,8 +287,8 @@ def _json_list(values: Sequence[str]) -> str:
 
 
 def create_feedback_store(storage: Storage) -> FeedbackStore:
-    """The feedback store that lives beside ``storage``: the same SQLite file or Redis server, or memory
-    for ``MemoryStorage``."""
+    """The feedback store that lives beside ``storage``: the same SQLite file, Redis server or Blob
+    container, or memory for ``MemoryStorage``."""
     if isinstance(storage, SqliteStorage):
         return SqliteFeedbackStore(storage.database)
     if isinstance(storage, MemoryStorage):
@@ -298,16 +298,21 @@ def create_feedback_store(storage: Storage) -> FeedbackStore:
 
     if isinstance(storage, RedisStorage):
         return RedisFeedbackStore(storage)
+    from bot.feedback_blob import BlobFeedbackStore
+    from bot.storage_blob import AzureBlobStorage
+
+    if isinstance(storage, AzureBlobStorage):
+        return BlobFeedbackStore(storage)
     raise ValueError(f"no feedback store goes with {type(storage).__name__}; pass one explicitly")
 
 
-def load_report(url: str, limit: int = 20) -> list[ReportRow]:
+def load_report(url: str, limit: int = 20, *, blob_connection_string: str = "") -> list[ReportRow]:
     """The report of the state store at ``url`` (``STATE_STORE``), for the command line; creates nothing."""
-    storage = create_storage(url)
-    if url.partition(":")[0].lower() in ("redis", "rediss"):
-        from bot.feedback_redis import load_redis_report
+    storage = create_storage(url, blob_connection_string=blob_connection_string)
+    if url.partition(":")[0].lower() in ("redis", "rediss", "azureblob"):
+        from bot.feedback_redis import load_network_report
 
-        return load_redis_report(storage, limit)
+        return load_network_report(storage, limit)
     if not isinstance(storage, SqliteStorage):
         raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; the report needs sqlite:///path"
                          " or redis://host:port/db")

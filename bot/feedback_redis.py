@@ -19,13 +19,14 @@ from bot.feedback import FeedbackEvent, FeedbackKind, ReportRow, report_from_eve
 from bot.storage import StorageError
 from bot.storage_redis import RedisStorage
 
-__all__ = ["RedisFeedbackStore", "load_redis_report"]
+__all__ = ["RedisFeedbackStore", "event_from_record", "event_json", "load_network_report"]
 
 _PAGE = 1000
 """Events read per round trip when building the report."""
 
 
-def _event_json(event: FeedbackEvent) -> str:
+def event_json(event: FeedbackEvent) -> str:
+    """One event as a JSON object (one line)."""
     return json.dumps({
         "kind": event.kind.value, "query": event.query, "article": event.article, "locale": event.locale,
         "user_id": event.user_id, "conversation_id": event.conversation_id,
@@ -33,7 +34,8 @@ def _event_json(event: FeedbackEvent) -> str:
     }, ensure_ascii=False, separators=(",", ":"))
 
 
-def _event(record: dict[str, Any]) -> FeedbackEvent:
+def event_from_record(record: dict[str, Any]) -> FeedbackEvent:
+    """The event ``event_json`` wrote."""
     return FeedbackEvent(
         kind=FeedbackKind(record["kind"]), query=record["query"], article=record.get("article"),
         locale=record.get("locale"), user_id=record.get("user_id"), conversation_id=record.get("conversation_id"),
@@ -50,7 +52,7 @@ class RedisFeedbackStore:
 
     async def record(self, event: FeedbackEvent) -> None:
         try:
-            await self.storage.client.rpush(self.key, _event_json(event))
+            await self.storage.client.rpush(self.key, event_json(event))
         except RedisError as e:
             raise StorageError(f"state store {self.storage.location}: record feedback failed: {e}",
                                operation="record feedback") from e
@@ -63,7 +65,7 @@ class RedisFeedbackStore:
             while True:
                 page = await self.storage.client.lrange(self.key, start, start + _PAGE - 1)
                 for raw in page:
-                    found.append(_event(json.loads(raw)))
+                    found.append(event_from_record(json.loads(raw)))
                 if len(page) < _PAGE:
                     return found
                 start += _PAGE
@@ -79,15 +81,15 @@ class RedisFeedbackStore:
         return report_from_events(await self.events(), limit)
 
 
-def load_redis_report(storage: Storage, limit: int = 20) -> list[ReportRow]:
-    """The report of a Redis state store, for the command line (runs its own event loop)."""
-    if not isinstance(storage, RedisStorage):
-        raise TypeError(f"not a Redis store: {type(storage).__name__}")
+def load_network_report(storage: Storage, limit: int = 20) -> list[ReportRow]:
+    """The report of a Redis or Blob state store, for the command line (runs its own event loop)."""
+    from bot.feedback import create_feedback_store
+    from bot.storage import aclose_storage
 
     async def read() -> list[ReportRow]:
         try:
-            return await RedisFeedbackStore(storage).report(limit)
+            return await create_feedback_store(storage).report(limit)
         finally:
-            await storage.aclose()
+            await aclose_storage(storage)
 
     return asyncio.run(read())

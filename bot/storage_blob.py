@@ -74,17 +74,18 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
         self.container_name: str = settings.container_name
         # BlobStorage's private container client shares a transport it can never close: hand it one of its
         # own (the same container, from the same connection string) that ``aclose`` closes.
-        self._container = ContainerClient.from_connection_string(
+        self.container = ContainerClient.from_connection_string(
             settings.connection_string, settings.container_name,
             max_single_put_size=_UPLOAD_PART_BYTES, max_block_size=_UPLOAD_PART_BYTES)
-        self._BlobStorage__container_client = self._container
+        self._BlobStorage__container_client = self.container
 
     def _failure(self, operation: str, key: str, error: AzureError) -> StorageError:
         return StorageError(f"state store azureblob://{self.container_name}: {operation} of {key!r} failed:"
                             f" {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
                             operation=operation)
 
-    async def _ready(self) -> None:
+    async def ready(self) -> None:
+        """Create the container on first use (botbuilder's ``_initialize``), failures as ``StorageError``."""
         try:
             await self._initialize()
         except AzureError as e:
@@ -95,11 +96,11 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
         wanted = list(dict.fromkeys(keys or ()))
         if not wanted:
             return {}
-        await self._ready()
+        await self.ready()
         found: dict[str, Any] = {}
         for key in wanted:
             try:
-                found[key] = await self._inner_read_blob(self._container.get_blob_client(_blob_name(key)))
+                found[key] = await self._inner_read_blob(self.container.get_blob_client(_blob_name(key)))
             except ResourceNotFoundError:
                 continue
             except AzureError as e:
@@ -115,10 +116,10 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
         for key, item in changes.items():
             if e_tag_of(item) == "":
                 raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
-        await self._ready()
+        await self.ready()
         for key, item in changes.items():
             expected = e_tag_of(item)
-            blob = self._container.get_blob_client(_blob_name(key))
+            blob = self.container.get_blob_client(_blob_name(key))
             text = self._store_item_to_str(item)
             try:
                 if expected is None or expected == "*":
@@ -139,10 +140,10 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
         doomed = list(dict.fromkeys(keys or ()))
         if not doomed:
             return
-        await self._ready()
+        await self.ready()
         for key in doomed:
             try:
-                await self._container.delete_blob(_blob_name(key))
+                await self.container.delete_blob(_blob_name(key))
             except ResourceNotFoundError:
                 continue
             except AzureError as e:
@@ -150,4 +151,4 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._container.close()
+        await self.container.close()

@@ -143,10 +143,11 @@ async def test_a_large_value_round_trips(store: Storage) -> None:
     assert found["text"] == text and found["numbers"] == list(range(20_000))
 
 
-async def test_many_keys_in_one_call(store: Storage) -> None:
-    await store.write({f"key-{i}": {"i": i} for i in range(300)})
-    found = await store.read([f"key-{i}" for i in range(300)])
-    assert sorted(item["i"] for item in found.values()) == list(range(300))
+async def test_many_keys_in_one_call(backend: Backend, store: Storage) -> None:
+    count = 100 if backend.name == "blob" else 600         # blob: one HTTP request per key
+    await store.write({f"key-{i}": {"i": i} for i in range(count)})
+    found = await store.read([f"key-{i}" for i in range(count)])
+    assert sorted(item["i"] for item in found.values()) == list(range(count))
 
 
 async def test_a_read_item_is_a_copy(request: pytest.FixtureRequest, backend: Backend, store: Storage) -> None:
