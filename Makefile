@@ -7,7 +7,7 @@ EVAL_KB ?= /tmp/insight-kb
 
 .PHONY: venv run test lint typecheck eval bench clean teams-package
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-appinsights.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

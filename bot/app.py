@@ -28,6 +28,7 @@ from bot.plugin import InsightDesk
 from bot.settings import Settings
 from bot.storage import aclose_storage, create_storage
 from bot.strings import strings_for
+from bot.telemetry import create_telemetry
 from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,9 @@ def create_app(
         adapter = CloudAdapter(authentication)
         adapter.use(TurnContextLogging())
         adapter.use(metrics.middleware())
+        telemetry = create_telemetry(settings.appinsights_connection_string, settings.appinsights_instrumentation_key)
+        if telemetry is not None:
+            adapter.use(telemetry.middleware)
         desk = InsightDesk(knowledge, state, notes)
         desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
@@ -155,6 +159,8 @@ def create_app(
         yield
         if reloader is not None:
             await reloader.stop()
+        if telemetry is not None:
+            telemetry.flush()
         await authentication.close()
         if storage is None:
             await aclose_storage(state)

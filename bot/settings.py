@@ -50,6 +50,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     kb_reload_seconds: float = 0.0
+    appinsights_connection_string: str = ""
+    appinsights_instrumentation_key: str = ""
     APP_ID: str = ""
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
@@ -87,6 +89,8 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_format=env.get("LOG_FORMAT", "text").strip().lower() or "text",
             kb_reload_seconds=_seconds(env, "KB_RELOAD_SECONDS"),
+            appinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            appinsights_instrumentation_key=env.get("APPINSIGHTS_INSTRUMENTATIONKEY", ""),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
             APP_TYPE=env.get("MicrosoftAppType", "") or "MultiTenant",

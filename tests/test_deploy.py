@@ -332,7 +332,7 @@ def test_env_example_lists_the_settings_each_with_a_comment() -> None:
     keys = _env_example()
     assert set(keys) == {"HOST", "PORT", "KB_PATH", "STATE_STORE", "MicrosoftAppId", "MicrosoftAppPassword",
                          "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL", "LOG_FORMAT", "KB_RELOAD_SECONDS",
-                         "AZURE_STORAGE_CONNECTION_STRING"}
+                         "AZURE_STORAGE_CONNECTION_STRING", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
     assert keys["STATE_STORE"] == "sqlite:///var/insight-desk.db"
     assert keys["MicrosoftAppPassword"] == keys["AZURE_STORAGE_CONNECTION_STRING"] == "", "no secret committed"
     lines = (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines()
