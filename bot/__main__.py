@@ -169,7 +169,12 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.app import run_server
 
-    run_server(_settings())
+    try:
+        settings = _settings()
+        run_server(settings)
+    except ValueError as e:  # a setting that cannot work (LOG_FORMAT, STATE_STORE, PORT, ...): say which
+        err.write(f"error: {e}\n")
+        return 2
     return 0
 
 
