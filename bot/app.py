@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +19,7 @@ from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
-from bot.kb_reload import KnowledgeReloader, ReloadOutcome
+from bot.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
 from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
 from bot.metrics import BotMetrics, metrics_handler
 from bot.plugin import InsightDesk
@@ -172,24 +170,7 @@ def create_app(
     return app
 
 
-class _RunningReloader:
-    """The hot reload of one app: SIGHUP always, polling when ``KB_RELOAD_SECONDS`` is set."""
-
-    def __init__(self, reloader: KnowledgeReloader, interval: float) -> None:
-        self.reloader = reloader
-        self.sighup = reloader.listen_for_sighup()
-        self.task = asyncio.get_running_loop().create_task(reloader.watch()) if interval > 0 else None
-
-    async def stop(self) -> None:
-        if self.sighup:
-            self.reloader.stop_listening()
-        if self.task is not None:
-            self.task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self.task
-
-
-def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> _RunningReloader:
+def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> HotReload:
     def install(engine: KnowledgeEngine) -> None:
         services.engine = engine          # one assignment each: a request sees the old index or the new one
         services.bot.desk.engine = engine
@@ -202,7 +183,7 @@ def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> _R
         settings.kb_paths or [BUNDLED_ARTICLES], current=services.engine, swap=install, on_outcome=record,
         load=lambda: KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir),
         interval=settings.kb_reload_seconds)
-    return _RunningReloader(reloader, settings.kb_reload_seconds)
+    return HotReload(reloader)
 
 
 def run_server(settings: Settings) -> None:

@@ -20,12 +20,13 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.engine import KnowledgeEngine
 
-__all__ = ["KnowledgeReloader", "ReloadOutcome", "kb_fingerprint"]
+__all__ = ["HotReload", "KnowledgeReloader", "ReloadOutcome", "kb_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +167,24 @@ class KnowledgeReloader:
         """Remove the SIGHUP handler."""
         if hasattr(signal, "SIGHUP"):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+
+class HotReload:
+    """A reloader running for one application: SIGHUP always, polling when its interval is above 0.
+
+    Made on the application's event loop (in its startup); ``stop`` on shutdown.
+    """
+
+    def __init__(self, reloader: KnowledgeReloader) -> None:
+        self.reloader = reloader
+        self.sighup = reloader.listen_for_sighup()
+        interval = reloader.interval
+        self.task = asyncio.get_running_loop().create_task(reloader.watch()) if interval > 0 else None
+
+    async def stop(self) -> None:
+        if self.sighup:
+            self.reloader.stop_listening()
+        if self.task is not None:
+            self.task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.task
