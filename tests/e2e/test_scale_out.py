@@ -111,3 +111,28 @@ async def test_many_users_alternating_instances_each_keep_their_language(two_bot
     for user, lang in users:
         card = by_user[user]["attachments"][0]["content"]
         assert languages[lang] in card["body"][0]["text"], (user, lang)
+
+
+async def test_a_redis_outage_is_survived_and_nothing_is_lost_after_it(tmp_path: Path,
+                                                                      connector: ConnectorStub) -> None:
+    from tests.services import free_port, redis_server
+
+    folder, port = tmp_path / "redis", free_port()
+    async with bot_process(tmp_path / "bot", STATE_STORE=f"redis://127.0.0.1:{port}/0") as bot:
+        with redis_server(folder, port=port, append_only=True):
+            await bot.post(teams_message(connector.url, "/language ko", locale="en-US"))
+            assert connector.received[-1]["text"] == "지금부터 한국어(으)로 답변하겠습니다."
+        # The outage: redis-server is stopped. The bot keeps answering, in the paste's language.
+        connector.received.clear()
+        assert await bot.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US")) == 201
+        assert "åtkomsttoken" in cards(connector)[-1]["body"][0]["text"]
+        assert "state store redis://127.0.0.1" in bot.output()
+        # Redis is back on the same port and folder: the client reconnects, the choice is still there.
+        with redis_server(folder, port=port, append_only=True):
+            for _ in range(50):
+                connector.received.clear()
+                await bot.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+                if "액세스 토큰" in cards(connector)[-1]["body"][0]["text"]:
+                    break
+                await asyncio.sleep(0.2)
+            assert "액세스 토큰" in cards(connector)[-1]["body"][0]["text"], "the choice made before the outage"

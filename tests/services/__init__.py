@@ -120,12 +120,14 @@ def _service(name: str, command: Sequence[str], port: int, workdir: Path) -> Ite
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[RunningService]:
-    """A fresh redis-server on 127.0.0.1: no snapshots, no append-only file, files in ``workdir``."""
+def redis_server(workdir: Path, *, port: int | None = None, append_only: bool = False) -> Iterator[RunningService]:
+    """A redis-server on 127.0.0.1 (a free port unless given): no snapshots, files in ``workdir``; an
+    append-only file there only with ``append_only`` (so a restart on the same folder keeps the data)."""
     binary = install("install-redis.sh")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    command = [str(binary), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+    port = port or free_port()
+    command = [str(binary), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+               "--appendonly", "yes" if append_only else "no", "--appendfsync", "always",
                "--dir", str(workdir), "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"]
     with _service("redis-server", command, port, workdir) as service:
         yield service
