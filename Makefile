@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SHARED ?= ../shared
 EVAL_KB ?= /tmp/insight-kb
 
-.PHONY: venv run test lint typecheck eval bench clean teams-package
+.PHONY: venv run test lint typecheck eval bench bench-storage clean teams-package
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-appinsights.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ eval: venv
 
 bench: venv
 	$(PY) -m bench --shared $(SHARED) --kb-root $(EVAL_KB)
+
+# State stores (memory, SQLite, Redis, Azure Blob on Azurite) against MemoryStorage in the same run.
+bench-storage: venv
+	$(PY) -m bench.storage_bench
 
 # The Teams app zip, validated against the manifest's JSON schema (vendored in deploy/teams/schema/):
 #   make teams-package MICROSOFT_APP_ID=<app id> BOT_DOMAIN=<bot host name>
