@@ -38,6 +38,8 @@ bench-storage: venv
 
 # The Teams app zip, validated against the manifest's JSON schema (vendored in deploy/teams/schema/):
 #   make teams-package MICROSOFT_APP_ID=<app id> BOT_DOMAIN=<bot host name>
+# MICROSOFT_APP_ID defaults to the bot's own MicrosoftAppId from the environment.
+MICROSOFT_APP_ID ?= $(MicrosoftAppId)
 teams-package: venv
 	$(PY) deploy/teams/package.py --app-id "$(MICROSOFT_APP_ID)" --bot-domain "$(BOT_DOMAIN)" \
 	    $(if $(TEAMS_APP_ID),--teams-app-id "$(TEAMS_APP_ID)") --out build/insight-desk-teams.zip
