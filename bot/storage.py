@@ -351,3 +351,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
     def close(self) -> None:
         """Close the database file (it is opened again if the storage is used later)."""
         self.database.close()
+
+
+# The names these helpers had before other stores shared them (branches written against them still import them).
+_encode, _decode, _e_tag_of, _set_e_tag = encode_item, decode_item, e_tag_of, set_e_tag
