@@ -1,4 +1,4 @@
-"""Scale-out: two real bot processes (``python -m bot serve``) sharing one real redis-server.
+"""Scale-out: two real bot processes (``python -m bot serve``) sharing one real redis-server (and one Azurite).
 
 A conversation moves freely between the instances: the language a user chose through one is used by
 the other, card buttons pressed on one act on answers given by the other, feedback written through
@@ -136,3 +136,23 @@ async def test_a_redis_outage_is_survived_and_nothing_is_lost_after_it(tmp_path:
                     break
                 await asyncio.sleep(0.2)
             assert "액세스 토큰" in cards(connector)[-1]["body"][0]["text"], "the choice made before the outage"
+
+
+async def test_two_instances_on_azure_blob_share_language_and_feedback(tmp_path: Path, connector: ConnectorStub,
+                                                                       azurite_service: RunningService) -> None:
+    url = f"azureblob://scale-{uuid.uuid4().hex[:10]}"
+    env = {"STATE_STORE": url, "AZURE_STORAGE_CONNECTION_STRING": azurite_service.connection_string}
+    async with AsyncExitStack() as stack:
+        a, b = await asyncio.gather(*(stack.enter_async_context(bot_process(tmp_path / name, **env))
+                                      for name in ("a", "b")))
+        await a.post(teams_message(connector.url, "/language zh-TW", locale="en-US"))
+        connector.received.clear()
+        await b.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+        card = cards(connector)[-1]
+        assert "存取權杖" in card["body"][0]["text"], "instance b answered in the language set through a"
+        await a.post(teams_message(connector.url, value=actions(card)["not_helped"]))
+        await b.post(teams_message(connector.url, "Printer tray 2 is jammed with paper again"))
+    rows = await asyncio.to_thread(load_report, url, 20,
+                                   blob_connection_string=azurite_service.connection_string)
+    assert {(row.query, row.not_helped, row.unanswered) for row in rows} == {
+        (SWEDISH_ERROR, 1, 0), ("Printer tray 2 is jammed with paper again", 0, 1)}
