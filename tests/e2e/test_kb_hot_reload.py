@@ -81,3 +81,31 @@ async def test_sighup_reloads_without_polling(tmp_path: Path, connector: Connect
         assert (await answer_heading(bot, connector)).endswith("Skrivbordsanalys"), "no polling: not yet"
         os.kill(bot.process.pid, signal.SIGHUP)
         await until("efter SIGHUP", bot, connector)
+
+
+async def test_no_request_is_dropped_while_the_index_is_swapped(tmp_path: Path, connector: ConnectorStub) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(BUNDLED, kb)
+    original = (kb / SWEDISH).read_text(encoding="utf-8")
+    async with bot_process(tmp_path / "bot", KB_PATH=str(kb), KB_RELOAD_SECONDS="0.05", LOG_LEVEL="INFO") as bot:
+
+        async def edit_repeatedly() -> None:
+            for version in range(1, 11):
+                write(kb / SWEDISH, original.replace(OLD, f"registrering av Skrivbordsanalys, v{version}</span>"))
+                await asyncio.sleep(0.15)
+
+        async def ask(n: int) -> int:
+            return await bot.post(teams_message(connector.url, SWEDISH_ERROR, user=f"29:load-{n}"))
+
+        editing = asyncio.create_task(edit_repeatedly())
+        statuses: list[int] = []
+        for start in range(0, 200, 20):                                    # 200 messages, 20 at a time
+            statuses += await asyncio.gather(*(ask(n) for n in range(start, start + 20)))
+        await editing
+        reloads = bot.output().count("knowledge base reloaded")
+    assert statuses == [201] * 200
+    replies = [r for r in connector.received if r.get("attachments")]
+    assert len(replies) == 200 and len({r["recipient"]["id"] for r in replies}) == 200
+    headings = {r["attachments"][0]["content"]["body"][0]["text"] for r in replies}
+    assert all("Skrivbordsanalys" in h for h in headings)
+    assert reloads >= 3 and len(headings) >= 2, (reloads, headings)        # the swaps happened under load
