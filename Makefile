@@ -5,9 +5,9 @@ PY     := $(VENV)/bin/python
 SHARED ?= ../shared
 EVAL_KB ?= /tmp/insight-kb
 
-.PHONY: venv run test lint typecheck eval bench fuzz loadtest clean
+.PHONY: venv run test lint typecheck eval bench bench-storage fuzz loadtest clean teams-package
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-appinsights.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -42,6 +42,18 @@ fuzz: venv
 # 200 concurrent conversations x 50 messages against `python -m bot serve` on loopback (bounded, stops itself).
 loadtest: venv
 	$(PY) -m bench.loadtest --shared $(SHARED)
+
+# State stores (memory, SQLite, Redis, Azure Blob on Azurite) against MemoryStorage in the same run.
+bench-storage: venv
+	$(PY) -m bench.storage_bench
+
+# The Teams app zip, validated against the manifest's JSON schema (vendored in deploy/teams/schema/):
+#   make teams-package MICROSOFT_APP_ID=<app id> BOT_DOMAIN=<bot host name>
+# MICROSOFT_APP_ID defaults to the bot's own MicrosoftAppId from the environment.
+MICROSOFT_APP_ID ?= $(MicrosoftAppId)
+teams-package: venv
+	$(PY) deploy/teams/package.py --app-id "$(MICROSOFT_APP_ID)" --bot-domain "$(BOT_DOMAIN)" \
+	    $(if $(TEAMS_APP_ID),--teams-app-id "$(TEAMS_APP_ID)") --out build/insight-desk-teams.zip
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

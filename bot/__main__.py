@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot serve | chat | ask | kb check | kb stats | report``."""
+"""Command line: ``python -m bot serve | chat | ask | kb check | kb stats | kb import | report``."""
 
 from __future__ import annotations
 
@@ -144,17 +144,37 @@ def cmd_kb_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_kb_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.kb_import import import_docs
+
+    try:
+        report = import_docs(args.source, args.destination, default_locale=args.default_locale)
+    except ValueError as e:
+        err.write(f"error: {e}\n")
+        return 2
+    out.write(report.summary() + "\n")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.feedback import format_report, load_report
 
-    out.write(format_report(load_report(args.store or _settings().state_store, args.limit)) + "\n")
+    settings = _settings()
+    rows = load_report(args.store or settings.state_store, args.limit,
+                       blob_connection_string=settings.azure_storage_connection_string)
+    out.write(format_report(rows) + "\n")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.app import run_server
 
-    run_server(_settings())
+    try:
+        settings = _settings()
+        run_server(settings)
+    except ValueError as e:  # a setting that cannot work (LOG_FORMAT, STATE_STORE, PORT, ...): say which
+        err.write(f"error: {e}\n")
+        return 2
     return 0
 
 
@@ -188,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats = kb.add_parser("stats", help="articles x locales and load time")
     stats.add_argument("dirs", nargs="*")
     stats.set_defaults(run=cmd_kb_stats)
+    kb_import = kb.add_parser("import", help="copy a docs repository's localized articles into the bot's layout")
+    kb_import.add_argument("source", help="a docs checkout (articles/<locale>/..., <repo>.<locale>/...)")
+    kb_import.add_argument("destination", help="the knowledge-base folder to fill (KB_PATH)")
+    kb_import.add_argument("--default-locale", help="locale of files outside any locale folder (else skipped)")
+    kb_import.set_defaults(run=cmd_kb_import)
 
     report = sub.add_parser("report", help="unanswered and unhelpful queries, most frequent first")
     report.add_argument("--limit", type=int, default=20)

@@ -22,15 +22,19 @@ from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavaila
 from bot.escalation import Escalation
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
+from bot.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
 from bot.limits import ConversationRateLimit
+from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
+from bot.metrics import BotMetrics, metrics_handler
 from bot.plugin import InsightDesk
 from bot.redact import RedactingFeedbackStore
 from bot.settings import Settings
 from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
-from bot.storage import close_storage, create_storage
+from bot.storage import aclose_storage, create_storage
 from bot.strings import strings_for
+from bot.telemetry import create_telemetry
 from bot.tenants import TenantAllowList
-from knowledge.engine import KnowledgeEngine
+from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -56,6 +60,7 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+METRICS = web.AppKey("metrics", BotMetrics)
 
 
 def _authentication(settings: Settings) -> ReusingBotFrameworkAuthentication:
@@ -165,40 +170,72 @@ def create_app(
     feedback: FeedbackStore | None = None,
 ) -> web.Application:
     """Build the application; every long-lived object is made here and closed on cleanup."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    metrics = BotMetrics()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[metrics.http_middleware()])
+    app[METRICS] = metrics
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         knowledge = engine
         if knowledge is None:
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
-        state = storage if storage is not None else create_storage(settings.state_store)
+        state = storage if storage is not None else create_storage(
+            settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
         notes = feedback if feedback is not None else create_feedback_store(state)
         if settings.redact_transcripts:
             notes = RedactingFeedbackStore(notes)
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
+        adapter.use(TurnContextLogging())
+        adapter.use(metrics.middleware())
+        telemetry = create_telemetry(settings.appinsights_connection_string, settings.appinsights_instrumentation_key)
+        if telemetry is not None:
+            adapter.use(telemetry.middleware)
+        adapter.use(TenantAllowList(settings.allowed_tenants))
         escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff)
         desk = InsightDesk(knowledge, state, notes, escalation)
-        adapter.on_turn_error = turn_error_handler(desk)
-        adapter.use(TenantAllowList(settings.allowed_tenants))
+        desk.observe_answer = metrics.observe_answer
+        adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst, locale_of=desk.user_locale))
         bot = InsightDeskBot(desk)
-        app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
+        services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
+        metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
+        reloader = None if engine is not None else _reloader(settings, services, metrics)
         yield
+        if reloader is not None:
+            await reloader.stop()
+        if telemetry is not None:
+            telemetry.flush()
         await authentication.close()
         if storage is None:
-            close_storage(state)
+            await aclose_storage(state)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(lambda request: request.app[METRICS]))
     return app
+
+
+def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> HotReload:
+    def install(engine: KnowledgeEngine) -> None:
+        services.engine = engine          # one assignment each: a request sees the old index or the new one
+        services.bot.desk.engine = engine
+
+    def record(outcome: ReloadOutcome) -> None:
+        metrics.kb_reload(outcome.outcome)
+        metrics.knowledge_base(len(services.engine.kb), len(services.engine.locales))
+
+    reloader = KnowledgeReloader(
+        settings.kb_paths or [BUNDLED_ARTICLES], current=services.engine, swap=install, on_outcome=record,
+        load=lambda: KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir),
+        interval=settings.kb_reload_seconds)
+    return HotReload(reloader)
 
 
 def run_server(settings: Settings) -> None:
     """Serve until interrupted, printing where once the knowledge base is loaded and the port is bound."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     where = f"http://{settings.host}:{settings.port}"
 
     def announce(_: str) -> None:

@@ -15,7 +15,7 @@ from bot.feedback import create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
 from bot.settings import Settings
-from bot.storage import close_storage, create_storage
+from bot.storage import aclose_storage, create_storage
 from knowledge.engine import KnowledgeEngine
 
 
@@ -46,7 +46,8 @@ def render(activity: Activity) -> str:
 async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | None = None) -> None:
     """Read messages line by line from ``stdin`` and print each reply's text or card fallback to ``stdout``."""
     engine = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
-    storage = create_storage(settings.state_store)
+    storage = create_storage(settings.state_store,
+                             blob_connection_string=settings.azure_storage_connection_string)
     feedback = create_feedback_store(storage)
     bot = InsightDeskBot(InsightDesk(engine, storage, feedback))
     adapter = TestAdapter(bot.on_turn)
@@ -76,7 +77,7 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | 
                                         from_property=user, recipient=me, conversation=conversation, locale=locale))
             flush()
     finally:
-        close_storage(storage)
+        await aclose_storage(storage)
 
 
 def run_chat(settings: Settings, *, input: TextIO = sys.stdin, output: TextIO = sys.stdout) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "hash_user_id",
     "load_report",
     "query_key",
+    "report_from_events",
 ]
 
 MAX_QUERY_CHARS = 500
@@ -169,29 +170,34 @@ class MemoryFeedbackStore:
         self.events.append(event)
 
     async def report(self, limit: int = 20) -> list[ReportRow]:
-        _check_limit(limit)
-        groups: dict[str, list[FeedbackEvent]] = {}
-        for event in self.events:
-            groups.setdefault(query_key(event.query), []).append(event)
-        rows = []
-        for key, events in groups.items():
-            problems = [e for e in events if e.kind in PROBLEM_KINDS]
-            if not problems:
-                continue
-            latest = max(enumerate(problems), key=lambda pair: (pair[1].timestamp, pair[0]))[1]
-            counts = {kind: sum(e.kind is kind for e in events) for kind in FeedbackKind}
-            rows.append(ReportRow(
-                key=key,
-                query=latest.query,
-                unanswered=counts[FeedbackKind.UNANSWERED],
-                not_helped=counts[FeedbackKind.NOT_HELPED],
-                escalated=counts[FeedbackKind.ESCALATED],
-                helped=counts[FeedbackKind.HELPED],
-                articles=tuple(sorted({e.article for e in problems if e.article})),
-                locales=tuple(sorted({e.locale for e in problems if e.locale})),
-                last_seen=latest.timestamp,
-            ))
-        return _rank(rows, limit)
+        return report_from_events(self.events, limit)
+
+
+def report_from_events(events: Iterable[FeedbackEvent], limit: int = 20) -> list[ReportRow]:
+    """The report of a sequence of events (oldest first), for stores that keep events rather than rows."""
+    _check_limit(limit)
+    groups: dict[str, list[FeedbackEvent]] = {}
+    for event in events:
+        groups.setdefault(query_key(event.query), []).append(event)
+    rows = []
+    for key, grouped in groups.items():
+        problems = [e for e in grouped if e.kind in PROBLEM_KINDS]
+        if not problems:
+            continue
+        latest = max(enumerate(problems), key=lambda pair: (pair[1].timestamp, pair[0]))[1]
+        counts = {kind: sum(e.kind is kind for e in grouped) for kind in FeedbackKind}
+        rows.append(ReportRow(
+            key=key,
+            query=latest.query,
+            unanswered=counts[FeedbackKind.UNANSWERED],
+            not_helped=counts[FeedbackKind.NOT_HELPED],
+            escalated=counts[FeedbackKind.ESCALATED],
+            helped=counts[FeedbackKind.HELPED],
+            articles=tuple(sorted({e.article for e in problems if e.article})),
+            locales=tuple(sorted({e.locale for e in problems if e.locale})),
+            last_seen=latest.timestamp,
+        ))
+    return _rank(rows, limit)
 
 
 _FEEDBACK_SCHEMA = (
@@ -282,19 +288,35 @@ def _json_list(values: Sequence[str]) -> str:
 
 
 def create_feedback_store(storage: Storage) -> FeedbackStore:
-    """The feedback store that lives beside ``storage``: the same SQLite file, or memory for ``MemoryStorage``."""
+    """The feedback store that lives beside ``storage``: the same SQLite file, Redis server or Blob
+    container, or memory for ``MemoryStorage``."""
     if isinstance(storage, SqliteStorage):
         return SqliteFeedbackStore(storage.database)
     if isinstance(storage, MemoryStorage):
         return MemoryFeedbackStore()
+    from bot.feedback_redis import RedisFeedbackStore
+    from bot.storage_redis import RedisStorage
+
+    if isinstance(storage, RedisStorage):
+        return RedisFeedbackStore(storage)
+    from bot.feedback_blob import BlobFeedbackStore
+    from bot.storage_blob import AzureBlobStorage
+
+    if isinstance(storage, AzureBlobStorage):
+        return BlobFeedbackStore(storage)
     raise ValueError(f"no feedback store goes with {type(storage).__name__}; pass one explicitly")
 
 
-def load_report(url: str, limit: int = 20) -> list[ReportRow]:
+def load_report(url: str, limit: int = 20, *, blob_connection_string: str = "") -> list[ReportRow]:
     """The report of the state store at ``url`` (``STATE_STORE``), for the command line; creates nothing."""
-    storage = create_storage(url)
+    storage = create_storage(url, blob_connection_string=blob_connection_string)
+    if url.partition(":")[0].lower() in ("redis", "rediss", "azureblob"):
+        from bot.feedback_redis import load_network_report
+
+        return load_network_report(storage, limit)
     if not isinstance(storage, SqliteStorage):
-        raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; the report needs sqlite:///path")
+        raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; the report needs sqlite:///path"
+                         " or redis://host:port/db")
     if not storage.path.is_file():
         raise FileNotFoundError(f"no state store at {storage.path} (STATE_STORE={url}): nothing recorded yet")
     store = SqliteFeedbackStore(storage.database)

@@ -82,6 +82,8 @@ class InsightDesk:
         self.escalation = escalation
         if escalation is not None:
             escalation.attach(self.conversation_state, self.answer_card)
+        self.observe_answer: Callable[[Answer], None] | None = None
+        """Called with every engine answer to pasted text (``bot.metrics`` counts them)."""
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -179,6 +181,8 @@ class InsightDesk:
                 return True
         preferred = await self._preferred_locale(turn_context)
         answer = self.engine.ask(text, locale=preferred, client_locale=client_locale(turn_context.activity))
+        if self.observe_answer is not None:
+            self.observe_answer(answer)
         if answer.tier is Tier.NONE:
             return False
         await self._set_unanswered(turn_context, 0)
@@ -313,11 +317,17 @@ class InsightDesk:
     async def _escalation_message(self, escalation: Escalation, turn_context: TurnContext) -> bool:
         """Record the turn in the conversation's transcript; let escalation take the message if it is its."""
         activity = turn_context.activity
-        await escalation.begin_turn(turn_context)
         data = activity.value if isinstance(activity.value, dict) else {}
         strings = await self._data_strings(turn_context, data) if data else await self._strings(
             turn_context, text=message_text(activity))
-        return await escalation.on_message(turn_context, strings)
+        try:
+            await escalation.begin_turn(turn_context)
+            return await escalation.on_message(turn_context, strings)
+        except StorageError as e:
+            # Tickets are out of reach: answer from the knowledge base rather than not at all. A ticket
+            # button pressed now fails again in on_card_action and gets the apology.
+            log.error("escalation unavailable, answering from the knowledge base (activity %s): %s", activity.id, e)
+            return False
 
     async def _data_strings(self, turn_context: TurnContext, data: dict[str, Any]) -> Strings:
         locale = data.get(cards.LANGUAGE_INPUT)

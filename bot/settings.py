@@ -46,6 +46,17 @@ def _flag(env: Mapping[str, str], key: str) -> bool:
     return env.get(key, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _seconds(env: Mapping[str, str], key: str) -> float:
+    text = env.get(key, "").strip()
+    try:
+        value = float(text) if text else 0.0
+    except ValueError:
+        raise ValueError(f"{key} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{key} must not be negative, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Attribute names in capitals are the ones botbuilder reads."""
@@ -55,6 +66,7 @@ class Settings:
     kb_paths: tuple[str, ...] = ()
     kb_cache_dir: str | None = "var/kb-cache"
     state_store: str = DEFAULT_STATE_STORE
+    azure_storage_connection_string: str = ""
     log_level: str = "INFO"
     escalation_handoff: str = "teams"
     """Where tickets go: ``teams`` (agents' channels), ``hub`` (``handoff.initiate``), ``both``."""
@@ -66,6 +78,10 @@ class Settings:
     """Messages one conversation may send at once before the average applies (``RATE_LIMIT_BURST``)."""
     redact_transcripts: bool = False
     """Mask ids (GUIDs), emails and IP addresses in stored user text (``REDACT_TRANSCRIPTS``)."""
+    log_format: str = "text"
+    kb_reload_seconds: float = 0.0
+    appinsights_connection_string: str = ""
+    appinsights_instrumentation_key: str = ""
     APP_ID: str = ""
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
@@ -102,12 +118,17 @@ class Settings:
             kb_paths=tuple(p for p in env.get("KB_PATH", "").split(os.pathsep) if p),
             kb_cache_dir=env.get("KB_CACHE_DIR", "var/kb-cache") or None,
             state_store=env.get("STATE_STORE", DEFAULT_STATE_STORE),
+            azure_storage_connection_string=env.get("AZURE_STORAGE_CONNECTION_STRING", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             escalation_handoff=_handoff(env.get("ESCALATION_HANDOFF", "teams")),
             allowed_tenants=frozenset(t.strip() for t in env.get("ALLOWED_TENANTS", "").split(",") if t.strip()),
             rate_limit_per_minute=_number(env, "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
             rate_limit_burst=int(_number(env, "RATE_LIMIT_BURST", DEFAULT_RATE_LIMIT_BURST, integer=True)),
             redact_transcripts=_flag(env, "REDACT_TRANSCRIPTS"),
+            log_format=env.get("LOG_FORMAT", "text").strip().lower() or "text",
+            kb_reload_seconds=_seconds(env, "KB_RELOAD_SECONDS"),
+            appinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            appinsights_instrumentation_key=env.get("APPINSIGHTS_INSTRUMENTATIONKEY", ""),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
             APP_TYPE=app_type,

@@ -6,7 +6,10 @@
     close_storage(storage)                                      # on shutdown
 
 URLs: ``sqlite:///relative/path.db`` (relative to the working directory), ``sqlite:////absolute/path.db``,
-``memory://`` (botbuilder's ``MemoryStorage``, gone on restart). Anything else is a ``ValueError``.
+``memory://`` (botbuilder's ``MemoryStorage``, gone on restart), ``redis://host:port/db`` (``rediss://`` for
+TLS; ``bot.storage_redis``: state shared by several bot instances), ``azureblob://container`` (botbuilder-azure's
+``BlobStorage``; ``bot.storage_blob``, with the account's connection string passed in). Anything else is a
+``ValueError``.
 
 ``SqliteStorage`` keeps each item as one row of the ``bot_state`` table: ``key``, ``e_tag`` and the item
 as JSON (``document``). Items are flattened with jsonpickle, as botbuilder's own Azure storages do, so
@@ -50,8 +53,13 @@ __all__ = [
     "SqliteDatabase",
     "SqliteStorage",
     "StorageError",
+    "aclose_storage",
     "close_storage",
     "create_storage",
+    "decode_item",
+    "e_tag_of",
+    "encode_item",
+    "set_e_tag",
     "sqlite_path",
 ]
 
@@ -93,10 +101,12 @@ def sqlite_path(url: str) -> Path:
     return Path(unquote(url[len(prefix) :]))
 
 
-def create_storage(url: str) -> Storage:
-    """The botbuilder ``Storage`` a ``STATE_STORE`` URL names (``sqlite:///path``, ``memory://``).
+def create_storage(url: str, *, blob_connection_string: str = "") -> Storage:
+    """The botbuilder ``Storage`` a ``STATE_STORE`` URL names (``sqlite:///path``, ``memory://``, ``redis://``,
+    ``azureblob://container`` with ``blob_connection_string``).
 
-    Nothing is opened yet: a SQLite file (and its folder) is created on the first read or write.
+    Nothing is opened yet: a SQLite file (and its folder) is created on the first read or write, a Redis
+    or Blob connection made on first use.
     """
     scheme = url.partition(":")[0].lower()
     if scheme == "sqlite":
@@ -104,15 +114,32 @@ def create_storage(url: str) -> Storage:
     if scheme == "memory" and url.lower() in ("memory:", "memory://"):
         return MemoryStorage()
     if scheme in ("redis", "rediss"):
-        raise ValueError(f"STATE_STORE {url!r}: Redis is not supported yet; use sqlite:///path/to/file.db")
-    raise ValueError(f"unknown STATE_STORE {url!r}: use sqlite:///path/to/file.db (or sqlite:////abs/path.db)"
-                     " or memory://")
+        from bot.storage_redis import RedisStorage
+
+        return RedisStorage(url)
+    if scheme == "azureblob":
+        from bot.storage_blob import create_blob_storage
+
+        return create_blob_storage(url, blob_connection_string)
+    raise ValueError(f"unknown STATE_STORE {url!r}: use sqlite:///path/to/file.db (or sqlite:////abs/path.db),"
+                     " redis://host:port/db, azureblob://container or memory://")
 
 
 def close_storage(storage: Storage) -> None:
-    """Close what ``create_storage`` opened (a no-op for stores that hold nothing open)."""
+    """Close what ``create_storage`` opened (a no-op for stores that hold nothing open).
+
+    Network stores (Redis, Blob) close their connections in ``aclose_storage``, on their event loop.
+    """
     if isinstance(storage, SqliteStorage):
         storage.close()
+
+
+async def aclose_storage(storage: Storage) -> None:
+    """``close_storage`` for every kind of store, network connections included; call it on the store's loop."""
+    close_storage(storage)
+    closer = getattr(storage, "aclose", None)
+    if closer is not None:
+        await closer()
 
 
 class SqliteDatabase:
@@ -207,11 +234,13 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-def _e_tag_of(item: object) -> object:
+def e_tag_of(item: object) -> object:
+    """The e-tag a written item carries (a dict's ``e_tag`` key or an object's attribute), else ``None``."""
     return item.get("e_tag") if isinstance(item, dict) else getattr(item, "e_tag", None)
 
 
-def _set_e_tag(item: object, e_tag: str) -> None:
+def set_e_tag(item: object, e_tag: str) -> None:
+    """Hand the stored e-tag back to the caller's item, so its next write is conditional on it."""
     if isinstance(item, dict):
         item["e_tag"] = e_tag
     else:
@@ -219,8 +248,8 @@ def _set_e_tag(item: object, e_tag: str) -> None:
             item.e_tag = e_tag  # type: ignore[attr-defined]
 
 
-def _encode(key: str, item: object) -> str:
-    """The item as JSON, without its e-tag (kept in its own column)."""
+def encode_item(key: str, item: object) -> str:
+    """The item as JSON, without its e-tag (kept beside it): jsonpickle's form, as botbuilder's Azure storages use."""
     try:
         flat = Pickler(unpicklable=True).flatten(item)
         if isinstance(flat, dict):
@@ -230,13 +259,14 @@ def _encode(key: str, item: object) -> str:
         raise StorageError(f"state for {key!r} cannot be stored as JSON: {e}", operation="write") from e
 
 
-def _decode(path: Path, key: str, document: str, e_tag: str) -> object:
+def decode_item(where: str | Path, key: str, document: str, e_tag: str) -> object:
+    """An item ``encode_item`` wrote, with ``e_tag`` set on it; ``StorageError`` naming ``where`` if it is not one."""
     try:
         item = Unpickler(safe=True).restore(json.loads(document))
     except (ValueError, TypeError, AttributeError, ImportError) as e:
-        raise StorageError(f"state store {path}: read failed: the item {key!r} is not valid JSON state: {e}",
-                           path=path, operation="read") from e
-    _set_e_tag(item, e_tag)
+        raise StorageError(f"state store {where}: read failed: the item {key!r} is not valid JSON state: {e}",
+                           path=where if isinstance(where, Path) else None, operation="read") from e
+    set_e_tag(item, e_tag)
     return item
 
 
@@ -265,7 +295,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(f"SELECT key, e_tag, document FROM bot_state WHERE key IN ({marks})", chunk)
                 for key, e_tag, document in rows:
-                    found[key] = _decode(self.path, key, document, e_tag)
+                    found[key] = decode_item(self.path, key, document, e_tag)
             return found
 
         return await self.database.run("read", work)
@@ -278,11 +308,11 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
             return
         rows: list[tuple[str, str | None, str, str]] = []
         for key, item in changes.items():
-            expected = _e_tag_of(item)
+            expected = e_tag_of(item)
             if expected == "":
                 raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
             condition = None if expected is None or expected == "*" else str(expected)
-            rows.append((key, condition, _encode(key, item), secrets.token_hex(8)))
+            rows.append((key, condition, encode_item(key, item), secrets.token_hex(8)))
         updated = datetime.now(UTC).isoformat(timespec="seconds")
 
         def work(connection: sqlite3.Connection) -> None:
@@ -304,7 +334,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
 
         await self.database.run("write", work)
         for (_, _, _, e_tag), item in zip(rows, changes.values(), strict=True):
-            _set_e_tag(item, e_tag)
+            set_e_tag(item, e_tag)
 
     async def delete(self, keys: Iterable[str] | None) -> None:
         """Remove the items of ``keys``; unknown keys are ignored."""
@@ -321,3 +351,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
     def close(self) -> None:
         """Close the database file (it is opened again if the storage is used later)."""
         self.database.close()
+
+
+# The names these helpers had before other stores shared them (branches written against them still import them).
+_encode, _decode, _e_tag_of, _set_e_tag = encode_item, decode_item, e_tag_of, set_e_tag

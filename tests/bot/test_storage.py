@@ -71,9 +71,21 @@ def test_relative_sqlite_url_is_relative_to_the_working_directory(tmp_path: Path
     assert (tmp_path / "var" / "insight-desk.db").is_file(), "the parent folder is created"
 
 
-def test_redis_is_not_supported_yet() -> None:
-    with pytest.raises(ValueError, match="Redis is not supported yet"):
-        create_storage("redis://127.0.0.1:6379/0")
+def test_redis_and_blob_urls_make_their_stores_without_connecting() -> None:
+    from bot.storage_blob import AzureBlobStorage
+    from bot.storage_redis import RedisStorage
+
+    store = create_storage("redis://:secret@127.0.0.1:1/3")
+    assert isinstance(store, RedisStorage) and store.location == "redis://127.0.0.1:1/3"
+    account = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    blob = create_storage("azureblob://insight-state", blob_connection_string=account)
+    assert isinstance(blob, AzureBlobStorage) and blob.container_name == "insight-state"
+    with pytest.raises(ValueError, match="AZURE_STORAGE_CONNECTION_STRING"):
+        create_storage("azureblob://insight-state")
+    with pytest.raises(ValueError, match="lowercase"):
+        create_storage("azureblob://Insight_State", blob_connection_string=account)
+    with pytest.raises(ValueError, match="not a storage account connection string"):
+        create_storage("azureblob://insight-state", blob_connection_string="UseDevelopmentStorage=true")
 
 
 @pytest.mark.parametrize("url", ["", "postgres://db/x", "memory://elsewhere", "/var/x.db"])

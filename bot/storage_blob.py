@@ -1,0 +1,154 @@
+"""botbuilder ``Storage`` in Azure Blob Storage, through botbuilder-azure's own ``BlobStorage``.
+
+    storage = create_blob_storage("azureblob://insight-desk-state", connection_string)
+    ...
+    await storage.aclose()
+
+``STATE_STORE=azureblob://<container>`` with the account's connection string in
+``AZURE_STORAGE_CONNECTION_STRING``. One blob per item, named after the key percent-encoded (so every
+botbuilder key is a valid blob name: slashes, colons, unicode and all), holding the item as jsonpickle
+JSON, which is botbuilder's own format. The e-tag is the blob's own ETag.
+
+botbuilder's ``BlobStorage`` does the serialization and creates the container; this subclass adds what the
+bot relies on and ``BlobStorage`` lacks: a write hands the new e-tag back to the item (so a ``BotState``
+can save twice in one turn), a stale e-tag is an ``EtagConflictError`` (a ``KeyError``, as ``MemoryStorage``
+raises), reading nothing returns nothing, and a failure other than "not found" is a ``StorageError``
+instead of a silently missing item. Unlike SQLite and Redis, the writes of one call are separate blob
+uploads: each is conditional on its own e-tag, but a conflict on one does not undo the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob.aio import ContainerClient
+from botbuilder.azure import BlobStorage, BlobStorageSettings
+
+from bot.storage import EtagConflictError, StorageError, e_tag_of, set_e_tag
+
+__all__ = ["AzureBlobStorage", "blob_container", "create_blob_storage"]
+
+
+_UPLOAD_PART_BYTES = 512 * 1024
+"""Larger items are uploaded in blocks of this size: aiohttp warns that one body over 1 MiB blocks the loop."""
+
+
+def blob_container(url: str) -> str:
+    """The container an ``azureblob://<container>`` URL names (3-63 lowercase letters, digits, hyphens)."""
+    prefix = "azureblob://"
+    if url[: len(prefix)].lower() != prefix:
+        raise ValueError(f"not an Azure Blob URL (expected azureblob://container): {url!r}")
+    container = url[len(prefix) :].strip("/")
+    if not (3 <= len(container) <= 63) or not all(c.islower() or c.isdigit() or c == "-" for c in container) \
+            or container.startswith("-") or "--" in container:
+        raise ValueError(f"azureblob:// container name {container!r}: 3-63 lowercase letters, digits and single"
+                         " hyphens, starting with a letter or digit")
+    return container
+
+
+def create_blob_storage(url: str, connection_string: str) -> AzureBlobStorage:
+    """The Blob store of ``STATE_STORE=azureblob://<container>``; nothing is contacted before first use."""
+    container = blob_container(url)
+    if not connection_string:
+        raise ValueError(f"STATE_STORE {url!r} needs the storage account's connection string in"
+                         " AZURE_STORAGE_CONNECTION_STRING")
+    try:
+        return AzureBlobStorage(BlobStorageSettings(container_name=container, connection_string=connection_string))
+    except (ValueError, KeyError) as e:
+        raise ValueError(f"AZURE_STORAGE_CONNECTION_STRING is not a storage account connection string: {e}") from None
+
+
+def _blob_name(key: str) -> str:
+    return quote(key, safe="")
+
+
+class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships no type information
+    """botbuilder-azure's ``BlobStorage`` with e-tags handed back and failures named (see the module)."""
+
+    def __init__(self, settings: BlobStorageSettings) -> None:
+        super().__init__(settings)
+        self.container_name: str = settings.container_name
+        # BlobStorage's private container client shares a transport it can never close: hand it one of its
+        # own (the same container, from the same connection string) that ``aclose`` closes.
+        self.container = ContainerClient.from_connection_string(
+            settings.connection_string, settings.container_name,
+            max_single_put_size=_UPLOAD_PART_BYTES, max_block_size=_UPLOAD_PART_BYTES)
+        self._BlobStorage__container_client = self.container
+
+    def _failure(self, operation: str, key: str, error: AzureError) -> StorageError:
+        return StorageError(f"state store azureblob://{self.container_name}: {operation} of {key!r} failed:"
+                            f" {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                            operation=operation)
+
+    async def ready(self) -> None:
+        """Create the container on first use (botbuilder's ``_initialize``), failures as ``StorageError``."""
+        try:
+            await self._initialize()
+        except AzureError as e:
+            raise self._failure("open", self.container_name, e) from e
+
+    async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        """The stored items among ``keys``; keys never written are absent from the result."""
+        wanted = list(dict.fromkeys(keys or ()))
+        if not wanted:
+            return {}
+        await self.ready()
+        found: dict[str, Any] = {}
+        for key in wanted:
+            try:
+                found[key] = await self._inner_read_blob(self.container.get_blob_client(_blob_name(key)))
+            except ResourceNotFoundError:
+                continue
+            except AzureError as e:
+                raise self._failure("read", key, e) from e
+        return found
+
+    async def write(self, changes: dict[str, Any] | None) -> None:
+        """Upload every item of ``changes``, each conditional on its e-tag (see the module)."""
+        if changes is None:
+            raise ValueError("Changes are required when writing")
+        if not changes:
+            return
+        for key, item in changes.items():
+            if e_tag_of(item) == "":
+                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+        await self.ready()
+        for key, item in changes.items():
+            expected = e_tag_of(item)
+            blob = self.container.get_blob_client(_blob_name(key))
+            text = self._store_item_to_str(item)
+            try:
+                if expected is None or expected == "*":
+                    result = await blob.upload_blob(text, overwrite=True)
+                else:
+                    result = await blob.upload_blob(text, overwrite=True, etag=f'"{expected}"',
+                                                    match_condition=MatchConditions.IfNotModified)
+            except (ResourceModifiedError, ResourceNotFoundError) as e:
+                raise EtagConflictError(f"state store azureblob://{self.container_name}: write of {key!r} refused:"
+                                        f" it was read with e-tag {expected} but has changed or was deleted since",
+                                        operation="write") from e
+            except AzureError as e:
+                raise self._failure("write", key, e) from e
+            set_e_tag(item, str(result["etag"]).strip('"'))
+
+    async def delete(self, keys: Iterable[str] | None) -> None:
+        """Remove the blobs of ``keys``; unknown keys are ignored."""
+        doomed = list(dict.fromkeys(keys or ()))
+        if not doomed:
+            return
+        await self.ready()
+        for key in doomed:
+            try:
+                await self.container.delete_blob(_blob_name(key))
+            except ResourceNotFoundError:
+                continue
+            except AzureError as e:
+                raise self._failure("delete", key, e) from e
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self.container.close()

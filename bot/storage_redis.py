@@ -1,0 +1,155 @@
+"""botbuilder ``Storage`` in Redis: the state store several bot instances share (``STATE_STORE=redis://...``).
+
+    storage = RedisStorage("redis://127.0.0.1:6379/0")      # rediss:// for TLS, redis://:password@host/db
+    await storage.write({"k": {"v": 1}})
+    await storage.aclose()
+
+Each item is one Redis hash ``<prefix><key>`` with the fields ``e_tag`` and ``doc`` (the item as JSON, in
+jsonpickle's form, exactly as ``SqliteStorage`` keeps it). The e-tag rules are ``SqliteStorage``'s: a write
+whose item carries an e-tag other than ``"*"`` succeeds only if the stored item still has it (else
+``EtagConflictError``); every write gives a fresh e-tag, handed back to the written item. One call's writes
+are one Lua script, which Redis runs atomically: every e-tag is checked before anything is written, so
+the call commits whole or not at all, and two instances racing on one key cannot both win.
+
+The client (redis-py's asyncio client) connects on first use, on the event loop that uses it; every Redis
+failure is a ``StorageError`` naming the server (never its password) and the operation. Redis Cluster is
+not supported (one call may touch keys in several slots); use a single server or a replicated primary.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from botbuilder.core import Storage
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from bot.storage import EtagConflictError, StorageError, decode_item, e_tag_of, encode_item, set_e_tag
+
+__all__ = ["DEFAULT_PREFIX", "RedisStorage", "redis_location"]
+
+DEFAULT_PREFIX = "insight-desk:state:"
+"""Prepended to every botbuilder key, so the bot's items are easy to find beside other data."""
+_TIMEOUT = 5.0
+"""Seconds to connect, to wait for a free connection or for one reply before the operation fails."""
+_MAX_CONNECTIONS = 32
+"""Connections per store: a burst of turns waits for a free one instead of opening hundreds."""
+
+# KEYS: the items' Redis keys. ARGV: per key, the e-tag it must have ("" = unconditional), its new
+# e-tag and its document. Returns 0 when written, else {index of the first conflict, its current e-tag}.
+_COMPARE_AND_SET = """
+for i, key in ipairs(KEYS) do
+  local expected = ARGV[3 * i - 2]
+  if expected ~= '' then
+    local current = redis.call('HGET', key, 'e_tag')
+    if current ~= expected then
+      return {i, current or ''}
+    end
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'e_tag', ARGV[3 * i - 1], 'doc', ARGV[3 * i])
+end
+return 0
+"""
+
+
+def redis_location(url: str) -> str:
+    """``url`` without credentials, for messages: ``redis://:secret@cache:6380/2`` → ``redis://cache:6380/2``."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type information
+    """botbuilder ``Storage`` in Redis, with ``SqliteStorage``'s e-tag rules (see the module)."""
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+        super().__init__()
+        if urlsplit(url).scheme.lower() not in ("redis", "rediss"):
+            raise ValueError(f"not a Redis URL (expected redis://host:port/db): {url!r}")
+        self.url = url
+        self.prefix = prefix
+        self.location = redis_location(url)
+        self._client: Redis | None = None
+
+    @property
+    def client(self) -> Redis:
+        """The asyncio client, made on first use (it connects lazily, on the loop that uses it)."""
+        if self._client is None:
+            pool = BlockingConnectionPool.from_url(self.url, max_connections=_MAX_CONNECTIONS, timeout=_TIMEOUT,
+                                                   socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT,
+                                                   health_check_interval=30)
+            self._client = Redis(connection_pool=pool)
+        return self._client
+
+    def _failure(self, operation: str, error: RedisError) -> StorageError:
+        return StorageError(f"state store {self.location}: {operation} failed: {error}", operation=operation)
+
+    async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        """The stored items among ``keys``; keys never written are absent from the result."""
+        wanted = list(dict.fromkeys(keys or ()))
+        if not wanted:
+            return {}
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key in wanted:
+                    pipe.hmget(self.prefix + key, "e_tag", "doc")
+                replies = await pipe.execute()
+        except RedisError as e:
+            raise self._failure("read", e) from e
+        found: dict[str, Any] = {}
+        for key, (e_tag, document) in zip(wanted, replies, strict=True):
+            if e_tag is not None and document is not None:
+                found[key] = decode_item(self.location, key, document.decode("utf-8"), e_tag.decode("ascii"))
+        return found
+
+    async def write(self, changes: dict[str, Any] | None) -> None:
+        """Store every item of ``changes``, all or none; a stale e-tag is an ``EtagConflictError``."""
+        if changes is None:
+            raise ValueError("Changes are required when writing")
+        if not changes:
+            return
+        keys: list[str] = []
+        arguments: list[str] = []
+        new_tags: list[str] = []
+        for key, item in changes.items():
+            expected = e_tag_of(item)
+            if expected == "":
+                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+            e_tag = secrets.token_hex(8)
+            keys.append(self.prefix + key)
+            arguments += ["" if expected is None or expected == "*" else str(expected), e_tag, encode_item(key, item)]
+            new_tags.append(e_tag)
+        try:
+            outcome = await self.client.eval(_COMPARE_AND_SET, len(keys), *keys, *arguments)
+        except RedisError as e:
+            raise self._failure("write", e) from e
+        if outcome != 0:
+            index, current = int(outcome[0]) - 1, outcome[1].decode("ascii")
+            key, condition = list(changes)[index], arguments[3 * index]
+            now = f"it now has {current}" if current else "it was deleted"
+            raise EtagConflictError(f"state store {self.location}: write of {key!r} refused: it was read with"
+                                    f" e-tag {condition} but {now}", operation="write")
+        for item, e_tag in zip(changes.values(), new_tags, strict=True):
+            set_e_tag(item, e_tag)
+
+    async def delete(self, keys: Iterable[str] | None) -> None:
+        """Remove the items of ``keys``; unknown keys are ignored."""
+        doomed = [self.prefix + key for key in dict.fromkeys(keys or ())]
+        if not doomed:
+            return
+        try:
+            await self.client.delete(*doomed)
+        except RedisError as e:
+            raise self._failure("delete", e) from e
+
+    async def aclose(self) -> None:
+        """Close the connections (a later call opens new ones)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose(close_connection_pool=True)

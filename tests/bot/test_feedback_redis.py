@@ -1,0 +1,80 @@
+"""Feedback on a real Redis: events from several instances land in one report, the CLI reads it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.__main__ import main
+from bot.feedback import FeedbackEvent, FeedbackKind, create_feedback_store, load_report
+from bot.feedback_redis import RedisFeedbackStore
+from bot.storage import StorageError
+from bot.storage_redis import RedisStorage
+from tests.services import RunningService, free_port
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def event(kind: FeedbackKind, query: str, minute: int, article: str | None = None) -> FeedbackEvent:
+    return FeedbackEvent(kind, query, article, "sv-SE", user_id="u", conversation_id="c",
+                         timestamp=T0 + timedelta(minutes=minute))
+
+
+async def test_two_instances_record_into_one_report(redis_service: RunningService) -> None:
+    prefix = f"feedback-{uuid.uuid4().hex[:8]}:"
+    stores = [RedisStorage(redis_service.url, prefix=prefix), RedisStorage(redis_service.url, prefix=prefix)]
+    try:
+        feedbacks = [create_feedback_store(s) for s in stores]
+        assert all(isinstance(f, RedisFeedbackStore) for f in feedbacks)
+        await asyncio.gather(*(feedbacks[n % 2].record(event(FeedbackKind.UNANSWERED, f"problem {n % 5}", n))
+                               for n in range(1500)))           # more than one page of the report's reads
+        rows = await feedbacks[0].report(limit=10)
+        assert sorted(row.count for row in rows) == [300] * 5
+        assert len(await feedbacks[1].events()) == 1500      # type: ignore[attr-defined]
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+def test_the_report_command_reads_redis(redis_service: RunningService) -> None:
+    prefix_default = "insight-desk:state:"
+    url = redis_service.url.replace("/0", "/5")                # its own database: the default prefix is free
+
+    async def record() -> None:
+        storage = RedisStorage(url, prefix=prefix_default)
+        feedback = RedisFeedbackStore(storage)
+        await storage.client.delete(feedback.key)
+        for n in range(3):
+            await feedback.record(event(FeedbackKind.NOT_HELPED, "Printer tray 2 is jammed", n, "printer-jam"))
+        await storage.aclose()
+
+    asyncio.run(record())
+    rows = load_report(url)
+    assert [(row.query, row.not_helped, row.articles) for row in rows] == [
+        ("Printer tray 2 is jammed", 3, ("printer-jam",))]
+    out = io.StringIO()
+    assert main(["report", "--store", url], out=out, err=io.StringIO()) == 0
+    assert "3x  Printer tray 2 is jammed" in out.getvalue()
+
+
+async def test_a_garbage_record_and_a_dead_server_are_storage_errors(redis_service: RunningService) -> None:
+    storage = RedisStorage(redis_service.url, prefix=f"garbage-{uuid.uuid4().hex[:8]}:")
+    feedback = RedisFeedbackStore(storage)
+    try:
+        await storage.client.rpush(feedback.key, "{not json")
+        with pytest.raises(StorageError, match="not a feedback event"):
+            await feedback.report()
+    finally:
+        await storage.aclose()
+    dead = RedisStorage(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(StorageError, match=r"redis://127\.0\.0\.1:\d+/0: record feedback failed"):
+            await RedisFeedbackStore(dead).record(event(FeedbackKind.HELPED, "q", 1))
+        with pytest.raises(StorageError, match="read failed"):
+            await dead.read(["k"])
+    finally:
+        await dead.aclose()

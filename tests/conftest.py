@@ -1,0 +1,3 @@
+"""Fixtures every test folder may use: the real services (Redis, Azurite) in ``tests.services``."""
+
+pytest_plugins = ("tests.services.fixtures",)

@@ -1,0 +1,158 @@
+"""Scale-out: two real bot processes (``python -m bot serve``) sharing one real redis-server (and one Azurite).
+
+A conversation moves freely between the instances: the language a user chose through one is used by
+the other, card buttons pressed on one act on answers given by the other, feedback written through
+either is in one report, and killing one instance loses nothing the other needs.
+
+Hook for tickets (bot/escalation/, built on another branch): "concurrent Take it on different instances
+gives exactly one owner" belongs here. With ``two_bots`` below, post the same Take-it card action to
+both instances at once (``asyncio.gather(a.post(take), b.post(take))``) and assert that the ticket in
+the shared store has one owner and that exactly one of the two agents was told they own it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.feedback import load_report
+from tests.e2e.conftest import ConnectorStub, teams_message
+from tests.e2e.processes import BotProcess, bot_process
+from tests.services import RunningService
+
+SWEDISH_ERROR = "Ett fel uppstod vid validering av åtkomsttoken"
+SEED = "error-validating-access-token-during-onboarding"
+
+
+@pytest.fixture
+def state_url(redis_service: RunningService) -> str:
+    """A Redis database of its own for each test (0-15 are there by default; 1-9 are used here)."""
+    return redis_service.url.rsplit("/", 1)[0] + f"/{1 + uuid.uuid4().int % 9}"
+
+
+@pytest.fixture
+async def two_bots(tmp_path: Path, state_url: str, redis_service: RunningService) -> AsyncIterator[list[BotProcess]]:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(state_url)
+    await client.flushdb()
+    await client.aclose()
+    async with AsyncExitStack() as stack:
+        bots = await asyncio.gather(*(stack.enter_async_context(bot_process(tmp_path / name, STATE_STORE=state_url))
+                                      for name in ("a", "b")))
+        yield list(bots)
+
+
+def cards(connector: ConnectorStub) -> list[dict[str, Any]]:
+    return connector.cards()
+
+
+def actions(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["data"]["insightDesk"]: a["data"] for a in card.get("actions", []) if a["type"] == "Action.Submit"}
+
+
+async def test_language_chosen_on_one_instance_is_used_by_the_other(two_bots: list[BotProcess],
+                                                                     connector: ConnectorStub) -> None:
+    a, b = two_bots
+    assert await a.post(teams_message(connector.url, "/language ko", locale="en-US")) == 201
+    assert connector.received[-1]["text"] == "지금부터 한국어(으)로 답변하겠습니다."
+    connector.received.clear()
+    await b.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+    assert "액세스 토큰" in cards(connector)[-1]["body"][0]["text"], "instance b answered in Korean"
+    connector.received.clear()
+    await b.post(teams_message(connector.url, "/language sv", locale="en-US"))
+    await a.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+    assert "åtkomsttoken" in cards(connector)[-1]["body"][0]["text"], "instance a sees b's change"
+
+
+async def test_feedback_through_either_instance_is_in_one_report(two_bots: list[BotProcess], state_url: str,
+                                                                 connector: ConnectorStub) -> None:
+    a, b = two_bots
+    await a.post(teams_message(connector.url, SWEDISH_ERROR, user="29:user-a"))
+    buttons = actions(cards(connector)[-1])
+    await b.post(teams_message(connector.url, value=buttons["not_helped"], user="29:user-a"))  # a's card, b's click
+    await b.post(teams_message(connector.url, "Printer tray 2 is jammed with paper again", user="29:user-b"))
+    await a.post(teams_message(connector.url, "Printer tray 2 is jammed with paper again", user="29:user-c"))
+    rows = await asyncio.to_thread(load_report, state_url)
+    by_query = {row.query: row for row in rows}
+    assert by_query[SWEDISH_ERROR].not_helped == 1 and by_query[SWEDISH_ERROR].articles == (SEED,)
+    assert by_query["Printer tray 2 is jammed with paper again"].unanswered == 2
+
+
+async def test_one_instance_killed_the_other_keeps_the_conversation(two_bots: list[BotProcess],
+                                                                    connector: ConnectorStub) -> None:
+    a, b = two_bots
+    await a.post(teams_message(connector.url, "/language zh-TW", locale="en-US"))
+    a.kill()
+    connector.received.clear()
+    await b.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+    assert "存取權杖" in cards(connector)[-1]["body"][0]["text"]
+
+
+async def test_many_users_alternating_instances_each_keep_their_language(two_bots: list[BotProcess],
+                                                                         connector: ConnectorStub) -> None:
+    languages = {"ko": "액세스 토큰", "sv": "åtkomsttoken", "zh-TW": "存取權杖"}
+    users = [(f"29:user-{n}", list(languages)[n % 3]) for n in range(30)]
+    await asyncio.gather(*(two_bots[n % 2].post(teams_message(connector.url, f"/language {lang}", user=user))
+                           for n, (user, lang) in enumerate(users)))
+    connector.received.clear()
+    statuses = await asyncio.gather(*(two_bots[(n + 1) % 2].post(teams_message(connector.url, SWEDISH_ERROR,
+                                                                               user=user, locale="en-US"))
+                                      for n, (user, _) in enumerate(users)))
+    assert statuses == [201] * len(users)
+    by_user = {reply["recipient"]["id"]: reply for reply in connector.received}
+    assert len(by_user) == len(users)
+    for user, lang in users:
+        card = by_user[user]["attachments"][0]["content"]
+        assert languages[lang] in card["body"][0]["text"], (user, lang)
+
+
+async def test_a_redis_outage_is_survived_and_nothing_is_lost_after_it(tmp_path: Path,
+                                                                      connector: ConnectorStub) -> None:
+    from tests.services import free_port, redis_server
+
+    folder, port = tmp_path / "redis", free_port()
+    async with bot_process(tmp_path / "bot", STATE_STORE=f"redis://127.0.0.1:{port}/0") as bot:
+        with redis_server(folder, port=port, append_only=True):
+            await bot.post(teams_message(connector.url, "/language ko", locale="en-US"))
+            assert connector.received[-1]["text"] == "지금부터 한국어(으)로 답변하겠습니다."
+        # The outage: redis-server is stopped. The bot keeps answering, in the paste's language.
+        connector.received.clear()
+        assert await bot.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US")) == 201
+        assert "åtkomsttoken" in cards(connector)[-1]["body"][0]["text"]
+        assert "state store redis://127.0.0.1" in bot.output()
+        # Redis is back on the same port and folder: the client reconnects, the choice is still there.
+        with redis_server(folder, port=port, append_only=True):
+            for _ in range(50):
+                connector.received.clear()
+                await bot.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+                if "액세스 토큰" in cards(connector)[-1]["body"][0]["text"]:
+                    break
+                await asyncio.sleep(0.2)
+            assert "액세스 토큰" in cards(connector)[-1]["body"][0]["text"], "the choice made before the outage"
+
+
+async def test_two_instances_on_azure_blob_share_language_and_feedback(tmp_path: Path, connector: ConnectorStub,
+                                                                       azurite_service: RunningService) -> None:
+    url = f"azureblob://scale-{uuid.uuid4().hex[:10]}"
+    env = {"STATE_STORE": url, "AZURE_STORAGE_CONNECTION_STRING": azurite_service.connection_string}
+    async with AsyncExitStack() as stack:
+        a, b = await asyncio.gather(*(stack.enter_async_context(bot_process(tmp_path / name, **env))
+                                      for name in ("a", "b")))
+        await a.post(teams_message(connector.url, "/language zh-TW", locale="en-US"))
+        connector.received.clear()
+        await b.post(teams_message(connector.url, SWEDISH_ERROR, locale="en-US"))
+        card = cards(connector)[-1]
+        assert "存取權杖" in card["body"][0]["text"], "instance b answered in the language set through a"
+        await a.post(teams_message(connector.url, value=actions(card)["not_helped"]))
+        await b.post(teams_message(connector.url, "Printer tray 2 is jammed with paper again"))
+    rows = await asyncio.to_thread(load_report, url, 20,
+                                   blob_connection_string=azurite_service.connection_string)
+    assert {(row.query, row.not_helped, row.unanswered) for row in rows} == {
+        (SWEDISH_ERROR, 1, 0), ("Printer tray 2 is jammed with paper again", 0, 1)}
