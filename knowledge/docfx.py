@@ -179,7 +179,7 @@ def _simple_front_matter(raw: str) -> dict[str, Any] | None:
     fields: dict[str, Any] = {}
     for m in _FM_USED_FIELD.finditer("\n" + raw):
         key, scalar, items = m.groups()
-        if scalar is None and items.strip():
+        if not scalar and items.strip():  # "key: " then items is the list, as in YAML
             fields[key] = [_simple_scalar(item) for item in _FM_ITEM.findall(items)]
         else:
             fields[key] = _simple_scalar(scalar)
