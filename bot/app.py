@@ -108,9 +108,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return _bad_request(problem)
     try:
         response = await services.adapter.process(request, services.bot)
-    except DeserializationError as e:
-        log.warning("rejected a malformed activity: %s", e)
-        return _bad_request(f"not a valid activity: {e}")
+    except DeserializationError as e:  # msrest's message quotes the data: the sender may see it, the log may not
+        log.warning("rejected a malformed activity: a field has the wrong shape (%s)", type(e.__cause__ or e).__name__)
+        return _bad_request(f"not a valid activity: {str(e)[:500]}")
     except (PermissionError, PyJWTError) as e:
         log.warning("rejected an activity that failed authentication: %s", e)
         raise web.HTTPUnauthorized() from e
