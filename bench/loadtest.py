@@ -9,9 +9,10 @@ the stub. Texts and client locales come from the eval set (``dev-sxs.jsonl``: ma
 answer, suggest and not-found paths); every ``--escalate-every``-th message of a conversation is the
 "Talk to a person" button instead, whose record is counted in the state file afterwards.
 
-Fails (exit 1) unless every message got exactly one reply, no request failed and every escalation
-was recorded exactly once. Prints throughput, p50/p99 latency and what the replies were. Loopback
-only; bounded by ``--deadline``; the bot process is stopped by PID at the end.
+Fails (exit 1) unless every message got exactly one reply, no request failed, every "not found" was
+recorded once and every escalation was recorded exactly once. Prints throughput, p50/p99 latency and
+what the replies were. Loopback only; bounded by ``--deadline``; the bot process is stopped by PID at
+the end.
 
 Escalation hook: ``escalation_value`` builds the card data a "Talk to a person" click sends and
 ``count_escalations`` counts what the store kept. When tickets replace the feedback record, change
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 
 from bench.loopback import (
     REPLY_TIMEOUT_S,
@@ -45,12 +46,17 @@ from bench.loopback import (
     free_port,
     load_queries,
     percentile,
-    running_stub,
     teams_message,
     wait_until_listening,
 )
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bot.strings import CATALOG  # noqa: E402  # the catalog tells the reply kinds apart
+
+SUGGEST_TITLES = {entry["did_you_mean"] for entry in CATALOG.values()}
+NOT_FOUND_TEXTS = {entry["not_found"] for entry in CATALOG.values()}
+ESCALATED_TEXTS = {entry["escalated"] for entry in CATALOG.values()}
 EVAL_KB = Path("/tmp/insight-kb/sxs")
 
 
@@ -68,6 +74,31 @@ def count_feedback(state: Path, kind: str) -> int:
     with sqlite3.connect(state) as db:
         row = db.execute("SELECT COUNT(*) FROM feedback WHERE kind = ?", (kind,)).fetchone()
     return int(row[0])
+
+
+class ClassifyingStub(ConnectorStub):
+    """``bench.loopback``'s stub that also sorts the replies: answer, suggestions, not found, escalated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: Counter[str] = Counter()
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        attachments = body.get("attachments") or []
+        card = attachments[0].get("content") if attachments else None
+        first = (card.get("body") or [{}])[0].get("text") if isinstance(card, dict) else None
+        if first in SUGGEST_TITLES:
+            self.paths["suggestions"] += 1
+        elif first in NOT_FOUND_TEXTS:
+            self.paths["not found"] += 1
+        elif body.get("text") in ESCALATED_TEXTS:
+            self.paths["escalation confirmed"] += 1
+        elif card is not None:
+            self.paths["answer"] += 1
+        else:
+            self.paths["other: " + str(body.get("text"))[:60]] += 1
+        return await super()._receive(request)
 
 
 @dataclass
@@ -154,13 +185,21 @@ async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, l
     process = start_bot(state, log, args.kb, port)
     try:
         await wait_until_listening(port, min(args.startup, args.deadline), lambda: process.poll() is None)
-        async with running_stub() as (stub, service_url):
+        stub = ClassifyingStub()
+        runner = web.AppRunner(stub.app(), access_log=None)
+        await runner.setup()
+        stub_port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", stub_port).start()
+        service_url = f"http://127.0.0.1:{stub_port}/"
+        try:
             url = f"http://127.0.0.1:{port}/api/messages"
             tally, seconds = await drive(url, stub, service_url, queries, conversations=args.conversations,
                                          messages=args.messages, escalate_every=args.escalate_every,
                                          deadline=deadline)
             await asyncio.sleep(0.5)  # late duplicates, if any, would arrive now
             replies, kinds = stub.replies, Counter(stub.kinds)
+        finally:
+            await runner.cleanup()
     finally:
         stop(process)
     expected = args.conversations * args.messages
@@ -174,8 +213,8 @@ async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, l
     print(f"replies: {tally.replied} matched, {replies} received at the stub, {tally.lost} lost,"
           f" {tally.failed_posts} failed posts; HTTP statuses {dict(sorted(tally.statuses.items()))}")
     print("reply kinds: " + ", ".join(f"{kind.rsplit('.', 1)[-1]} {n}" for kind, n in kinds.most_common())
-          + f"; of the pastes, {unanswered} found nothing (recorded as unanswered), the rest got an answer or"
-            " suggestions")
+          + "; paths: " + ", ".join(f"{path} {n}" for path, n in stub.paths.most_common())
+          + f"; {unanswered} recorded as unanswered")
     print(f"escalations: {tally.escalations_sent} sent, {escalations} recorded")
     problems = []
     if tally.sent != expected:
@@ -184,6 +223,8 @@ async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, l
         problems.append(f"{tally.lost} replies lost, {tally.failed_posts} posts failed")
     if replies != tally.sent:
         problems.append(f"{replies} replies for {tally.sent} messages (duplicates or strays)")
+    if unanswered != stub.paths["not found"]:
+        problems.append(f"{stub.paths['not found']} 'not found' replies but {unanswered} recorded as unanswered")
     if escalations != tally.escalations_sent:
         problems.append(f"{escalations} escalations recorded for {tally.escalations_sent} sent")
     errors = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if " ERROR " in line]
@@ -192,7 +233,7 @@ async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, l
     for problem in problems:
         print(f"FAIL: {problem}")
     if not problems:
-        print("PASS: every message answered once, no errors, every escalation recorded once")
+        print("PASS: every message answered once, no errors, every not-found and escalation recorded once")
     return 1 if problems else 0
 
 

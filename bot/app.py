@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from azure.core.exceptions import DeserializationError
@@ -17,6 +15,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
+from bot.activity_check import activity_problem
 from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.escalation import Escalation
@@ -39,10 +38,6 @@ from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Room for a 1 MB paste in any script: JSON may escape each character as six bytes."""
-_BAD_ID_CHARACTER = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-REQUIRED_TEXT_FIELDS = ("channelId", "serviceUrl")
-REQUIRED_ACCOUNTS = ("conversation", "from")
-"""What every activity a channel sends carries, and what the bot needs to keep state and reply."""
 RETRY_AFTER_S = 30
 """What a 503 asks the channel to wait while the signing keys cannot be fetched."""
 
@@ -98,30 +93,7 @@ def _bad_request(reason: str) -> web.Response:
 
 def _parse_activity(body: Any) -> str | None:
     """Why ``body`` is not an activity, or ``None`` when it looks like one (the adapter parses it)."""
-    if not isinstance(body, dict):
-        return "the body must be a JSON object (a Bot Framework activity)"
-    if not isinstance(body.get("type"), str) or not body["type"]:
-        return "the activity has no 'type'"
-    for key in REQUIRED_TEXT_FIELDS:
-        if not isinstance(body.get(key), str) or not body[key].strip():
-            return f"the activity has no '{key}'"
-    service_url = body["serviceUrl"].strip()
-    service = urlsplit(service_url)
-    if (service.scheme.lower() not in ("http", "https") or not service.hostname
-            or any(c <= " " or c == "\x7f" for c in service_url)):
-        return "the activity's 'serviceUrl' is not an http(s) URL"
-    for key in REQUIRED_ACCOUNTS:
-        account = body.get(key)
-        if not isinstance(account, dict) or not isinstance(account.get("id"), str) or not account["id"].strip():
-            return f"the activity has no '{key}.id'"
-    # Ids go into the reply's URL path (a line break there would split the request) and into state keys
-    # (which SQLite must encode): no control characters, no lone surrogates.
-    ids = {"channelId": body["channelId"], "conversation.id": body["conversation"]["id"], "from.id": body["from"]["id"],
-           "id": body.get("id")}
-    for name, value in ids.items():
-        if value is not None and (not isinstance(value, str) or _BAD_ID_CHARACTER.search(value)):
-            return f"the activity's '{name}' is not text without control characters"
-    return None
+    return activity_problem(body)
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -142,9 +114,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return _bad_request(problem)
     try:
         response = await services.adapter.process(request, services.bot)
-    except DeserializationError as e:
-        log.warning("rejected a malformed activity: %s", e)
-        return _bad_request(f"not a valid activity: {e}")
+    except DeserializationError as e:  # msrest's message quotes the data: the sender may see it, the log may not
+        log.warning("rejected a malformed activity: a field has the wrong shape (%s)", type(e.__cause__ or e).__name__)
+        return _bad_request(f"not a valid activity: {str(e)[:500]}")
     except (PermissionError, PyJWTError) as e:
         log.warning("rejected an activity that failed authentication: %s", e)
         raise web.HTTPUnauthorized() from e

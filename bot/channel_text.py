@@ -93,7 +93,8 @@ def message_text(activity: Activity) -> str:
     this bot's own mention removed (only it: its name elsewhere in the text stays)."""
     text = activity.text or ""
     for attachment in activity.attachments or []:
-        if attachment.content_type == "text/html" and isinstance(attachment.content, str) and attachment.content:
+        if (getattr(attachment, "content_type", None) == "text/html" and isinstance(attachment.content, str)
+                and attachment.content):
             text = html_to_text(_remove_html_mentions(attachment.content[: 2 * MAX_TEXT_CHARS], activity))
             break
     text = _LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT_CHARS])

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=200)
 """Any code points, lone surrogates and control characters included (JSON escapes them)."""
+ID_TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=80).filter(str.strip)
+"""Ids as channels send them (odd, but printable); ``ANY_TEXT`` ids are the rarer hostile ones."""
 PASTES = st.sampled_from([
     "Ett fel uppstod vid validering av åtkomsttoken", "驗證存取權杖時發生錯誤", "액세스 토큰 유효성 검사 오류",
     "There was an error validating access token", "/language sv", "language", "/lang 한국어", "hello", "",
@@ -25,7 +27,7 @@ CARD_VALUE = st.fixed_dictionaries(
 
 
 def account(kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    ids = st.sampled_from([f"29:{kind}-1", f"29:{kind}-2", "28:insight-desk-bot"]) | ANY_TEXT.filter(str.strip)
+    ids = st.sampled_from([f"29:{kind}-1", f"29:{kind}-2", "28:insight-desk-bot"]) | ID_TEXT
     return st.fixed_dictionaries({"id": ids}, optional={"name": ANY_TEXT, "aadObjectId": ANY_TEXT,
                                                         "role": st.sampled_from(["user", "bot", "skill"])})
 
@@ -41,18 +43,23 @@ def activities(service_url: str) -> st.SearchStrategy[dict[str, Any]]:
     """Activity-shaped dicts: mostly what a channel sends with odd values, sometimes fields of the wrong shape
     or missing (which the endpoint must answer with 400)."""
     conversation = st.fixed_dictionaries(
-        {"id": st.sampled_from(["a:fuzz-1", "a:fuzz-2", "19:x@thread.tacv2;messageid=1"]) | ANY_TEXT.filter(str.strip)},
+        {"id": st.sampled_from(["a:fuzz-1", "a:fuzz-2", "19:x@thread.tacv2;messageid=1"]) | ID_TEXT},
         optional={"tenantId": ANY_TEXT, "conversationType": ANY_TEXT, "isGroup": st.booleans()})
-    channels = st.sampled_from(["msteams", "msteams", "webchat", "emulator", "sms"]) | ANY_TEXT.filter(str.strip)
+    channels = st.sampled_from(["msteams", "msteams", "webchat", "emulator", "sms"]) | ID_TEXT
     well_formed = st.fixed_dictionaries(
         {"type": st.sampled_from(["message", "message", "message", "conversationUpdate", "invoke", "typing",
                                   "event", "installationUpdate"]) | ANY_TEXT.filter(bool),
          "serviceUrl": st.just(service_url), "channelId": channels, "conversation": conversation,
-         "from": account("user"), "recipient": account("bot")},
+         "from": account("user"), "recipient": account("bot"),
+         "channelData": st.fixed_dictionaries(
+             {"tenant": st.fixed_dictionaries({"id": st.sampled_from(["t-1", "t-2"]) | ANY_TEXT})},
+             optional={"eventType": st.sampled_from(["channelCreated", "teamRenamed"]) | ANY_TEXT,
+                       "team": st.fixed_dictionaries({"id": ANY_TEXT}), "channel": st.fixed_dictionaries(
+                           {"id": ANY_TEXT})}) | JSON},
         optional={
-            "id": ANY_TEXT, "text": PASTES | ANY_TEXT,
+            "id": ID_TEXT, "text": PASTES | ANY_TEXT,
             "locale": st.sampled_from(["sv-SE", "ko-KR", "zh-TW", "en-US"]) | ANY_TEXT,
-            "entities": entities(), "channelData": JSON, "value": CARD_VALUE | JSON,
+            "entities": entities(), "value": CARD_VALUE | JSON,
             "name": st.sampled_from(["adaptiveCard/action", "signin/verifyState"]) | ANY_TEXT,
             "attachments": st.lists(st.fixed_dictionaries({"contentType": st.just("text/html"),
                                                            "content": ANY_TEXT | PASTES}), max_size=2),
@@ -62,6 +69,6 @@ def activities(service_url: str) -> st.SearchStrategy[dict[str, Any]]:
         })
     broken = st.builds(lambda activity, key, junk: {**activity, key: junk}, well_formed,
                        st.sampled_from(["channelId", "from", "conversation", "recipient", "serviceUrl", "type",
-                                        "entities", "attachments", "membersAdded", "timestamp", "text"]),
+                                        "entities", "attachments", "membersAdded", "timestamp", "text", "id"]),
                        JSON)
     return st.one_of(well_formed, well_formed, well_formed, broken)

@@ -68,8 +68,8 @@ def start_server(state: Path, log: Path, *, port: int | None = None, startup_s: 
     """Start the bot with SQLite state at ``state``; returns once it accepts connections."""
     port = port or free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "MICROSOFT"))}
-    environment.update(HOST="127.0.0.1", PORT=str(port), STATE_STORE=f"sqlite:///{state}", KB_CACHE_DIR="",
-                       LOG_LEVEL="WARNING", PYTHONPATH=str(REPO), **env)
+    environment.update({"HOST": "127.0.0.1", "PORT": str(port), "STATE_STORE": f"sqlite:///{state}",
+                        "KB_CACHE_DIR": "", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO), **env})
     with open(log, "ab") as out:
         process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=REPO, env=environment,
                                    stdout=out, stderr=subprocess.STDOUT)

@@ -251,3 +251,29 @@ def test_sigkill_under_load_loses_no_acknowledged_feedback_and_the_restart_serve
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert "after-restart" in queries and set(acknowledged) <= set(queries)
 
+
+
+def test_the_servers_own_log_at_info_holds_no_secret_or_paste(tmp_path: Path) -> None:
+    """The real process with its real logging set-up (access log included), read from its output."""
+    import requests
+
+    secret, paste = "s3cret-app-password-77f1", "Zyxqv-9931 mailbox quota exceeded paste marker b7e2"
+    log = tmp_path / "server.log"
+    with threaded_connector() as stub:
+        server = start_server(tmp_path / "state.db", log, LOG_LEVEL="INFO", MicrosoftAppPassword=secret)
+        try:
+            session = requests.Session()
+            url = f"{server.url}/api/messages"
+            assert session.post(url, json=teams_message(stub.url, paste), timeout=10).status_code in (200, 201)
+            card = teams_message(stub.url, value={"insightDesk": "no-such-action", "query": paste})
+            assert session.post(url, json=card, timeout=10).status_code in (200, 201)
+            broken = dict(teams_message(stub.url, paste), entities=[paste], attachments=[{"content": [paste]}])
+            assert session.post(url, json=broken, timeout=10).status_code == 400
+            assert session.post(url, data=paste.encode(), headers={"Content-Type": "application/json"},
+                                timeout=10).status_code == 400
+        finally:
+            server.stop()
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "POST /api/messages" in text and "rejected a malformed activity" in text  # INFO and WARNING lines
+    assert secret not in text
+    assert "Zyxqv" not in text and "b7e2" not in text

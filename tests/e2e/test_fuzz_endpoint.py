@@ -68,6 +68,7 @@ def test_random_activities_get_no_5xx_no_slow_turn_and_memory_stays_flat(
     session = requests.Session()
     warm = json.dumps({"type": "message", "serviceUrl": stub.url, "conversation": {"id": "a:warm"},
                        "from": {"id": "29:warm"}, "recipient": {"id": "28:bot"}, "channelId": "msteams",
+                       "channelData": {"tenant": {"id": "t-1"}},
                        "text": "Ett fel uppstod vid validering av åtkomsttoken"}).encode()
     for _ in range(WARMUP):
         assert post(session, server, warm)[0] in (200, 201)

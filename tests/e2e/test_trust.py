@@ -240,6 +240,7 @@ BROKEN_FIELDS: list[tuple[str, Any]] = [
     ("conversation", None), ("conversation", {"id": ""}), ("conversation", {"id": "a:x\r\nHost: evil"}),
     ("conversation", {"id": "a:\udf34"}), ("from", None), ("from", {"name": "no id"}), ("from", {"id": "29:\ud800"}),
     ("channelId", "msteams\u0000"), ("id", "activity\nX: y"), ("id", 42),
+    ("channelData", {"tenant": ["t-1"]}), ("channelData", {"team": True}), ("channelData", "text"),
 ]
 
 
@@ -254,3 +255,14 @@ async def test_an_activity_missing_what_a_reply_needs_or_with_unsafe_ids_is_400(
     activity[field] = junk
     assert await bot.post(None, raw=json.dumps(activity).encode()) == 400
     assert connector.received == []
+
+
+@pytest.mark.parametrize("attachments", [[None], [42], ["text"], [{"contentType": None}], []])
+async def test_attachments_of_the_wrong_shape_do_not_break_the_turn(
+    start_bot: StartBot, connector: ConnectorStub, attachments: list[Any]
+) -> None:
+    bot = await start_bot()
+    status = await bot.post(dict(teams_message(connector.url, SWEDISH_PASTE), attachments=attachments))
+    assert status in (200, 201, 400)
+    if status != 400:
+        assert "Skrivbordsanalys" in json.dumps(connector.received, ensure_ascii=False)
