@@ -69,7 +69,8 @@ class RecordingStub:
 
     def _counted(self, key: str) -> int:
         kind, _, name = key.partition(":")
-        table = {"r": self.replies, "p": self.proactive, "u": self.updates}[kind]
+        tables: dict[str, dict[str, list[Any]]] = {"r": self.replies, "p": self.proactive, "u": self.updates}
+        table = tables[kind]
         return len(table.get(name, ()))
 
     def _wake(self, key: str) -> None:

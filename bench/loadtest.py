@@ -639,15 +639,21 @@ async def drive(args: argparse.Namespace, queries: Sequence[Query], port: int,
         await runner.cleanup()
 
 
-async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, log: Path) -> int:
+async def scenario(args: argparse.Namespace, queries: Sequence[Query], state: Path,
+                   log: Path) -> tuple[RecordingStub, Tally, float]:
+    """Start the bot, drive the conversations and agents, stop the bot: what the stub saw, what was sent."""
     deadline = time.monotonic() + args.deadline
     port = free_port()
     process = start_bot(state, log, args.kb, port)
     try:
         await wait_until_listening(port, min(args.startup, args.deadline), lambda: process.poll() is None)
-        stub, tally, seconds = await drive(args, queries, port, deadline)
+        return await drive(args, queries, port, deadline)
     finally:
         stop(process)
+
+
+async def run(args: argparse.Namespace, queries: Sequence[Query], state: Path, log: Path) -> int:
+    stub, tally, seconds = await scenario(args, queries, state, log)
     return report(args, stub, tally, seconds, state, log)
 
 
@@ -721,7 +727,7 @@ def _path(post: Post) -> str:
     return "answer" if card is not None else "other: " + post.said[:60]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--texts", type=Path, help="eval JSON Lines to draw texts from (default: dev-sxs)")
@@ -736,6 +742,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--messages must be at least 8 (pastes, button, confirm, relayed lines, pastes)")
     if args.kb is None:
         args.kb = [str(EVAL_KB)] if EVAL_KB.is_dir() else []
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     queries = load_queries(str(args.texts or args.shared / "eval" / "dev-sxs.jsonl"))
     print(f"texts: {len(queries)}, {len({q.locale for q in queries})} locales; KB: {', '.join(args.kb) or 'bundled'}",
           file=sys.stderr)
