@@ -39,7 +39,8 @@ FUZZ_TESTS := tests/bot/test_fuzz_activity.py tests/knowledge/test_fuzz_matcher.
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -o timeout=3600 $(FUZZ_TESTS)
 
-# 200 concurrent conversations x 50 messages against `python -m bot serve` on loopback (bounded, stops itself).
+# 200 concurrent conversations x 50 messages against `python -m bot serve` on loopback, escalations to an
+# agents' channel included; every reply, ticket and relayed line accounted for (bounded, stops itself).
 loadtest: venv
 	$(PY) -m bench.loadtest --shared $(SHARED)
 
