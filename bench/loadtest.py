@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -56,7 +56,8 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from bench.load_stub import Post, RecordingStub
-from bench.loopback import REPLY_TIMEOUT_S, Query, free_port, load_queries, percentile, wait_until_listening
+from bench.loopback import REPLY_TIMEOUT_S as CHANNEL_LIMIT_S
+from bench.loopback import Query, free_port, load_queries, percentile, wait_until_listening
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -71,6 +72,9 @@ CHANNEL = "19:bench-agents@thread.tacv2"
 AGENTS = tuple(f"Agent {n}" for n in range(1, 9))
 AGENT_LINES = 3
 """Lines each agent writes to the user of a ticket they took."""
+LOST_AFTER_S = 60.0
+"""A reply (or relayed line) that has not arrived this long after its message is lost. Slower than
+``CHANNEL_LIMIT_S`` (15 s, what Teams waits for a bot's answer) but arrived is counted as *slow*."""
 WAIT_S = 60.0
 """How long one side waits for the other (an agent for the user's lines, the user for "Resolve")."""
 ESCALATION_PREFIX = "insight-desk/escalation/"
@@ -208,7 +212,10 @@ class Tally:
     lost: int = 0
     failed_posts: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    """From the message's POST to its reply (or relayed line), by kind of message."""
+    turns_ms: list[float] = field(default_factory=list)
+    """How long the bot took to answer each POST (user and agent messages): the channel waits at most 15 s."""
     agent_posts: int = 0
     problems: list[str] = field(default_factory=list)
     buttons_from_cards: int = 0
@@ -234,9 +241,11 @@ class Driver:
         return time.monotonic() > self.deadline
 
     async def post(self, activity: dict[str, Any]) -> bool:
+        started = time.perf_counter()
         try:
             async with self.session.post(self.bot_url, json=activity) as response:
                 await response.read()
+                self.tally.turns_ms.append((time.perf_counter() - started) * 1000)
                 self.tally.statuses[response.status] += 1
                 if response.status < 300:
                     return True
@@ -253,17 +262,17 @@ class Driver:
         if not await self.post(activity):
             return False
         key = wait_key or f"r:{activity['id']}"
-        if not await self.stub.until(key, wait_n, REPLY_TIMEOUT_S):
+        if not await self.stub.until(key, wait_n, LOST_AFTER_S):
             self.tally.lost += 1
             return False
         table = self.stub.replies if key.startswith("r:") else self.stub.proactive
         arrived = table[key[2:]][wait_n - 1].arrived
-        self.tally.latencies_ms.append((arrived - started) * 1000)
+        self.tally.latencies_ms[kind].append((arrived - started) * 1000)
         return True
 
     async def register(self) -> bool:
         activity = channel_message(self.service_url, "bench-register", "Admin", text="register agents")
-        if not await self.post(activity) or not await self.stub.until("r:bench-register", 1, REPLY_TIMEOUT_S):
+        if not await self.post(activity) or not await self.stub.until("r:bench-register", 1, LOST_AFTER_S):
             return False
         said = self.stub.replies["bench-register"][0].said
         wanted = EN.text("agent_registered", scope=EN.text("agent_all_languages"))
@@ -420,7 +429,7 @@ class Driver:
                  for i, name in enumerate(names)]
         await asyncio.gather(*(self.agent_post(a) for a in takes))
         for activity in takes:
-            if await self.stub.until(f"r:{activity['id']}", 1, REPLY_TIMEOUT_S):
+            if await self.stub.until(f"r:{activity['id']}", 1, LOST_AFTER_S):
                 flow.take_replies.append(self.stub.replies[activity["id"]][0].said)
         owners = [name for name in names if EN.text("agent_took", agent=name, number=n) in flow.take_replies]
         if len(owners) != 1:
@@ -432,7 +441,7 @@ class Driver:
             self.tally.problems.append(f"ticket #{n}: takes answered {flow.take_replies}")
         strings = strings_for(flow.locale)
         flow.to_user.append(strings.text("agent_joined", agent=owner))
-        if not await self.stub.until(f"p:{flow.conversation}", 1, REPLY_TIMEOUT_S):
+        if not await self.stub.until(f"p:{flow.conversation}", 1, LOST_AFTER_S):
             self.tally.problems.append(f"ticket #{n}: the user was not told that {owner} joined")
         for k in range(1, AGENT_LINES + 1):
             text = f"Agent line {k} for request #{n}"
@@ -440,7 +449,7 @@ class Driver:
             flow.to_user.append(strings.text("agent_says", agent=owner, text=text))
             await self.agent_post(channel_message(self.service_url, f"agent-{flow.number}-line-{k}", owner,
                                                   thread=thread, text=text))
-            if not await self.stub.until(f"p:{flow.conversation}", len(flow.to_user), REPLY_TIMEOUT_S):
+            if not await self.stub.until(f"p:{flow.conversation}", len(flow.to_user), LOST_AFTER_S):
                 self.tally.lost += 1
         try:
             await asyncio.wait_for(flow.relay_done.wait(), WAIT_S)
@@ -458,11 +467,11 @@ class Driver:
         activity_id = f"agent-{flow.number}-resolve"
         await self.agent_post(channel_message(self.service_url, activity_id, owner, thread=thread, value=resolve))
         flow.to_user.append(strings.text("ticket_resolved", agent=owner, number=n))
-        if await self.stub.until(f"r:{activity_id}", 1, REPLY_TIMEOUT_S):
+        if await self.stub.until(f"r:{activity_id}", 1, LOST_AFTER_S):
             said = self.stub.replies[activity_id][0].said
             if said != EN.text("agent_resolved", agent=owner, number=n):
                 self.tally.problems.append(f"ticket #{n}: Resolve answered {said!r}")
-        if not await self.stub.until(f"p:{flow.conversation}", len(flow.to_user), REPLY_TIMEOUT_S):
+        if not await self.stub.until(f"p:{flow.conversation}", len(flow.to_user), LOST_AFTER_S):
             self.tally.problems.append(f"ticket #{n}: the user was not told it is resolved")
         flow.resolved.set()
 
@@ -621,7 +630,7 @@ async def drive(args: argparse.Namespace, queries: Sequence[Query], port: int,
     runner, service_url = await stub.start()
     try:
         connector = TCPConnector(limit=args.conversations + 16)
-        async with ClientSession(connector=connector, timeout=ClientTimeout(total=REPLY_TIMEOUT_S)) as session:
+        async with ClientSession(connector=connector, timeout=ClientTimeout(total=LOST_AFTER_S)) as session:
             driver = Driver(f"http://127.0.0.1:{port}/api/messages", stub, service_url, queries, session, deadline)
             if not await driver.register():
                 driver.tally.problems.append("the agents' channel could not be registered")
@@ -667,18 +676,25 @@ def report(args: argparse.Namespace, stub: RecordingStub, tally: Tally, seconds:
     for s in tally.sent:
         if s.kind == "paste" and stub.replies.get(s.activity_id):
             paths[_path(stub.replies[s.activity_id][0])] += 1
-    lat = tally.latencies_ms
+    lat = [ms for kind in tally.latencies_ms.values() for ms in kind]
+    slow = sum(ms > CHANNEL_LIMIT_S * 1000 for ms in tally.turns_ms)
     print(f"load: {args.conversations} conversations x {args.messages} messages = {expected} planned, {sent} sent"
           f" in {seconds:.1f} s ({sent / seconds if seconds else 0:.1f} user messages/s; plus {tally.agent_posts}"
           f" agent posts)")
     print(f"latency: p50 {percentile(lat, 0.5):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms,"
-          f" max {max(lat) if lat else float('nan'):.1f} ms (to the reply, or to the relayed line in the thread)")
+          f" max {max(lat) if lat else float('nan'):.1f} ms (to the reply, or to the relayed line in the thread); "
+          + ", ".join(f"{k} p50 {percentile(v, 0.5):.0f} p99 {percentile(v, 0.99):.0f} ms"
+                      for k, v in sorted(tally.latencies_ms.items())))
+    print(f"turns: {len(tally.turns_ms)} POSTs answered, p50 {percentile(tally.turns_ms, 0.5):.1f} ms,"
+          f" p99 {percentile(tally.turns_ms, 0.99):.1f} ms, {slow} slower than the channel's {CHANNEL_LIMIT_S:.0f} s")
     print(f"messages: {', '.join(f'{k} {n}' for k, n in kinds.most_common())}; {tally.lost} lost,"
           f" {tally.failed_posts} failed posts; HTTP statuses {dict(sorted(tally.statuses.items()))};"
           f" {len(stub.posts)} posts and {sum(map(len, stub.updates.values()))} card updates at the stub")
     print("paste replies: " + ", ".join(f"{k} {n}" for k, n in paths.most_common()))
     if sent != expected:
         problems.append(f"only {sent} of {expected} messages were sent before the deadline")
+    if slow:
+        problems.append(f"{slow} turns took longer than the {CHANNEL_LIMIT_S:.0f} s a channel waits for the bot")
     if tally.lost or tally.failed_posts:
         problems.append(f"{tally.lost} replies lost, {tally.failed_posts} posts failed")
     problems += check_replies(stub, tally)
