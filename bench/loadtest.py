@@ -10,7 +10,8 @@ the bot). Then every conversation is a closed loop of ``--messages`` user messag
 once the previous one's effect reached the stub) with texts and client locales from the eval set
 (``dev-sxs.jsonl``: many locales; answer, suggest and not-found paths). By conversation number:
 
-- ``n % 8 == 0`` (*handled*): a few pastes, then the "Talk to a person" button of the last card,
+- ``n % 8 == 0`` (*handled*): a few pastes (1 to ``messages / 2 - 2``, by ``n``; ``--burst``: all the
+  same, ``messages / 10``), then the "Talk to a person" button of the last card,
   then the confirm card's own "Send" with a description (``n % 16 == 0``: the same user sends it from
   their personal chat and from a group chat at the same instant: one ticket, one "already open").
   The user then writes lines that are relayed to the ticket's thread while an agent, concurrently,
@@ -232,6 +233,7 @@ class Driver:
         self.bot_url, self.stub, self.service_url = bot_url, stub, service_url
         self.queries, self.session, self.deadline = queries, session, deadline
         self.tally = Tally()
+        self.burst = False
         self._picks = itertools.count()
 
     def query(self) -> Query:
@@ -301,7 +303,9 @@ class Driver:
                                                 locale=query.locale), "paste"):
                     last = self.stub.replies[activity_id][0]
 
-        first = max(1, messages // 10)
+        # how many pastes before the button: spread over the conversations, as people do; ``--burst``: all
+        # at the same point, so every escalating conversation confirms within the same second or two
+        first = max(1, messages // 10) if self.burst else 1 + (number // 4) % max(1, messages // 2 - 2)
         if role is Role.PLAIN:
             await paste(messages)
             return
@@ -632,6 +636,7 @@ async def drive(args: argparse.Namespace, queries: Sequence[Query], port: int,
         connector = TCPConnector(limit=args.conversations + 16)
         async with ClientSession(connector=connector, timeout=ClientTimeout(total=LOST_AFTER_S)) as session:
             driver = Driver(f"http://127.0.0.1:{port}/api/messages", stub, service_url, queries, session, deadline)
+            driver.burst = args.burst
             if not await driver.register():
                 driver.tally.problems.append("the agents' channel could not be registered")
                 return stub, driver.tally, 0.0
@@ -751,6 +756,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"KB folder (repeatable; default: {EVAL_KB} when present, else the bundled articles)")
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--messages", type=int, default=50, help="user messages per conversation (at least 8)")
+    parser.add_argument("--burst", action="store_true", help="every escalating conversation presses the button"
+                        " after the same number of pastes (a burst of confirmations), instead of spread out")
     parser.add_argument("--startup", type=float, default=300.0, help="seconds the bot may take to load")
     parser.add_argument("--deadline", type=float, default=900.0, help="hard limit for the whole run, seconds")
     args = parser.parse_args(argv)
