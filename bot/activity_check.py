@@ -39,6 +39,8 @@ def _teams_channel_data_problem(body: dict[str, Any]) -> str | None:
     data = body.get("channelData")
     if body["channelId"] != TEAMS_CHANNEL:
         return None
+    if data is None and body.get("type") == "event":
+        return None  # events (a hub's handoff.status) need none: no Teams handler reads it for them
     if not isinstance(data, dict):  # Teams always sends it; botbuilder's Teams handler reads it unchecked
         return "the Teams activity has no 'channelData' object"
     try:
