@@ -115,7 +115,10 @@ class KnowledgeEngine:
         matches = self.match(text, limit=4, prefer_locale=locale or client_locale)
         tier = self.thresholds.tier(matches)
         if tier is Tier.NONE:
-            wanted = locale or client_locale or DEFAULT_LOCALE
+            wanted, _, _ = choose_reply_locale(
+                explicit=locale, text_locale=None, client_locale=client_locale, article_locales=(),
+                default=DEFAULT_LOCALE,
+            )
             score = matches[0].score if matches else 0.0
             return Answer(Tier.NONE, None, score, wanted, wanted, False, tuple(matches), ())
         best = matches[0]

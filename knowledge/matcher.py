@@ -250,10 +250,10 @@ class MatchIndex:
         coverage = shorter / longer
         ratio = fuzz.ratio(query, text)
         prefix = fuzz.ratio(query, text[: len(query)]) if len(query) < len(text) else ratio
-        partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 else 0.0
         # The whole entry inside a longer paste (an error string with context) is strong evidence;
         # the paste matching only the middle of a longer entry is weak.
         contained = self.entry_is_error[entry] and len(query) > len(text) >= MIN_CONTAINED_CHARS
+        partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 or contained else 0.0
         confidence = max(ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
                          partial * (0.85 + 0.15 * coverage) if contained else 0.0)
         loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
@@ -301,7 +301,8 @@ class MatchIndex:
                     best[article] = (rank, max(confidence, held[1]) if held else confidence, entry)
                 elif confidence > held[1]:
                     best[article] = (held[0], confidence, held[2])
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        # Equal ranks (the same words in another order) go to the more confident article.
+        ranked = sorted(best.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))[:limit]
         return [
             Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e])
             for article, (_, c, e) in ranked

@@ -150,8 +150,6 @@ def test_a_long_paste_is_searched_line_by_line() -> None:
     assert (best.article_id, best.score) == ("token", 100.0)
 
 
-@pytest.mark.xfail(strict=True, reason="rank ties (word-order-free scores) are broken by article id, not by "
-                                        "confidence: another article's reordered heading beats the exact one")
 @pytest.mark.parametrize(
     ("exact", "reordered"),
     [("手動登入 Microsoft Edge", "Microsoft Edge 手動登入"), ("Sign in to Edge manually", "manually Sign in to Edge")],
