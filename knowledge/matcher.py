@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.model import ENGLISH, Article, Match
-from knowledge.normalize import clean_paste, normalize
+from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, clean_paste, normalize
 
 CANDIDATES = 40
 """Entries rescored precisely per query window."""
@@ -42,21 +42,15 @@ RELATED_MAX_SHARE = 0.2
 RELATED_SMOOTHING = 2.0
 """Added to the Dice denominator so words seen in one or two articles do not associate perfectly."""
 
-_DENSE_RANGES = (
-    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x2E80, 0x9FFF),
-    (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF),
-)
-
-
 def _dense(ch: str) -> bool:
     code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in _DENSE_RANGES)
+    return any(lo <= code <= hi for lo, hi in DENSE_RANGES)
 
 
 def features(norm: str) -> list[str]:
     """The n-grams of a normalized text: bigrams in unspaced scripts, padded trigrams elsewhere."""
     grams: list[str] = []
-    for token in norm.split():
+    for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
         if _dense(token[0]):
             if len(token) == 1:
                 grams.append(token)
@@ -71,7 +65,7 @@ def features(norm: str) -> list[str]:
 def words(norm: str) -> list[str]:
     """Word features of a normalized text: words cut to ``WORD_PREFIX`` characters; bigrams in unspaced scripts."""
     out: list[str] = []
-    for token in norm.split():
+    for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
         if _dense(token[0]):
             out.extend([token] if len(token) == 1 else [token[i: i + 2] for i in range(len(token) - 1)])
         else:
@@ -137,6 +131,8 @@ class MatchIndex:
         pairs: set[tuple[int, int]] = set()
         for number, text in zip(self.entry_article_no.tolist(), self.texts, strict=True):
             pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(text))
+        for article, number in numbers.items():  # a file name often keeps the words of the original title
+            pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(normalize(article)))
         by_article = np.asarray(sorted(pairs), dtype=np.int32).reshape(-1, 2)
         article_of, word_of = by_article[:, 0], by_article[:, 1]
         self.article_words = word_of.copy()
