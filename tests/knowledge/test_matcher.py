@@ -7,12 +7,13 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
 
 from knowledge.corpus import load_knowledge_base
 from knowledge.engine import BUNDLED_ARTICLES
-from knowledge.matcher import MatchIndex, features
+from knowledge.matcher import MatchIndex, features, words
 from knowledge.model import ENGLISH, Article, EnglishSource
 from knowledge.normalize import normalize
 
@@ -54,6 +55,13 @@ def test_features_are_bigrams_in_unspaced_scripts() -> None:
     assert features("토큰 오류가") == ["토큰", "오류", "류가"]
     assert features("เกิดข้อ")[:2] == ["เก", "กิ"]
     assert features("驗") == ["驗"]
+
+
+def test_an_unspaced_script_and_a_spaced_one_written_together_are_separate_words() -> None:
+    # Chinese UI text often runs a product name into the sentence: "附加文件Outlook".
+    assert features("附加文件outlook") == features("附加文件 outlook")
+    assert "件o" not in features("附加文件outlook") and " ou" in features("附加文件outlook")
+    assert words("键盘快捷方式outlook") == ["键盘", "盘快", "快捷", "捷方", "方式", "outlo"]
 
 
 def test_features_of_nothing() -> None:
@@ -138,6 +146,20 @@ def test_the_same_text_in_two_locales_goes_to_the_preferred_one() -> None:
     index = MatchIndex.build([article("a", "sv-SE", shared), article("a", "nb-NO", shared)])
     assert index.match(shared, prefer_locale="nb-NO")[0].locale == "nb-NO"
     assert index.match(shared, prefer_locale="sv-FI")[0].locale == "sv-SE"
+
+
+def test_the_words_of_a_file_name_count_as_the_article_s_words() -> None:
+    # A renamed product: the heading says "Defender", the file name still says "atp", and so
+    # does an older translation of the original title; the association evidence sees it.
+    others = ["Cancelar uma assinatura", "Redefinir a senha", "Adicionar um domínio", "Excluir um usuário",
+              "Criar um grupo", "Alterar o idioma", "Recuperar emails excluídos", "Instalar o Teams"]
+    index = MatchIndex.build([
+        article("learn-about-atp", "pt-BR", "Saiba mais sobre o Defender"),
+        article("learn-about-apps", "pt-BR", "Saiba mais sobre o Dynamics"),
+        *(article(f"other-{i}", "pt-BR", heading) for i, heading in enumerate(others)),
+    ])
+    atp, apps = index._related("saiba mais sobre a atp", np.asarray([0, 1]))
+    assert atp > apps > 0
 
 
 def test_a_long_paste_is_searched_line_by_line() -> None:
