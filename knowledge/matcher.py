@@ -37,6 +37,10 @@ RELATED_WEIGHT = 60.0
 VERBATIM_FROM = 90.0
 VERBATIM_TO = 95.0
 """Association counts fully below the first best confidence of a window and not at all from the second."""
+TYPO_MIN_CHARS = 4
+"""An unknown query word this long is looked up with one typo undone."""
+TYPO_CREDIT = 0.8
+TYPO_MAX_WORDS = 6
 RELATED_MAX_SHARE = 0.2
 """Query words in more articles than this share carry no association evidence."""
 RELATED_SMOOTHING = 2.0
@@ -71,6 +75,11 @@ def words(norm: str) -> list[str]:
         else:
             out.append(token[:WORD_PREFIX])
     return out
+
+
+def _deletions(word: str) -> set[str]:
+    """The word with one letter left out, each way."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 def _gather(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -143,6 +152,12 @@ class MatchIndex:
         self.word_offsets = np.concatenate(([0], np.cumsum(self.word_df)))
         self.word_vocab = word_vocab
         self.n_articles = len(numbers)
+        deletions: dict[str, list[int]] = {}
+        for word, number in word_vocab.items():
+            if len(word) >= TYPO_MIN_CHARS - 1 and not _dense(word[0]):
+                for key in (word, *_deletions(word)):
+                    deletions.setdefault(key, []).append(number)
+        self.word_deletions = deletions
 
     @classmethod
     def build(cls, articles: Iterable[Article]) -> MatchIndex:
@@ -210,26 +225,52 @@ class MatchIndex:
         the article's best-associated word stands in for the query word, weighted by the query
         word's IDF. A word and its translations are used by the same articles, so an older or
         different translation of a heading ("prenumeration") still finds the article whose text
-        says "abonnemang" in that language and "subscription" or "Abonnement" in others.
+        says "abonnemang" in that language and "subscription" or "Abonnement" in others. An unknown
+        query word stands for the known words one typo away (see ``_query_words``).
         """
-        ids = np.asarray(sorted({self.word_vocab[w] for w in words(query) if w in self.word_vocab}), dtype=np.int64)
-        if not len(ids) or not len(articles):
+        groups = self._query_words(query)
+        if not groups or not len(articles):
             return np.zeros(len(articles))
-        df = self.word_df[ids]
-        idf = np.log((self.n_articles + 1) / (df + 0.5))
         their_words = _gather(self.article_words, self.article_offsets, articles)
         segments = np.concatenate(([0], np.cumsum(np.diff(self.article_offsets)[articles])[:-1])).astype(np.int64)
         their_df = self.word_df[their_words]
         score = np.zeros(len(articles))
-        for word, word_df, weight in zip(ids.tolist(), df.tolist(), idf.tolist(), strict=True):
-            if word_df > RELATED_MAX_SHARE * self.n_articles:
-                continue
-            users = self.word_articles[self.word_offsets[word]: self.word_offsets[word + 1]]
-            used_with = _gather(self.article_words, self.article_offsets, users)
-            together = np.bincount(used_with, minlength=len(self.word_df))
-            dice = 2.0 * together[their_words] / (word_df + their_df + RELATED_SMOOTHING)
-            score += weight * np.maximum.reduceat(dice, segments)
-        return score / float(idf.sum())
+        total = 0.0
+        for ids, credit in groups:
+            dfs = [int(self.word_df[word]) for word in ids]
+            total += credit * math.log((self.n_articles + 1) / (min(dfs) + 0.5))
+            best = None
+            for word, word_df in zip(ids, dfs, strict=True):
+                if word_df > RELATED_MAX_SHARE * self.n_articles:
+                    continue
+                users = self.word_articles[self.word_offsets[word]: self.word_offsets[word + 1]]
+                used_with = _gather(self.article_words, self.article_offsets, users)
+                together = np.bincount(used_with, minlength=len(self.word_df))
+                dice = 2.0 * together[their_words] / (word_df + their_df + RELATED_SMOOTHING)
+                dice = np.maximum.reduceat(dice, segments)
+                weighted = credit * math.log((self.n_articles + 1) / (word_df + 0.5)) * dice
+                best = weighted if best is None else np.maximum(best, weighted)
+            if best is not None:
+                score += best
+        return score / total if total else score
+
+    def _query_words(self, query: str) -> list[tuple[list[int], float]]:
+        """Each distinct query word as the known words it stands for, with the credit they get.
+
+        A known word stands for itself; an unknown word of a spaced script (``TYPO_MIN_CHARS`` or
+        more) for the known words one typo away (an edit of one letter or a swap of two neighbours,
+        found through their one-letter deletions), at ``TYPO_CREDIT``.
+        """
+        groups: list[tuple[list[int], float]] = []
+        for word in dict.fromkeys(words(query)):
+            known = self.word_vocab.get(word)
+            if known is not None:
+                groups.append(([known], 1.0))
+            elif len(word) >= TYPO_MIN_CHARS and not _dense(word[0]):
+                near = {i for key in (word, *_deletions(word)) for i in self.word_deletions.get(key, ())}
+                if near:
+                    groups.append((sorted(near)[:TYPO_MAX_WORDS], TYPO_CREDIT))
+        return groups
 
     def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float]:
         """``(rank, confidence)`` of one entry for one query window.

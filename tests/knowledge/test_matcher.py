@@ -162,6 +162,20 @@ def test_the_words_of_a_file_name_count_as_the_article_s_words() -> None:
     assert atp > apps > 0
 
 
+def test_a_word_with_a_typo_still_carries_association_evidence() -> None:
+    others = ["Cancelar uma assinatura", "Redefinir a senha", "Adicionar um domínio", "Excluir um usuário",
+              "Criar um grupo", "Alterar o idioma", "Recuperar emails excluídos", "Instalar o Teams"]
+    index = MatchIndex.build([
+        article("permissions", "fi-FI", "Käyttöoikeudet puuttuvat"),
+        article("password", "fi-FI", "Salasanan vaihtaminen"),
+        *(article(f"other-{i}", "pt-BR", heading) for i, heading in enumerate(others)),
+    ])
+    # "kyättö" is "käyttö" with two letters swapped; "käyttöoikeudet" is cut to the word "käytt".
+    permissions, password = index._related(normalize("Kyättöoikeudet"), np.asarray([0, 1]))
+    assert permissions > 0 and password == 0
+    assert index._related(normalize("Qwerty"), np.asarray([0, 1])).tolist() == [0.0, 0.0]
+
+
 def test_a_long_paste_is_searched_line_by_line() -> None:
     index = MatchIndex.build([
         article("token", "sv-SE", "Ett fel uppstod vid validering av åtkomsttoken"),
