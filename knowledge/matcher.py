@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from knowledge.model import ENGLISH, Article, Match
 from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, clean_paste, normalize
 
-CANDIDATES = 40
+CANDIDATES = 60
 """Entries rescored precisely per query window."""
 MAX_QUERY_CHARS = 300
 """A normalized query window longer than this is cut: headings are far shorter."""
@@ -32,7 +32,7 @@ COMMON_FEATURE_SHARE = 0.05
 """n-grams in more entries than this share are skipped when gathering candidates."""
 WORD_PREFIX = 5
 """Words of spaced scripts are cut to this many characters: a crude stemmer for inflected languages."""
-RELATED_WEIGHT = 60.0
+RELATED_WEIGHT = 100.0
 """Rank points for an article whose words (in any language) go with every query word (see ``_related``)."""
 VERBATIM_FROM = 90.0
 VERBATIM_TO = 95.0
