@@ -5,6 +5,10 @@ entry. Candidates come from an inverted index of character n-grams (trigrams of 
 words; bigrams inside Han, Kana, Hangul, Thai and other unspaced scripts) weighted by IDF;
 the best few are rescored with rapidfuzz on the normalized strings. Long pastes are cut into
 lines and the best-scoring line wins, so a 1 MB paste costs a bounded window.
+
+Ranking also weighs cross-language word association (``_related``): each article's words in
+all its languages and in its file name, so an older or different translation of a heading still
+finds its article. Where an unspaced script meets another (``附加文件Outlook``) is a word boundary.
 """
 
 from __future__ import annotations
@@ -40,11 +44,14 @@ VERBATIM_TO = 95.0
 TYPO_MIN_CHARS = 4
 """An unknown query word this long is looked up with one typo undone."""
 TYPO_CREDIT = 0.8
+"""The share of a known word's evidence that a word one typo away from it gets."""
 TYPO_MAX_WORDS = 6
+"""At most this many known words stand for one unknown query word."""
 RELATED_MAX_SHARE = 0.2
 """Query words in more articles than this share carry no association evidence."""
 RELATED_SMOOTHING = 2.0
 """Added to the Dice denominator so words seen in one or two articles do not associate perfectly."""
+
 
 def _dense(ch: str) -> bool:
     code = ord(ch)
