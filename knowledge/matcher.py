@@ -279,18 +279,19 @@ class MatchIndex:
                     groups.append((sorted(near)[:TYPO_MAX_WORDS], TYPO_CREDIT))
         return groups
 
-    def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float]:
-        """``(rank, confidence)`` of one entry for one query window.
+    def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float, float]:
+        """``(rank, confidence, fit)`` of one entry for one query window.
 
         Confidence is edit-distance similarity that tolerates typos, a cut-off end (prefix
         ratio) and surrounding words (partial ratio), discounted when lengths differ; it decides
         the tier. Rank adds word-order-free similarity and the n-gram cosine, which find
-        other translations of the same text better; it orders the candidates.
+        other translations of the same text better; it orders the candidates. Fit is the
+        similarity of the paste to the text or its start, without the discount for a cut-off end.
         """
         text = self.texts[entry]
         shorter, longer = sorted((len(query), len(text)))
         if longer == 0:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0.0
         coverage = shorter / longer
         ratio = fuzz.ratio(query, text)
         prefix = fuzz.ratio(query, text[: len(query)]) if len(query) < len(text) else ratio
@@ -302,7 +303,7 @@ class MatchIndex:
                          partial * (0.85 + 0.15 * coverage) if contained else 0.0)
         loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
                     fuzz.token_sort_ratio(query, text))
-        return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence
+        return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence, max(ratio, prefix)
 
     def _windows(self, text: str) -> list[str]:
         cleaned = clean_paste(text)
@@ -322,6 +323,7 @@ class MatchIndex:
         if not isinstance(text, str) or limit < 1:
             return []
         best: dict[str, tuple[float, float, int]] = {}
+        fits: dict[str, float] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
             candidates = self._candidates(window)
@@ -331,13 +333,14 @@ class MatchIndex:
             articles, which = np.unique(numbers, return_inverse=True)
             scored = [self._rescore(window, entry, cosine) for entry, cosine in candidates]
             # A near-verbatim match is not reordered by association: it fades out between the two bounds.
-            best_confidence = max(c for _, c in scored)
+            best_confidence = max(c for _, c, _ in scored)
             verbatim = min(max((best_confidence - VERBATIM_FROM) / (VERBATIM_TO - VERBATIM_FROM), 0.0), 1.0)
             related = RELATED_WEIGHT * (1.0 - verbatim) * self._related(window, articles) if verbatim < 1 else None
-            for (entry, _), k, (rank, confidence) in zip(candidates, which.tolist(), scored, strict=True):
+            for (entry, _), k, (rank, confidence, fit) in zip(candidates, which.tolist(), scored, strict=True):
                 if related is not None:
                     rank += float(related[k])
                 article = self.entry_article[entry]
+                fits[article] = max(fit, fits.get(article, 0.0))
                 held = best.get(article)
                 if held is None or rank > held[0] + 1e-6 or (
                     math.isclose(rank, held[0]) and prefer and self.entry_locale[entry].lower().startswith(prefer)
@@ -348,6 +351,7 @@ class MatchIndex:
         # Equal ranks (the same words in another order) go to the more confident article.
         ranked = sorted(best.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))[:limit]
         return [
-            Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e])
+            Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e],
+                  round(fits[article], 2))
             for article, (_, c, e) in ranked
         ]

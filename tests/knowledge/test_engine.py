@@ -232,6 +232,26 @@ def test_default_tiers(scores: tuple[float, ...], tier: Tier) -> None:
     assert Thresholds().tier(matches(*scores)) is tier
 
 
+def fitted(*scores_and_fits: tuple[float, float]) -> list[Match]:
+    return [Match(f"a{i}", "sv-SE", f"sv-SE/a{i}.md", score, fit=fit) for i, (score, fit) in enumerate(scores_and_fits)]
+
+
+@pytest.mark.parametrize(
+    ("scores_and_fits", "tier"),
+    [
+        (((90.3, 100.0), (89.6, 100.0)), Tier.SUGGEST),  # a cut-off paste that starts both texts
+        (((90.3, 100.0), (88.3, 100.0)), Tier.ANSWER),  # the same, but it covers much more of one
+        (((90.3, 100.0), (89.6, 99.0)), Tier.ANSWER),  # the other fits less well
+        (((100.0, 100.0), (90.0, 100.0)), Tier.ANSWER),  # the whole text beats another's start
+        (((90.3, 80.0), (89.6, 80.0)), Tier.ANSWER),  # not cut off: a paste around a quoted error
+    ],
+)
+def test_a_cut_off_paste_fitting_two_articles_alike_needs_a_wider_lead(
+    scores_and_fits: tuple[tuple[float, float], ...], tier: Tier
+) -> None:
+    assert Thresholds().tier(fitted(*scores_and_fits)) is tier
+
+
 def test_tiers_follow_the_given_thresholds() -> None:
     strict = Thresholds(answer=95.0, margin=10.0, suggest=70.0)
     assert strict.tier(matches(96.0, 85.0)) is Tier.ANSWER

@@ -176,6 +176,18 @@ def test_a_word_with_a_typo_still_carries_association_evidence() -> None:
     assert index._related(normalize("Qwerty"), np.asarray([0, 1])).tolist() == [0.0, 0.0]
 
 
+def test_a_cut_off_paste_fits_every_text_it_starts() -> None:
+    index = MatchIndex.build([
+        article("phone", "en-US", "Reset the MFA phone number for a user"),
+        article("app", "en-US", "Reset the MFA authenticator app for a user"),
+        article("whole", "en-US", "Reset the MFA"),
+    ])
+    found = {m.article_id: m for m in index.match("Reset the MFA", limit=3)}
+    assert found["whole"].score == found["whole"].fit == 100.0
+    assert found["phone"].fit == found["app"].fit == 100.0
+    assert found["app"].score < found["phone"].score < 100.0  # discounted for the part they lack
+
+
 def test_a_long_paste_is_searched_line_by_line() -> None:
     index = MatchIndex.build([
         article("token", "sv-SE", "Ett fel uppstod vid validering av åtkomsttoken"),
