@@ -41,6 +41,8 @@ RELATED_WEIGHT = 100.0
 VERBATIM_FROM = 90.0
 VERBATIM_TO = 95.0
 """Association counts fully below the first best confidence of a window and not at all from the second."""
+PREFER_SLACK = 8.0
+"""Rank points by which an entry in the preferred locale may trail its article's best entry and still stand for it."""
 TYPO_MIN_CHARS = 4
 """An unknown query word this long is looked up with one typo undone."""
 TYPO_CREDIT = 0.8
@@ -324,6 +326,7 @@ class MatchIndex:
             return []
         best: dict[str, tuple[float, float, int]] = {}
         fits: dict[str, float] = {}
+        preferred: dict[str, tuple[float, int]] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
             candidates = self._candidates(window)
@@ -341,6 +344,10 @@ class MatchIndex:
                     rank += float(related[k])
                 article = self.entry_article[entry]
                 fits[article] = max(fit, fits.get(article, 0.0))
+                if prefer and self.entry_locale[entry].lower().startswith(prefer) and (
+                    article not in preferred or rank > preferred[article][0]
+                ):
+                    preferred[article] = (rank, entry)
                 held = best.get(article)
                 if held is None or rank > held[0] + 1e-6 or (
                     math.isclose(rank, held[0]) and prefer and self.entry_locale[entry].lower().startswith(prefer)
@@ -350,8 +357,14 @@ class MatchIndex:
                     best[article] = (held[0], confidence, held[2])
         # Equal ranks (the same words in another order) go to the more confident article.
         ranked = sorted(best.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))[:limit]
+        # The text of the user's own language stands for the article when it matches nearly as well
+        # (an older Danish translation may be closer to the Norwegian heading than to the Danish one).
+        shown: list[tuple[str, float, int]] = []
+        for article, (rank, confidence, entry) in ranked:
+            own = preferred.get(article)
+            shown.append((article, confidence, own[1] if own and own[0] >= rank - PREFER_SLACK else entry))
         return [
             Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e],
                   round(fits[article], 2))
-            for article, (_, c, e) in ranked
+            for article, c, e in shown
         ]

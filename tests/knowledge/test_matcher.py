@@ -188,6 +188,20 @@ def test_a_cut_off_paste_fits_every_text_it_starts() -> None:
     assert found["app"].score < found["phone"].score < 100.0  # discounted for the part they lack
 
 
+@pytest.mark.parametrize(("prefer", "locale"), [(None, "nb-NO"), ("da-DK", "da-DK"), ("sv-SE", "nb-NO")])
+def test_the_preferred_language_stands_for_an_article_when_its_text_matches_nearly_as_well(
+    prefer: str | None, locale: str
+) -> None:
+    # An older Danish translation can be closer to the Norwegian heading than to the Danish one.
+    index = MatchIndex.build([
+        article("share", "nb-NO", "Deling av kalender i Outlook"),
+        article("share", "da-DK", "Deling af kalenderen i Outlook"),
+        article("other", "da-DK", "Nulstil adgangskoden"),
+    ])
+    best = index.match("Deling av kalendere i Outlook", prefer_locale=prefer)[0]
+    assert (best.article_id, best.locale, best.path) == ("share", locale, f"{locale}/share.md")
+
+
 def test_a_long_paste_is_searched_line_by_line() -> None:
     index = MatchIndex.build([
         article("token", "sv-SE", "Ett fel uppstod vid validering av åtkomsttoken"),
