@@ -44,8 +44,8 @@ class Thresholds:
 
     answer: float = 84.5
     margin: float = 0.5
-    cut_off_margin: float = 2.0
     suggest: float = 50.0
+    cut_off_margin: float = 2.0
 
     def tier(self, matches: Sequence[Match]) -> Tier:
         if not matches:
