@@ -57,7 +57,7 @@ _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 # --- headings ----------------------------------------------------------------------------------------
 _ATX_H1 = re.compile(r" {0,3}#(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1 = re.compile(r" {0,3}=+[ \t]*$")
-_FENCE = re.compile(r" {0,3}(?:```|~~~)")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 
 # Quoted text, any quote style: "…" “…” ”…” „…“ ,,…" ＂…＂ 〝…〞 «…» »…« »…» ‹…› ›…‹ 「…」 『…』 ‘…’ ‚…‘ '…'.
 # A straight single quote opens only after a non-letter and closes only before one, and may enclose
@@ -270,17 +270,40 @@ def _swallowed_front_matter(raw: str) -> dict[str, Any]:
 
 
 def _find_heading(lines: list[str]) -> tuple[int, int, str] | None:
-    """``(first, last, raw text)`` of the H1: ATX (``# Title``) or setext (``Title`` over ``===``).
+    """``(first, last, raw text)`` of the H1: ATX (``# Title``) or setext (a paragraph over ``===``).
 
-    The heading spans several lines when its span markup is left open at the line end, or when
-    the ``#`` line holds only the anchor and the text follows on the next line.
+    The heading spans several lines when its span markup is left open at the line end, when
+    the ``#`` line holds only the anchor and the text follows on the next line, or when a setext
+    heading's paragraph has several lines. Fenced code (closed only by a fence of the same
+    character, at least as long) and HTML comments (``<!--`` to ``-->``) are skipped.
     """
-    in_fence = False
-    for i, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
+    fence = ""
+    in_comment = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if fence:
+            closing = _FENCE.match(line)
+            if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence) \
+                    and not line[closing.end():].strip():
+                fence = ""
+            i += 1
             continue
-        if in_fence or not line.strip():
+        if in_comment:
+            in_comment = "-->" not in line
+            i += 1
+            continue
+        opening = _FENCE.match(line)
+        if opening:
+            fence = opening.group(1)
+            i += 1
+            continue
+        if "<!--" in line and "-->" not in line[line.rindex("<!--"):]:
+            in_comment = True
+            i += 1
+            continue
+        if not line.strip():
+            i += 1
             continue
         atx = _ATX_H1.match(line) if "#" in line[:4] else None
         if atx:
@@ -291,9 +314,23 @@ def _find_heading(lines: list[str]) -> tuple[int, int, str] | None:
                 last += 1
                 raw += "\n" + lines[last]
             return i, last, raw
-        if i + 1 < len(lines) and _SETEXT_H1.match(lines[i + 1]) and not line.lstrip().startswith(("-", "|")):
-            return i, i + 1, line
+        if line.lstrip().startswith(("-", "|")):
+            i += 1
+            continue
+        end = i  # the paragraph's last line: a setext underline after it makes the paragraph the heading
+        while end + 1 < len(lines) and _continues_paragraph(lines[end + 1]):
+            end += 1
+        if end + 1 < len(lines) and _SETEXT_H1.match(lines[end + 1]):
+            return i, end + 1, " ".join(part.strip() for part in lines[i: end + 1])
+        i = end + 1
     return None
+
+
+def _continues_paragraph(line: str) -> bool:
+    """Whether a line goes on with the paragraph above it (not blank, not a heading, fence or rule)."""
+    if not line.strip() or _SETEXT_H1.match(line) or _FENCE.match(line) or "<!--" in line:
+        return False
+    return not ("#" in line[:4] and _ATX_H1.match(line))
 
 
 def _as_strings(value: Any) -> tuple[str, ...]:

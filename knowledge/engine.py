@@ -22,25 +22,42 @@ class Thresholds:
 
     ``answer``: answer outright at or above this confidence when every other candidate trails by
     at least ``margin`` (a cut-off paste shared by two articles is a question, not an answer).
+    ``cut_off_margin``: the lead needed instead when the paste is cut off (its score discounted for
+    the part of the text it lacks) and fits the start of another article at least as well
+    (``Match.fit``): "Reset the MFA" fits "Reset the MFA phone number..." and "Reset the MFA
+    authenticator app..." equally, and only the texts' lengths would set their scores apart.
     ``suggest``: offer choices when any of them reaches this confidence; below it, say we do not know.
     (The first choice is the best-ranked one, which need not be the most confident: ranking also
     weighs evidence from the article's other languages, see ``knowledge.matcher``.)
 
-    Measured on dev-sxs / dev-plain with the matcher's association ranking: answer 84.5 with margin
-    0.5 keeps paste answer_right at 0.967 / 0.971 with unknown confident_wrong 0.025 / 0.022; the
-    former 85 / 1 gave 0.964 / 0.969 and 0.019 / 0.020.
+    Measured on dev-sxs / dev-plain with this version's ranking (paste answer_right; paste and
+    unknown confident_wrong; each sxs / plain):
+    answer 84.5, margin 0.5, no cut-off rule: 0.967 / 0.972; 0.006 / 0.007; 0.023 / 0.022;
+    answer 84.5, margin 0.5, cut_off_margin 1: 0.966 / 0.972; 0.004 / 0.005; 0.022 / 0.021;
+    answer 84.5, margin 0.5, cut_off_margin 2 (chosen): 0.964 / 0.970; 0.003 / 0.003; 0.020 / 0.019;
+    answer 84, the same rule: 0.966 / 0.972; 0.003 / 0.003; 0.025 / 0.020;
+    answer 83.5, the same rule: 0.967 / 0.972; 0.003 / 0.003; 0.026 / 0.023.
+    No choice reaches paste 0.97 on dev-sxs with unknown confident_wrong <= 0.03 to spare: the
+    misses are cut-off pastes shared by several articles (a question, by design) and two-typo
+    pastes of short CJK headings, which score like unknown headings do.
     """
 
     answer: float = 84.5
     margin: float = 0.5
     suggest: float = 50.0
+    cut_off_margin: float = 2.0
 
     def tier(self, matches: Sequence[Match]) -> Tier:
         if not matches:
             return Tier.NONE
         best = matches[0].score
         runner_up = max((m.score for m in matches[1:]), default=0.0)
-        if best >= self.answer and best - runner_up >= self.margin:
+        # A cut-off paste (its best score discounted for what it lacks) that fits the start of
+        # another article just as well needs a wider lead: only its length tells the two apart.
+        cut_off_alike = matches[0].fit > best and any(
+            m.fit >= matches[0].fit and best - m.score < self.cut_off_margin for m in matches[1:]
+        )
+        if best >= self.answer and best - runner_up >= self.margin and not cut_off_alike:
             return Tier.ANSWER
         return Tier.SUGGEST if max(best, runner_up) >= self.suggest else Tier.NONE
 
@@ -115,7 +132,10 @@ class KnowledgeEngine:
         matches = self.match(text, limit=4, prefer_locale=locale or client_locale)
         tier = self.thresholds.tier(matches)
         if tier is Tier.NONE:
-            wanted = locale or client_locale or DEFAULT_LOCALE
+            wanted, _, _ = choose_reply_locale(
+                explicit=locale, text_locale=None, client_locale=client_locale, article_locales=(),
+                default=DEFAULT_LOCALE,
+            )
             score = matches[0].score if matches else 0.0
             return Answer(Tier.NONE, None, score, wanted, wanted, False, tuple(matches), ())
         best = matches[0]

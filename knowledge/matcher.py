@@ -5,6 +5,10 @@ entry. Candidates come from an inverted index of character n-grams (trigrams of 
 words; bigrams inside Han, Kana, Hangul, Thai and other unspaced scripts) weighted by IDF;
 the best few are rescored with rapidfuzz on the normalized strings. Long pastes are cut into
 lines and the best-scoring line wins, so a 1 MB paste costs a bounded window.
+
+Ranking also weighs cross-language word association (``_related``): each article's words in
+all its languages and in its file name, so an older or different translation of a heading still
+finds its article. Where an unspaced script meets another (``附加文件Outlook``) is a word boundary.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.model import ENGLISH, Article, Match
-from knowledge.normalize import clean_paste, normalize
+from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, clean_paste, normalize
 
-CANDIDATES = 40
+CANDIDATES = 60
 """Entries rescored precisely per query window."""
 MAX_QUERY_CHARS = 300
 """A normalized query window longer than this is cut: headings are far shorter."""
@@ -32,31 +36,34 @@ COMMON_FEATURE_SHARE = 0.05
 """n-grams in more entries than this share are skipped when gathering candidates."""
 WORD_PREFIX = 5
 """Words of spaced scripts are cut to this many characters: a crude stemmer for inflected languages."""
-RELATED_WEIGHT = 60.0
+RELATED_WEIGHT = 100.0
 """Rank points for an article whose words (in any language) go with every query word (see ``_related``)."""
 VERBATIM_FROM = 90.0
 VERBATIM_TO = 95.0
 """Association counts fully below the first best confidence of a window and not at all from the second."""
+PREFER_SLACK = 8.0
+"""Rank points by which an entry in the preferred locale may trail its article's best entry and still stand for it."""
+TYPO_MIN_CHARS = 4
+"""An unknown query word this long is looked up with one typo undone."""
+TYPO_CREDIT = 0.8
+"""The share of a known word's evidence that a word one typo away from it gets."""
+TYPO_MAX_WORDS = 6
+"""At most this many known words stand for one unknown query word."""
 RELATED_MAX_SHARE = 0.2
 """Query words in more articles than this share carry no association evidence."""
 RELATED_SMOOTHING = 2.0
 """Added to the Dice denominator so words seen in one or two articles do not associate perfectly."""
 
-_DENSE_RANGES = (
-    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x2E80, 0x9FFF),
-    (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF),
-)
-
 
 def _dense(ch: str) -> bool:
     code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in _DENSE_RANGES)
+    return any(lo <= code <= hi for lo, hi in DENSE_RANGES)
 
 
 def features(norm: str) -> list[str]:
     """The n-grams of a normalized text: bigrams in unspaced scripts, padded trigrams elsewhere."""
     grams: list[str] = []
-    for token in norm.split():
+    for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
         if _dense(token[0]):
             if len(token) == 1:
                 grams.append(token)
@@ -71,12 +78,17 @@ def features(norm: str) -> list[str]:
 def words(norm: str) -> list[str]:
     """Word features of a normalized text: words cut to ``WORD_PREFIX`` characters; bigrams in unspaced scripts."""
     out: list[str] = []
-    for token in norm.split():
+    for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
         if _dense(token[0]):
             out.extend([token] if len(token) == 1 else [token[i: i + 2] for i in range(len(token) - 1)])
         else:
             out.append(token[:WORD_PREFIX])
     return out
+
+
+def _deletions(word: str) -> set[str]:
+    """The word with one letter left out, each way."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 def _gather(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -137,6 +149,8 @@ class MatchIndex:
         pairs: set[tuple[int, int]] = set()
         for number, text in zip(self.entry_article_no.tolist(), self.texts, strict=True):
             pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(text))
+        for article, number in numbers.items():  # a file name often keeps the words of the original title
+            pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(normalize(article)))
         by_article = np.asarray(sorted(pairs), dtype=np.int32).reshape(-1, 2)
         article_of, word_of = by_article[:, 0], by_article[:, 1]
         self.article_words = word_of.copy()
@@ -147,6 +161,12 @@ class MatchIndex:
         self.word_offsets = np.concatenate(([0], np.cumsum(self.word_df)))
         self.word_vocab = word_vocab
         self.n_articles = len(numbers)
+        deletions: dict[str, list[int]] = {}
+        for word, number in word_vocab.items():
+            if len(word) >= TYPO_MIN_CHARS - 1 and not _dense(word[0]):
+                for key in (word, *_deletions(word)):
+                    deletions.setdefault(key, []).append(number)
+        self.word_deletions = deletions
 
     @classmethod
     def build(cls, articles: Iterable[Article]) -> MatchIndex:
@@ -214,51 +234,78 @@ class MatchIndex:
         the article's best-associated word stands in for the query word, weighted by the query
         word's IDF. A word and its translations are used by the same articles, so an older or
         different translation of a heading ("prenumeration") still finds the article whose text
-        says "abonnemang" in that language and "subscription" or "Abonnement" in others.
+        says "abonnemang" in that language and "subscription" or "Abonnement" in others. An unknown
+        query word stands for the known words one typo away (see ``_query_words``).
         """
-        ids = np.asarray(sorted({self.word_vocab[w] for w in words(query) if w in self.word_vocab}), dtype=np.int64)
-        if not len(ids) or not len(articles):
+        groups = self._query_words(query)
+        if not groups or not len(articles):
             return np.zeros(len(articles))
-        df = self.word_df[ids]
-        idf = np.log((self.n_articles + 1) / (df + 0.5))
         their_words = _gather(self.article_words, self.article_offsets, articles)
         segments = np.concatenate(([0], np.cumsum(np.diff(self.article_offsets)[articles])[:-1])).astype(np.int64)
         their_df = self.word_df[their_words]
         score = np.zeros(len(articles))
-        for word, word_df, weight in zip(ids.tolist(), df.tolist(), idf.tolist(), strict=True):
-            if word_df > RELATED_MAX_SHARE * self.n_articles:
-                continue
-            users = self.word_articles[self.word_offsets[word]: self.word_offsets[word + 1]]
-            used_with = _gather(self.article_words, self.article_offsets, users)
-            together = np.bincount(used_with, minlength=len(self.word_df))
-            dice = 2.0 * together[their_words] / (word_df + their_df + RELATED_SMOOTHING)
-            score += weight * np.maximum.reduceat(dice, segments)
-        return score / float(idf.sum())
+        total = 0.0
+        for ids, credit in groups:
+            dfs = [int(self.word_df[word]) for word in ids]
+            total += credit * math.log((self.n_articles + 1) / (min(dfs) + 0.5))
+            best = None
+            for word, word_df in zip(ids, dfs, strict=True):
+                if word_df > RELATED_MAX_SHARE * self.n_articles:
+                    continue
+                users = self.word_articles[self.word_offsets[word]: self.word_offsets[word + 1]]
+                used_with = _gather(self.article_words, self.article_offsets, users)
+                together = np.bincount(used_with, minlength=len(self.word_df))
+                dice = 2.0 * together[their_words] / (word_df + their_df + RELATED_SMOOTHING)
+                dice = np.maximum.reduceat(dice, segments)
+                weighted = credit * math.log((self.n_articles + 1) / (word_df + 0.5)) * dice
+                best = weighted if best is None else np.maximum(best, weighted)
+            if best is not None:
+                score += best
+        return score / total if total else score
 
-    def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float]:
-        """``(rank, confidence)`` of one entry for one query window.
+    def _query_words(self, query: str) -> list[tuple[list[int], float]]:
+        """Each distinct query word as the known words it stands for, with the credit they get.
+
+        A known word stands for itself; an unknown word of a spaced script (``TYPO_MIN_CHARS`` or
+        more) for the known words one typo away (an edit of one letter or a swap of two neighbours,
+        found through their one-letter deletions), at ``TYPO_CREDIT``.
+        """
+        groups: list[tuple[list[int], float]] = []
+        for word in dict.fromkeys(words(query)):
+            known = self.word_vocab.get(word)
+            if known is not None:
+                groups.append(([known], 1.0))
+            elif len(word) >= TYPO_MIN_CHARS and not _dense(word[0]):
+                near = {i for key in (word, *_deletions(word)) for i in self.word_deletions.get(key, ())}
+                if near:
+                    groups.append((sorted(near)[:TYPO_MAX_WORDS], TYPO_CREDIT))
+        return groups
+
+    def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float, float]:
+        """``(rank, confidence, fit)`` of one entry for one query window.
 
         Confidence is edit-distance similarity that tolerates typos, a cut-off end (prefix
         ratio) and surrounding words (partial ratio), discounted when lengths differ; it decides
         the tier. Rank adds word-order-free similarity and the n-gram cosine, which find
-        other translations of the same text better; it orders the candidates.
+        other translations of the same text better; it orders the candidates. Fit is the
+        similarity of the paste to the text or its start, without the discount for a cut-off end.
         """
         text = self.texts[entry]
         shorter, longer = sorted((len(query), len(text)))
         if longer == 0:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0.0
         coverage = shorter / longer
         ratio = fuzz.ratio(query, text)
         prefix = fuzz.ratio(query, text[: len(query)]) if len(query) < len(text) else ratio
-        partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 else 0.0
         # The whole entry inside a longer paste (an error string with context) is strong evidence;
         # the paste matching only the middle of a longer entry is weak.
         contained = self.entry_is_error[entry] and len(query) > len(text) >= MIN_CONTAINED_CHARS
+        partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 or contained else 0.0
         confidence = max(ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
                          partial * (0.85 + 0.15 * coverage) if contained else 0.0)
         loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
                     fuzz.token_sort_ratio(query, text))
-        return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence
+        return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence, max(ratio, prefix)
 
     def _windows(self, text: str) -> list[str]:
         cleaned = clean_paste(text)
@@ -278,6 +325,8 @@ class MatchIndex:
         if not isinstance(text, str) or limit < 1:
             return []
         best: dict[str, tuple[float, float, int]] = {}
+        fits: dict[str, float] = {}
+        preferred: dict[str, tuple[float, int]] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
             candidates = self._candidates(window)
@@ -287,13 +336,18 @@ class MatchIndex:
             articles, which = np.unique(numbers, return_inverse=True)
             scored = [self._rescore(window, entry, cosine) for entry, cosine in candidates]
             # A near-verbatim match is not reordered by association: it fades out between the two bounds.
-            best_confidence = max(c for _, c in scored)
+            best_confidence = max(c for _, c, _ in scored)
             verbatim = min(max((best_confidence - VERBATIM_FROM) / (VERBATIM_TO - VERBATIM_FROM), 0.0), 1.0)
             related = RELATED_WEIGHT * (1.0 - verbatim) * self._related(window, articles) if verbatim < 1 else None
-            for (entry, _), k, (rank, confidence) in zip(candidates, which.tolist(), scored, strict=True):
+            for (entry, _), k, (rank, confidence, fit) in zip(candidates, which.tolist(), scored, strict=True):
                 if related is not None:
                     rank += float(related[k])
                 article = self.entry_article[entry]
+                fits[article] = max(fit, fits.get(article, 0.0))
+                if prefer and self.entry_locale[entry].lower().startswith(prefer) and (
+                    article not in preferred or rank > preferred[article][0]
+                ):
+                    preferred[article] = (rank, entry)
                 held = best.get(article)
                 if held is None or rank > held[0] + 1e-6 or (
                     math.isclose(rank, held[0]) and prefer and self.entry_locale[entry].lower().startswith(prefer)
@@ -301,8 +355,16 @@ class MatchIndex:
                     best[article] = (rank, max(confidence, held[1]) if held else confidence, entry)
                 elif confidence > held[1]:
                     best[article] = (held[0], confidence, held[2])
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        # Equal ranks (the same words in another order) go to the more confident article.
+        ranked = sorted(best.items(), key=lambda kv: (-round(kv[1][0], 6), -kv[1][1], kv[0]))[:limit]
+        # The text of the user's own language stands for the article when it matches nearly as well
+        # (an older Danish translation may be closer to the Norwegian heading than to the Danish one).
+        shown: list[tuple[str, float, int]] = []
+        for article, (rank, confidence, entry) in ranked:
+            own = preferred.get(article)
+            shown.append((article, confidence, own[1] if own and own[0] >= rank - PREFER_SLACK else entry))
         return [
-            Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e])
-            for article, (_, c, e) in ranked
+            Match(article, self.entry_locale[e], self.entry_path[e], round(c, 2), self.texts[e],
+                  round(fits[article], 2))
+            for article, c, e in shown
         ]

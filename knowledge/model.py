@@ -74,7 +74,9 @@ class Match:
     """One ranked candidate: the article, the indexed text that matched, and its score (0-100).
 
     ``locale`` is the language of the matched text (``ENGLISH`` for English source text),
-    ``path`` the file (relative to its KB root) the matched text came from.
+    ``path`` the file (relative to its KB root) the matched text came from. ``fit`` (0-100) is
+    how well the paste fits the start of the text before any discount for the part of the text
+    the paste lacks: a cut-off paste fits two texts that begin alike equally well.
     """
 
     article_id: str
@@ -82,6 +84,7 @@ class Match:
     path: str
     score: float
     text: str = field(default="", compare=False)
+    fit: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)

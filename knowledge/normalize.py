@@ -61,6 +61,17 @@ class _FoldTable(dict[int, str]):
 _FOLD = _FoldTable()
 _SPACES = re.compile(r"\s+")
 
+DENSE_RANGES = (
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF), (0x2E80, 0x9FFF),
+    (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF),
+)
+"""Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, Han, Kana, Hangul)."""
+_DENSE_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in DENSE_RANGES)
+SCRIPT_BOUNDARY = re.compile(
+    f"(?<=[{_DENSE_CLASS}])(?=[^\\s{_DENSE_CLASS}])|(?<=[^\\s{_DENSE_CLASS}])(?=[{_DENSE_CLASS}])"
+)
+"""Where an unspaced script meets another script (``附加文件outlook``): a word boundary for matching."""
+
 
 def normalize(text: str) -> str:
     """The matching form of ``text``: folded, punctuation-free, single-spaced, trimmed."""

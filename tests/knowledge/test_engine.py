@@ -113,9 +113,6 @@ def test_a_noisy_paste_is_answered_in_the_right_language(
     assert answer.suggestions == answer.matches[1:]
 
 
-@pytest.mark.xfail(strict=True, reason="MatchIndex._rescore computes partial_ratio only when coverage >= 0.5, so "
-                                        "an error string found whole in a paste over twice its length gets no "
-                                        "containment credit (MIN_CONTAINED_CHARS promises it)")
 @pytest.mark.parametrize(
     "text",
     [
@@ -200,8 +197,6 @@ def test_with_no_locale_at_all_the_default_is_wanted(engine: KnowledgeEngine) ->
     assert (answer.reply_locale, answer.wanted_locale, answer.fell_back) == (DEFAULT_LOCALE, DEFAULT_LOCALE, False)
 
 
-@pytest.mark.xfail(strict=True, reason="tier none returns locale/client_locale as given: not canonical "
-                                        "(sv_se) and junk tags (klingon) kept, unlike the answer path")
 def test_an_unanswered_paste_wants_a_canonical_valid_locale(engine: KnowledgeEngine) -> None:
     answer = engine.ask("The printer is out of paper", client_locale="sv_se")
     assert (answer.reply_locale, answer.wanted_locale) == ("sv-SE", "sv-SE")
@@ -235,6 +230,26 @@ def matches(*scores: float) -> list[Match]:
 )
 def test_default_tiers(scores: tuple[float, ...], tier: Tier) -> None:
     assert Thresholds().tier(matches(*scores)) is tier
+
+
+def fitted(*scores_and_fits: tuple[float, float]) -> list[Match]:
+    return [Match(f"a{i}", "sv-SE", f"sv-SE/a{i}.md", score, fit=fit) for i, (score, fit) in enumerate(scores_and_fits)]
+
+
+@pytest.mark.parametrize(
+    ("scores_and_fits", "tier"),
+    [
+        (((90.3, 100.0), (89.6, 100.0)), Tier.SUGGEST),  # a cut-off paste that starts both texts
+        (((90.3, 100.0), (88.3, 100.0)), Tier.ANSWER),  # the same, but it covers much more of one
+        (((90.3, 100.0), (89.6, 99.0)), Tier.ANSWER),  # the other fits less well
+        (((100.0, 100.0), (90.0, 100.0)), Tier.ANSWER),  # the whole text beats another's start
+        (((90.3, 80.0), (89.6, 80.0)), Tier.ANSWER),  # not cut off: a paste around a quoted error
+    ],
+)
+def test_a_cut_off_paste_fitting_two_articles_alike_needs_a_wider_lead(
+    scores_and_fits: tuple[tuple[float, float], ...], tier: Tier
+) -> None:
+    assert Thresholds().tier(fitted(*scores_and_fits)) is tier
 
 
 def test_tiers_follow_the_given_thresholds() -> None:
