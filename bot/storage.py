@@ -22,6 +22,11 @@ item still has that e-tag (else ``EtagConflictError``, a ``KeyError`` like ``Mem
 ``e_tag`` or ``"*"`` writes unconditionally. After a write each written dict or object carries its new
 e-tag, so a ``BotState`` can save twice in one turn. The writes of one call commit together or not at all.
 
+Create-only: botbuilder's ``Storage`` has no "write only if absent", so our stores (SQLite, Redis, Blob and
+``memory://``) honour a convention: an item whose ``e_tag`` is ``CREATE_ONLY_E_TAG`` is written only when
+nothing is stored under its key, else ``EtagConflictError``. ``honours_create_only(storage)`` says whether
+a store does (other stores would take the marker for a real e-tag and refuse every such write).
+
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, on one connection per database
 opened on first use, used only from the database's own worker thread: the event loop never waits on
 the disk. Every failure of the file or the database is a ``StorageError`` naming the file and the
@@ -31,6 +36,7 @@ operation, so a caller can log it and still answer the user; the next call opens
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 import sqlite3
@@ -48,8 +54,10 @@ from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 
 __all__ = [
+    "CREATE_ONLY_E_TAG",
     "DEFAULT_BUSY_TIMEOUT",
     "EtagConflictError",
+    "MemoryStateStorage",
     "SqliteDatabase",
     "SqliteStorage",
     "StorageError",
@@ -59,11 +67,15 @@ __all__ = [
     "decode_item",
     "e_tag_of",
     "encode_item",
+    "honours_create_only",
     "set_e_tag",
     "sqlite_path",
 ]
 
 T = TypeVar("T")
+
+CREATE_ONLY_E_TAG = "create-only"
+"""The e-tag of an item to be written only if its key holds nothing yet (never a real e-tag of our stores)."""
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds a statement waits for another connection's write lock before it fails."""
@@ -93,6 +105,16 @@ class EtagConflictError(StorageError, KeyError):
         return str(self.args[0])
 
 
+def honours_create_only(storage: Storage) -> bool:
+    """Whether ``storage`` writes an item carrying ``CREATE_ONLY_E_TAG`` only when its key is absent."""
+    return bool(getattr(storage, "honours_create_only", False))
+
+
+def _create_only_conflict(where: object, key: str) -> EtagConflictError:
+    return EtagConflictError(f"state store {where}: write of {key!r} refused: it was to be created, but it"
+                             " exists already", operation="write")
+
+
 def sqlite_path(url: str) -> Path:
     """The file of a SQLite URL: ``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
     prefix = "sqlite:///"
@@ -112,7 +134,7 @@ def create_storage(url: str, *, blob_connection_string: str = "") -> Storage:
     if scheme == "sqlite":
         return SqliteStorage(sqlite_path(url))
     if scheme == "memory" and url.lower() in ("memory:", "memory://"):
-        return MemoryStorage()
+        return MemoryStateStorage()
     if scheme in ("redis", "rediss"):
         from bot.storage_redis import RedisStorage
 
@@ -270,8 +292,35 @@ def decode_item(where: str | Path, key: str, document: str, e_tag: str) -> objec
     return item
 
 
+class MemoryStateStorage(MemoryStorage):  # type: ignore[misc]  # botbuilder ships no type information
+    """botbuilder's ``MemoryStorage`` (``memory://``: one process, gone on restart) that also honours
+    ``CREATE_ONLY_E_TAG``. Its other e-tag rules are ``MemoryStorage``'s own."""
+
+    honours_create_only = True
+
+    async def write(self, changes: dict[str, Any] | None) -> None:
+        """``MemoryStorage.write``; a new item is stored with a fresh e-tag, handed back to the caller's item."""
+        prepared = dict(changes) if changes else changes
+        created: list[tuple[object, str]] = []
+        for key, item in (changes or {}).items():
+            if e_tag_of(item) != CREATE_ONLY_E_TAG:
+                continue
+            if key in self.memory:
+                raise _create_only_conflict("memory://", key)
+            e_tag = secrets.token_hex(8)
+            stored = copy.copy(item)
+            set_e_tag(stored, e_tag)
+            prepared[key] = stored  # type: ignore[index]  # not None: it has this item
+            created.append((item, e_tag))
+        await super().write(prepared)
+        for item, e_tag in created:
+            set_e_tag(item, e_tag)
+
+
 class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type information
     """botbuilder ``Storage`` in a SQLite file: JSON documents with optimistic e-tags (see the module)."""
+
+    honours_create_only = True
 
     def __init__(self, database: SqliteDatabase | str | Path) -> None:
         super().__init__()
@@ -320,7 +369,10 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
                 for key, condition, document, e_tag in rows:
                     if condition is not None:
                         stored = connection.execute("SELECT e_tag FROM bot_state WHERE key = ?", (key,)).fetchone()
-                        if stored is None or stored[0] != condition:
+                        if condition == CREATE_ONLY_E_TAG:
+                            if stored is not None:
+                                raise _create_only_conflict(self.path, key)
+                        elif stored is None or stored[0] != condition:
                             now = "it was deleted" if stored is None else f"it now has {stored[0]}"
                             raise EtagConflictError(
                                 f"state store {self.path}: write of {key!r} refused: it was read with e-tag"

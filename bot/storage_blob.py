@@ -13,7 +13,8 @@ botbuilder's ``BlobStorage`` does the serialization and creates the container; t
 bot relies on and ``BlobStorage`` lacks: a write hands the new e-tag back to the item (so a ``BotState``
 can save twice in one turn), a stale e-tag is an ``EtagConflictError`` (a ``KeyError``, as ``MemoryStorage``
 raises), reading nothing returns nothing, and a failure other than "not found" is a ``StorageError``
-instead of a silently missing item. Unlike SQLite and Redis, the writes of one call are separate blob
+instead of a silently missing item, and an item carrying ``bot.storage.CREATE_ONLY_E_TAG`` is uploaded only if
+no blob has its name (``If-None-Match: *``). Unlike SQLite and Redis, the writes of one call are separate blob
 uploads: each is conditional on its own e-tag, but a conflict on one does not undo the others.
 """
 
@@ -24,11 +25,11 @@ from typing import Any
 from urllib.parse import quote
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 from botbuilder.azure import BlobStorage, BlobStorageSettings
 
-from bot.storage import EtagConflictError, StorageError, e_tag_of, set_e_tag
+from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, e_tag_of, set_e_tag
 
 __all__ = ["AzureBlobStorage", "blob_container", "create_blob_storage"]
 
@@ -68,6 +69,8 @@ def _blob_name(key: str) -> str:
 
 class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships no type information
     """botbuilder-azure's ``BlobStorage`` with e-tags handed back and failures named (see the module)."""
+
+    honours_create_only = True
 
     def __init__(self, settings: BlobStorageSettings) -> None:
         super().__init__(settings)
@@ -124,13 +127,16 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
             try:
                 if expected is None or expected == "*":
                     result = await blob.upload_blob(text, overwrite=True)
+                elif expected == CREATE_ONLY_E_TAG:  # If-None-Match: * (the blob must not exist)
+                    result = await blob.upload_blob(text, overwrite=False)
                 else:
                     result = await blob.upload_blob(text, overwrite=True, etag=f'"{expected}"',
                                                     match_condition=MatchConditions.IfNotModified)
-            except (ResourceModifiedError, ResourceNotFoundError) as e:
+            except (ResourceModifiedError, ResourceNotFoundError, ResourceExistsError) as e:
+                why = ("it was to be created, but it exists already" if expected == CREATE_ONLY_E_TAG
+                       else f"it was read with e-tag {expected} but has changed or was deleted since")
                 raise EtagConflictError(f"state store azureblob://{self.container_name}: write of {key!r} refused:"
-                                        f" it was read with e-tag {expected} but has changed or was deleted since",
-                                        operation="write") from e
+                                        f" {why}", operation="write") from e
             except AzureError as e:
                 raise self._failure("write", key, e) from e
             set_e_tag(item, str(result["etag"]).strip('"'))
