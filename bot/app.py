@@ -192,6 +192,7 @@ def create_app(
             adapter.use(telemetry.middleware)
         adapter.use(TenantAllowList(settings.allowed_tenants))
         escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff)
+        escalation.observe_state = metrics.escalation
         desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))

@@ -120,6 +120,8 @@ class Escalation:
         self._transcript: StatePropertyAccessor | None = None
         self._shown: StatePropertyAccessor | None = None
         self._answer: AnswerCard | None = None
+        self.observe_state: Callable[[TicketState], None] | None = None
+        """Called with the state a ticket entered, once the change is stored and announced (``bot.metrics``)."""
 
     def attach(self, conversation_state: ConversationState, answer: AnswerCard | None = None) -> None:
         """Keep each conversation's recent lines and last answer in the plugin's conversation state;
@@ -127,6 +129,11 @@ class Escalation:
         self._transcript = conversation_state.create_property("InsightDeskTranscript")
         self._shown = conversation_state.create_property("InsightDeskShown")
         self._answer = answer
+
+    def _count(self, before: Ticket | None, after: Ticket) -> None:
+        """The last step of every change: stored, announced, now counted (when the state changed)."""
+        if self.observe_state is not None and (before is None or before.state is not after.state):
+            self.observe_state(after.state)
 
     # -- the conversation so far ------------------------------------------------------------------
 
@@ -285,8 +292,9 @@ class Escalation:
             if queue is None:
                 log.warning("ticket %d: no agents' channel takes locale %s; it waits in `tickets`",
                             ticket.number, ticket.locale)
-                return
-            await self._post_ticket(turn_context.adapter, queue, ticket)
+            else:
+                await self._post_ticket(turn_context.adapter, queue, ticket)
+        self._count(None, ticket)
 
     async def _post_ticket(self, adapter: BotAdapter, queue: Queue, ticket: Ticket) -> None:
         """Start the ticket's thread in the queue's channel with its card; remember thread and card."""
@@ -350,6 +358,7 @@ class Escalation:
         if not after.handoff or self.mode is HandoffMode.BOTH:
             await self._send(turn_context.adapter, after.conversation,
                              _card_activity(cards.notice_card(text, buttons=buttons)))
+        self._count(before, after)
 
     async def _user_action(self, turn_context: TurnContext, action: str, number: int | None,
                            strings: Strings) -> None:
@@ -372,7 +381,7 @@ class Escalation:
         if result is None:
             await turn_context.send_activity(strings.text("status_none"))
             return
-        _, after = result
+        before, after = result
         await self._update_card(turn_context.adapter, after)
         n = str(after.number)
         if action == "end":
@@ -381,6 +390,7 @@ class Escalation:
         else:
             await turn_context.send_activity(strings.text("ticket_reopened", number=n))
             await self._to_thread(turn_context.adapter, after, "agent_user_reopened")
+        self._count(before, after)
 
     # -- the agents' channel ------------------------------------------------------------------------
 
@@ -567,7 +577,7 @@ class Escalation:
         strings = strings_for(ticket.locale)
         try:
             if status.state is HandoffState.ACCEPTED:
-                await self.tickets.change(ticket.number, lambda t: t.take(agent))
+                result = await self.tickets.change(ticket.number, lambda t: t.take(agent))
             elif status.state is HandoffState.COMPLETED:
                 result = await self.tickets.change(ticket.number, lambda t: t.resolve(t.assignee or agent))
                 if result:
@@ -575,10 +585,13 @@ class Escalation:
                     await turn_context.send_activity(strings.text("ticket_resolved", agent=name,
                                                                   number=str(ticket.number)))
             else:
-                await self.tickets.change(ticket.number, lambda t: t.cancel())
+                result = await self.tickets.change(ticket.number, lambda t: t.cancel())
                 await turn_context.send_activity(strings.text("handoff_failed"))
         except TicketError as e:
             log.warning("handoff.status %s for ticket %d refused: %s", status.state.value, ticket.number, e)
+            return True
+        if result is not None:
+            self._count(*result)
         return True
 
 
