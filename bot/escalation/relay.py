@@ -37,7 +37,7 @@ from bot.channel_text import client_locale, message_text
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
 from bot.escalation.queues import Queue, QueueRegistry, parse_register
-from bot.escalation.store import StorageTicketStore, TicketStore
+from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
 from bot.escalation.tickets import (
     Line,
     NotYourTicket,
@@ -110,8 +110,14 @@ class Escalation:
     """Tickets, queues and relay over one botbuilder ``Storage``; ``app_id`` signs proactive sends."""
 
     def __init__(self, storage: Storage, *, app_id: str = "", mode: HandoffMode | str = HandoffMode.TEAMS,
-                 tickets: TicketStore | None = None) -> None:
+                 tickets: TicketStore | None = None, mask: Callable[[str], str] | None = None) -> None:
+        """``mask`` (``bot.redact.redact`` when ``REDACT_TRANSCRIPTS`` is on) is applied to every text people
+        typed before it is stored (tickets, the conversation's recent lines) and to the user's words the
+        agents see; what an agent writes still reaches the user as written (it is stored masked)."""
         self.tickets: TicketStore = tickets if tickets is not None else StorageTicketStore(storage)
+        self.mask: Callable[[str], str] = mask or _as_typed
+        if mask is not None:
+            self.tickets = MaskingTicketStore(self.tickets, mask)
         self.queues = QueueRegistry(storage)
         self.app_id = app_id
         self.mode = HandoffMode(mode)
@@ -146,14 +152,15 @@ class Escalation:
         text = message_text(activity)
         if text:
             user = _person(activity)
-            lines.append(_line_document(Line(Role.USER, user.name or user.id, text)))
+            lines.append(_line_document(Line(Role.USER, user.name or user.id, self.mask(text))))
 
         async def record(ctx: TurnContext, activities: list[Activity], send: Callable[[], Awaitable[Any]]) -> Any:
             for sent in activities:
                 said = _said(sent)
                 if said:
                     lines.append(_line_document(Line(Role.BOT, sent.from_property.name if sent.from_property
-                                                     and sent.from_property.name else "Insight Desk", said)))
+                                                     and sent.from_property.name else "Insight Desk",
+                                                     self.mask(said))))
             del lines[:-MAX_TRANSCRIPT_LINES]
             return await send()
 
@@ -178,7 +185,8 @@ class Escalation:
         if self._shown is None:
             return
         try:
-            await self._shown.set(turn_context, {"article": article, "score": score, "query": query[:500]})
+            await self._shown.set(turn_context, {"article": article, "score": score,
+                                                 "query": self.mask(query[:500])})
         except StorageError as e:
             log.error("could not remember the answer (activity %s): %s", turn_context.activity.id, e)
 
@@ -464,6 +472,7 @@ class Escalation:
     # -- relay ------------------------------------------------------------------------------------
 
     async def _relay_from_user(self, adapter: BotAdapter, ticket: Ticket, user: Person, text: str) -> None:
+        text = self.mask(text)
         line = Line(Role.USER, user.name or user.id, text)
         result = await self.tickets.change(ticket.number, lambda t: t.with_line(line))
         current = result[1] if result else ticket
@@ -593,6 +602,10 @@ class Escalation:
         if result is not None:
             self._count(*result)
         return True
+
+
+def _as_typed(text: str) -> str:
+    return text
 
 
 def _agent_strings(activity: Activity, queue: Queue | None) -> Strings:

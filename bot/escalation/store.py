@@ -28,6 +28,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from typing import Any, Protocol
 
 from botbuilder.core import MemoryStorage, Storage
@@ -251,3 +252,39 @@ class StorageTicketStore:
         items = await self.storage.read([ticket_key(n) for n in numbers])
         tickets = [t for t in (self._ticket(items.get(ticket_key(n))) for n in numbers) if t and t.is_open]
         return sorted(tickets, key=lambda t: (t.created, t.number))
+
+
+def masked_ticket(ticket: Ticket, mask: Callable[[str], str]) -> Ticket:
+    """``ticket`` with ``mask`` applied to the text people typed: questions, description, transcript lines."""
+    return replace(ticket, questions=tuple(mask(q) for q in ticket.questions), description=mask(ticket.description),
+                   transcript=tuple(replace(line, text=mask(line.text)) for line in ticket.transcript))
+
+
+class MaskingTicketStore:
+    """A ``TicketStore`` that stores every ticket with ``mask`` applied (``bot.redact.redact`` when
+    ``REDACT_TRANSCRIPTS`` is on); what it returns is what it stored."""
+
+    def __init__(self, inner: TicketStore, mask: Callable[[str], str]) -> None:
+        self.inner = inner
+        self.mask = mask
+
+    async def create(self, build: Callable[[int], Ticket]) -> Ticket:
+        return await self.inner.create(lambda number: masked_ticket(build(number), self.mask))
+
+    async def get(self, number: int) -> Ticket | None:
+        return await self.inner.get(number)
+
+    async def change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
+        return await self.inner.change(number, lambda ticket: masked_ticket(change(ticket), self.mask))
+
+    async def open_for_user(self, user_id: str) -> Ticket | None:
+        return await self.inner.open_for_user(user_id)
+
+    async def open_in_conversation(self, conversation_id: str) -> Ticket | None:
+        return await self.inner.open_in_conversation(conversation_id)
+
+    async def for_thread(self, thread_id: str) -> Ticket | None:
+        return await self.inner.for_thread(thread_id)
+
+    async def open_tickets(self) -> list[Ticket]:
+        return await self.inner.open_tickets()
