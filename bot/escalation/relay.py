@@ -206,6 +206,23 @@ class Escalation:
             return await self._on_agents_message(turn_context, text)
         return await self._on_user_message(turn_context, text, strings)  # users may ask in any other channel
 
+    async def on_overheard(self, turn_context: TurnContext) -> bool:
+        """A channel message that does not mention the bot (Teams sends them with ``ChannelMessage.Read.Group``):
+        relayed when it is the owning agent's, in the thread of an open ticket of an agents' channel;
+        ``False`` (and not a word) for anything else: the bot reads channels, it does not join in."""
+        activity = turn_context.activity
+        channel = channel_id_of(activity)
+        text = message_text(activity)
+        queue = await self.queues.find(channel) if channel and text else None
+        if queue is None:
+            return False
+        ticket = await self.tickets.for_thread(activity.conversation.id if activity.conversation else "")
+        agent = _person(activity)
+        if ticket is None or not ticket.is_open or ticket.assignee is None or ticket.assignee.id != agent.id:
+            return False
+        await self._relay_from_agent(turn_context, ticket, agent, text, _agent_strings(activity, queue))
+        return True
+
     async def _on_user_message(self, turn_context: TurnContext, text: str, strings: Strings) -> bool:
         activity = turn_context.activity
         user = _person(activity)

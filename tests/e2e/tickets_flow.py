@@ -42,9 +42,10 @@ def to_conversation(connector: ConnectorStub, conversation: str) -> list[dict[st
 
 
 def agent_message(connector: ConnectorStub, text: str = "", *, thread: str | None = None, agent: str = "Anna",
-                  value: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A message in the agents' channel (in a ticket's thread when given), mentioning the bot, by ``agent``."""
-    activity = teams_message(connector.url, text, channel=True, mention=not value, value=value,
+                  value: dict[str, Any] | None = None, mention: bool = True) -> dict[str, Any]:
+    """A message in the agents' channel (in a ticket's thread when given) by ``agent``, mentioning the bot
+    unless ``mention`` is false (card data never does)."""
+    activity = teams_message(connector.url, text, channel=True, mention=mention and not value, value=value,
                              user=f"29:agent-{agent.lower()}")
     activity["from"]["name"] = agent
     activity["channelData"]["channel"]["name"] = "Support"
