@@ -67,9 +67,11 @@ __all__ = [
     "decode_item",
     "e_tag_of",
     "encode_item",
+    "etag_conflict",
     "honours_create_only",
     "set_e_tag",
     "sqlite_path",
+    "write_items",
 ]
 
 T = TypeVar("T")
@@ -110,9 +112,30 @@ def honours_create_only(storage: Storage) -> bool:
     return bool(getattr(storage, "honours_create_only", False))
 
 
-def _create_only_conflict(where: object, key: str) -> EtagConflictError:
-    return EtagConflictError(f"state store {where}: write of {key!r} refused: it was to be created, but it"
-                             " exists already", operation="write")
+def write_items(changes: dict[str, Any] | None) -> list[tuple[str, Any, str | None]]:
+    """Each ``(key, item, condition)`` of a ``Storage.write``: ``condition`` is the e-tag the stored item must
+    have, ``CREATE_ONLY_E_TAG`` (there must be none) or ``None`` (overwrite: no e-tag, or ``"*"``).
+    ``ValueError`` for ``None`` changes or an empty e-tag, before anything is written."""
+    if changes is None:
+        raise ValueError("Changes are required when writing")
+    items = []
+    for key, item in changes.items():
+        expected = e_tag_of(item)
+        if expected == "":
+            raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+        items.append((key, item, None if expected is None or expected == "*" else str(expected)))
+    return items
+
+
+def etag_conflict(where: object, key: str, condition: str, stored: str | None, *,
+                  path: Path | None = None) -> EtagConflictError:
+    """The refusal of the write of ``key`` whose ``condition`` the stored item (its e-tag ``stored``, ``None``
+    when there is none) does not meet."""
+    if condition == CREATE_ONLY_E_TAG:
+        why = "it was to be created, but it exists already"
+    else:
+        why = f"it was read with e-tag {condition} but " + (f"it now has {stored}" if stored else "it was deleted")
+    return EtagConflictError(f"state store {where}: write of {key!r} refused: {why}", path=path, operation="write")
 
 
 def sqlite_path(url: str) -> Path:
@@ -306,7 +329,7 @@ class MemoryStateStorage(MemoryStorage):  # type: ignore[misc]  # botbuilder shi
             if e_tag_of(item) != CREATE_ONLY_E_TAG:
                 continue
             if key in self.memory:
-                raise _create_only_conflict("memory://", key)
+                raise etag_conflict("memory://", key, CREATE_ONLY_E_TAG, "")
             e_tag = secrets.token_hex(8)
             stored = copy.copy(item)
             set_e_tag(stored, e_tag)
@@ -351,32 +374,21 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Store every item of ``changes``, all or none; see the module for the e-tag rules."""
-        if changes is None:
-            raise ValueError("Changes are required when writing")
-        if not changes:
+        items = write_items(changes)
+        if not items:
             return
-        rows: list[tuple[str, str | None, str, str]] = []
-        for key, item in changes.items():
-            expected = e_tag_of(item)
-            if expected == "":
-                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
-            condition = None if expected is None or expected == "*" else str(expected)
-            rows.append((key, condition, encode_item(key, item), secrets.token_hex(8)))
+        rows = [(key, condition, encode_item(key, item), secrets.token_hex(8)) for key, item, condition in items]
         updated = datetime.now(UTC).isoformat(timespec="seconds")
 
         def work(connection: sqlite3.Connection) -> None:
             with _transaction(connection):
                 for key, condition, document, e_tag in rows:
                     if condition is not None:
-                        stored = connection.execute("SELECT e_tag FROM bot_state WHERE key = ?", (key,)).fetchone()
-                        if condition == CREATE_ONLY_E_TAG:
-                            if stored is not None:
-                                raise _create_only_conflict(self.path, key)
-                        elif stored is None or stored[0] != condition:
-                            now = "it was deleted" if stored is None else f"it now has {stored[0]}"
-                            raise EtagConflictError(
-                                f"state store {self.path}: write of {key!r} refused: it was read with e-tag"
-                                f" {condition} but {now}", path=self.path, operation="write")
+                        row = connection.execute("SELECT e_tag FROM bot_state WHERE key = ?", (key,)).fetchone()
+                        stored = None if row is None else str(row[0])
+                        refused = stored is not None if condition == CREATE_ONLY_E_TAG else stored != condition
+                        if refused:
+                            raise etag_conflict(self.path, key, condition, stored, path=self.path)
                     connection.execute(
                         "INSERT INTO bot_state (key, e_tag, document, updated) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (key) DO UPDATE SET e_tag = excluded.e_tag, document = excluded.document,"
@@ -385,7 +397,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
                     )
 
         await self.database.run("write", work)
-        for (_, _, _, e_tag), item in zip(rows, changes.values(), strict=True):
+        for (_, _, _, e_tag), (_, item, _) in zip(rows, items, strict=True):
             set_e_tag(item, e_tag)
 
     async def delete(self, keys: Iterable[str] | None) -> None:

@@ -29,7 +29,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModif
 from azure.storage.blob.aio import ContainerClient
 from botbuilder.azure import BlobStorage, BlobStorageSettings
 
-from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, e_tag_of, set_e_tag
+from bot.storage import CREATE_ONLY_E_TAG, StorageError, etag_conflict, set_e_tag, write_items
 
 __all__ = ["AzureBlobStorage", "blob_container", "create_blob_storage"]
 
@@ -112,31 +112,24 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Upload every item of ``changes``, each conditional on its e-tag (see the module)."""
-        if changes is None:
-            raise ValueError("Changes are required when writing")
-        if not changes:
+        items = write_items(changes)
+        if not items:
             return
-        for key, item in changes.items():
-            if e_tag_of(item) == "":
-                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
         await self.ready()
-        for key, item in changes.items():
-            expected = e_tag_of(item)
+        for key, item, condition in items:
             blob = self.container.get_blob_client(_blob_name(key))
             text = self._store_item_to_str(item)
             try:
-                if expected is None or expected == "*":
+                if condition is None:
                     result = await blob.upload_blob(text, overwrite=True)
-                elif expected == CREATE_ONLY_E_TAG:  # If-None-Match: * (the blob must not exist)
+                elif condition == CREATE_ONLY_E_TAG:  # If-None-Match: * (the blob must not exist)
                     result = await blob.upload_blob(text, overwrite=False)
                 else:
-                    result = await blob.upload_blob(text, overwrite=True, etag=f'"{expected}"',
+                    result = await blob.upload_blob(text, overwrite=True, etag=f'"{condition}"',
                                                     match_condition=MatchConditions.IfNotModified)
             except (ResourceModifiedError, ResourceNotFoundError, ResourceExistsError) as e:
-                why = ("it was to be created, but it exists already" if expected == CREATE_ONLY_E_TAG
-                       else f"it was read with e-tag {expected} but has changed or was deleted since")
-                raise EtagConflictError(f"state store azureblob://{self.container_name}: write of {key!r} refused:"
-                                        f" {why}", operation="write") from e
+                stored = None if isinstance(e, ResourceNotFoundError) else "another e-tag"
+                raise etag_conflict(f"azureblob://{self.container_name}", key, condition or "*", stored) from e
             except AzureError as e:
                 raise self._failure("write", key, e) from e
             set_e_tag(item, str(result["etag"]).strip('"'))

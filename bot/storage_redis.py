@@ -30,12 +30,12 @@ from redis.exceptions import RedisError
 
 from bot.storage import (
     CREATE_ONLY_E_TAG,
-    EtagConflictError,
     StorageError,
     decode_item,
-    e_tag_of,
     encode_item,
+    etag_conflict,
     set_e_tag,
+    write_items,
 )
 
 __all__ = ["DEFAULT_PREFIX", "RedisStorage", "redis_location"]
@@ -126,20 +126,16 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Store every item of ``changes``, all or none; a stale e-tag is an ``EtagConflictError``."""
-        if changes is None:
-            raise ValueError("Changes are required when writing")
-        if not changes:
+        items = write_items(changes)
+        if not items:
             return
         keys: list[str] = []
         arguments: list[str] = []
         new_tags: list[str] = []
-        for key, item in changes.items():
-            expected = e_tag_of(item)
-            if expected == "":
-                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+        for key, item, condition in items:
             e_tag = secrets.token_hex(8)
             keys.append(self.prefix + key)
-            arguments += ["" if expected is None or expected == "*" else str(expected), e_tag, encode_item(key, item)]
+            arguments += [condition or "", e_tag, encode_item(key, item)]
             new_tags.append(e_tag)
         try:
             outcome = await self.client.eval(_COMPARE_AND_SET, len(keys), *keys, *arguments)
@@ -147,12 +143,8 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
             raise self._failure("write", e) from e
         if outcome != 0:
             index, current = int(outcome[0]) - 1, outcome[1].decode("ascii")
-            key, condition = list(changes)[index], arguments[3 * index]
-            now = ("it exists already" if condition == CREATE_ONLY_E_TAG else
-                   f"it now has {current}" if current else "it was deleted")
-            raise EtagConflictError(f"state store {self.location}: write of {key!r} refused: it was read with"
-                                    f" e-tag {condition} but {now}", operation="write")
-        for item, e_tag in zip(changes.values(), new_tags, strict=True):
+            raise etag_conflict(self.location, items[index][0], arguments[3 * index], current or None)
+        for (_, item, _), e_tag in zip(items, new_tags, strict=True):
             set_e_tag(item, e_tag)
 
     async def delete(self, keys: Iterable[str] | None) -> None:

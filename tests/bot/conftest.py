@@ -1,5 +1,6 @@
-"""Fixtures of the tests in ``tests/bot``: ``backend``, every state store the bot ships (memory, SQLite,
-Redis on a real redis-server, Azure Blob on a real Azurite), each able to make several clients of one store."""
+"""Fixtures of the tests in ``tests/bot``: ``engine``, the bundled knowledge base; ``backend``, every state store
+the bot ships (memory, SQLite, Redis on a real redis-server, Azure Blob on a real Azurite), each able to make
+several clients of one store."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from botbuilder.core import Storage
 from bot.storage import MemoryStateStorage, SqliteStorage, aclose_storage
 from bot.storage_blob import create_blob_storage
 from bot.storage_redis import RedisStorage
+from knowledge.engine import KnowledgeEngine
 from tests.services import RunningService
+
+
+@pytest.fixture(scope="session")
+def engine() -> KnowledgeEngine:
+    """The bundled knowledge base, loaded once."""
+    return KnowledgeEngine.load()
+
 
 BACKENDS = ("memory", "sqlite", "redis", "blob")
 MakeStorage = Callable[[], Storage]

@@ -13,12 +13,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from botbuilder.core import Storage, StoreItem, TurnContext, UserState
+from botbuilder.core import Storage, StoreItem
 from botbuilder.core.adapters import TestAdapter
 
 from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
 from bot.storage_blob import AzureBlobStorage
 from tests.bot.conftest import Backend
+from tests.bot.state_bots import language_bot
 
 
 @pytest.fixture
@@ -261,25 +262,8 @@ async def test_concurrent_writes_of_different_keys_all_land(backend: Backend) ->
 async def test_user_state_set_through_one_client_is_read_through_the_other(backend: Backend) -> None:
     first, second = backend.make(), backend.make()
 
-    def bot(storage: Storage) -> Any:
-        user_state = UserState(storage)
-        language = user_state.create_property("language")
-
-        async def logic(turn_context: TurnContext) -> None:
-            text = turn_context.activity.text or ""
-            if text.startswith("/language "):
-                await language.set(turn_context, text.split()[1])
-                await user_state.save_changes(turn_context)
-                await language.set(turn_context, text.split()[1] + "!")   # a second save in the same turn
-                await user_state.save_changes(turn_context)
-                await turn_context.send_activity("ok")
-            else:
-                await turn_context.send_activity(str(await language.get(turn_context, "none")))
-
-        return logic
-
-    await (await TestAdapter(bot(first)).send("/language sv-SE")).assert_reply("ok")
-    await (await TestAdapter(bot(second)).send("which?")).assert_reply("sv-SE!")
+    await (await TestAdapter(language_bot(first, save_twice=True)).send("/language sv-SE")).assert_reply("ok")
+    await (await TestAdapter(language_bot(second)).send("which?")).assert_reply("sv-SE!")
 
 
 def test_the_blob_store_is_botbuilders_own() -> None:
