@@ -27,10 +27,11 @@ from bot.storage import aclose_storage, create_storage
 from tests.e2e.conftest import ConnectorStub, teams_message
 from tests.e2e.processes import BotProcess, bot_process
 from tests.e2e.tickets_flow import (
+    CHANNEL,
     USER_CONVERSATION,
     agent_message,
+    ask_for_a_person,
     card_of,
-    escalate_with_button,
     register,
     said,
     submits,
@@ -190,12 +191,23 @@ async def test_tickets_move_between_instances_and_two_takes_at_once_give_one_own
     a, b = two_bots
     await register(a, connector)                                        # the agents' channel, through a
     users = [f"29:user-{n}" for n in range(1, 1 + TAKE_RACES)]
-    tickets = []                                                        # (card, thread) of each user's ticket
-    for n, user in enumerate(users):                                    # requests through b, then a, ...
-        posted = await escalate_with_button(two_bots[(n + 1) % 2], connector, "Locked out", user=user)
-        card = card_of(posted)
-        assert card is not None and card["body"][0]["text"] == f"Request #{n + 1} · Waiting"
-        tickets.append((card, thread_of(connector, posted)))
+    confirms = [await ask_for_a_person(two_bots[n % 2], connector, "Locked out", user=user)
+                for n, user in enumerate(users)]
+    # The very first tickets are confirmed at once, on both instances: every one gets its own number.
+    before = len(connector.received)
+    await asyncio.gather(*(two_bots[(n + 1) % 2].post(confirm) for n, confirm in enumerate(confirms)))
+    posted = {}                                                         # ticket number → its card's post
+    for sent in connector.received[before:]:
+        card = card_of(sent)
+        if sent["conversation"]["id"] == CHANNEL and card is not None:
+            posted[int(card["body"][0]["text"].split("#")[1].split()[0])] = sent
+    assert sorted(posted) == list(range(1, 1 + TAKE_RACES)), connector.received[before:]
+    tickets = []                                                        # (card, thread) of tickets 1, 2, ...
+    for number in sorted(posted):
+        card = card_of(posted[number])
+        assert card is not None and card["body"][0]["text"] == f"Request #{number} · Waiting"
+        tickets.append((card, thread_of(connector, posted[number])))
+    users = [(await stored_ticket(state_url, number)).user.id for number in sorted(posted)]
 
     # Each ticket: Anna presses "Take it" on instance a while Bo presses it on instance b, all at once,
     # each posting the card's own Action.Submit data.
@@ -217,9 +229,10 @@ async def test_tickets_move_between_instances_and_two_takes_at_once_give_one_own
         assert stored.state is TicketState.ASSIGNED and stored.assignee is not None and stored.assignee.name == owner
         owners.append(owner)
 
-    # Ticket 1's relay goes on whichever instance each message reaches; the resolve too.
-    owner, other = owners[0], "Bo" if owners[0] == "Anna" else "Anna"
-    (card, thread) = tickets[0]
+    # User 1's ticket: the relay goes on whichever instance each message reaches; the resolve too.
+    index = users.index("29:user-1")
+    number, owner, other = index + 1, owners[index], "Bo" if owners[index] == "Anna" else "Anna"
+    (card, thread) = tickets[index]
     for n, bot in enumerate((a, b, b, a)):
         words = f"Step {n}: try signing out and in again"
         await bot.post(agent_message(connector, words, thread=thread, agent=owner))
@@ -229,7 +242,8 @@ async def test_tickets_move_between_instances_and_two_takes_at_once_give_one_own
         assert (connector.received[-1]["conversation"]["id"], connector.received[-1]["text"]) == (
             thread, f"**Admin:** Still failing ({n})")
     await b.post(agent_message(connector, "I can help too", thread=thread, agent=other))
-    assert connector.received[-1]["text"] == f"Request #1 is {owner}'s; your message was not sent to the user."
+    assert connector.received[-1]["text"] == f"Request #{number} is {owner}'s; your message was not sent to the user."
     await a.post(agent_message(connector, thread=thread, value=submits(card)["resolve"], agent=owner))
-    assert f"{owner} har markerat din begäran #1 som löst." in said(to_conversation(connector, USER_CONVERSATION)[-1])
-    assert (await stored_ticket(state_url, 1)).state is TicketState.RESOLVED
+    assert f"{owner} har markerat din begäran #{number} som löst." in said(
+        to_conversation(connector, USER_CONVERSATION)[-1])
+    assert (await stored_ticket(state_url, number)).state is TicketState.RESOLVED

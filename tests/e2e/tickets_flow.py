@@ -63,6 +63,13 @@ async def register(bot: PostsActivities, connector: ConnectorStub, words: str = 
 async def escalate_with_button(bot: PostsActivities, connector: ConnectorStub, description: str, *,
                                user: str = "29:user-1") -> dict[str, Any]:
     """Paste, press "Talk to a person", confirm with a description; the ticket card posted to the channel."""
+    confirm = await ask_for_a_person(bot, connector, description, user=user)
+    return await confirm_ticket_from(bot, connector, confirm)
+
+
+async def ask_for_a_person(bot: PostsActivities, connector: ConnectorStub, description: str, *,
+                           user: str = "29:user-1") -> dict[str, Any]:
+    """Paste, press "Talk to a person"; the confirmation (with ``description``) to post next, as Teams sends it."""
     await bot.post(teams_message(connector.url, PASTE_SV, locale="sv-SE", user=user))
     answer = card_of(connector.received[-1])
     assert answer is not None
@@ -72,7 +79,7 @@ async def escalate_with_button(bot: PostsActivities, connector: ConnectorStub, d
     assert "supportteamet" in confirm["body"][0]["text"]
     # Teams merges the input's value into the Action.Submit data
     data = {**submits(confirm)["escalate_confirm"], "description": description}
-    return await confirm_ticket(bot, connector, data, locale="sv-SE", user=user)
+    return teams_message(connector.url, value=data, locale="sv-SE", user=user)
 
 
 async def confirm_ticket(bot: PostsActivities, connector: ConnectorStub, data: dict[str, Any], *,
