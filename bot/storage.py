@@ -41,6 +41,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -246,7 +247,7 @@ class SqliteDatabase:
                                          check_same_thread=False)
             try:
                 connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = self._switch_to_wal(connection)
                 if str(mode).lower() != "wal":
                     raise sqlite3.OperationalError(f"could not switch to WAL mode (journal_mode is {mode})")
                 connection.execute("PRAGMA synchronous = NORMAL")
@@ -259,6 +260,20 @@ class SqliteDatabase:
                 self._connection.execute(statement)
             self._applied = len(self._schemas)
         return self._connection
+
+    def _switch_to_wal(self, connection: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, tried again while another connection holds the file for the same
+        switch (two processes opening a new file at once): SQLite answers that busy at once, without
+        waiting out the busy timeout as other statements do."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as e:
+                busy = getattr(e, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
