@@ -26,7 +26,7 @@ from bot.limits import ConversationRateLimit
 from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
 from bot.metrics import BotMetrics, metrics_handler
 from bot.plugin import InsightDesk
-from bot.redact import RedactingFeedbackStore
+from bot.redact import RedactingFeedbackStore, redact
 from bot.settings import Settings
 from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
 from bot.storage import aclose_storage, create_storage
@@ -163,7 +163,9 @@ def create_app(
         if telemetry is not None:
             adapter.use(telemetry.middleware)
         adapter.use(TenantAllowList(settings.allowed_tenants))
-        escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff)
+        escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
+                                mask=redact if settings.redact_transcripts else None)
+        escalation.observe_state = metrics.escalation
         desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))

@@ -53,6 +53,16 @@ def bot_mentions(activity: Activity) -> list[str]:
     return [text for text, is_bot in _mentions(activity) if is_bot and text]
 
 
+def addressed_to_bot(activity: Activity) -> bool:
+    """Whether the bot is meant to answer ``activity``: always outside Teams channels; in a channel only a
+    message that mentions the bot or carries a card's data. With the ``ChannelMessage.Read.Group``
+    permission Teams also delivers every other channel message; those the bot only reads."""
+    conversation = activity.conversation
+    if conversation is None or conversation.conversation_type != "channel":
+        return True
+    return activity.value is not None or any(is_bot for _, is_bot in _mentions(activity))
+
+
 def _mention_name(text: str) -> str:
     return " ".join(html.unescape(_ANY_TAG.sub("", text)).split())
 

@@ -12,7 +12,7 @@ from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 from msrest.serialization import Model
 
-from bot.channel_text import message_text
+from bot.channel_text import addressed_to_bot, message_text
 from bot.plugin import InsightDesk
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
@@ -29,6 +29,8 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         if await self.desk.on_message(turn_context):
+            return
+        if not addressed_to_bot(turn_context.activity):  # channel chatter the bot may read: never answered
             return
         if message_text(turn_context.activity):
             await self.desk.reply_not_found(turn_context)

@@ -4,7 +4,9 @@
 
 Each conversation may send ``burst`` messages at once and ``per_minute`` on average after that. The
 first message over the limit is answered with ``slow_down`` in the user's language; further ones are
-dropped silently until the bucket refills, so a flood gets one reply, not one per message. Other
+dropped silently until the bucket refills, so a flood gets one reply, not one per message. Channel
+messages that do not mention the bot (it only reads those) have a bucket of their own and no reply: busy
+chatter in a thread never crowds out a message addressed to the bot there. Other
 conversations are unaffected. Only ``message`` activities count (card buttons sent as messages
 included); invokes and conversation updates pass.
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import ActivityTypes
 
+from bot.channel_text import addressed_to_bot
 from bot.strings import strings_for
 
 __all__ = ["ConversationRateLimit", "TokenBucket"]
@@ -88,12 +91,13 @@ class ConversationRateLimit(Middleware):  # type: ignore[misc]  # botbuilder shi
         if self.per_minute <= 0 or activity.type != ActivityTypes.message or not activity.conversation:
             await logic()
             return
-        bucket = self._bucket(str(activity.conversation.id), self.clock())
+        addressed = addressed_to_bot(activity)  # channel chatter the bot only reads has a bucket of its own
+        bucket = self._bucket(("" if addressed else "read-only:") + str(activity.conversation.id), self.clock())
         if bucket.take(self.clock()):
             await logic()
             return
         self.limited += 1
-        if bucket.warned:
+        if bucket.warned or not addressed:
             return
         bucket.warned = True
         log.warning("conversation over its rate limit (%g per minute, burst %d); activity %s dropped",

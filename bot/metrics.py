@@ -5,7 +5,7 @@
     adapter.on_turn_error = metrics.count_turn_errors(on_turn_error)
     desk.observe_answer = metrics.observe_answer # matches by tier and reply locale
     app.middlewares.append(metrics.http_middleware())   # requests by route and status (400, 401, 413...)
-    metrics.escalation("claimed")                # for the escalation workflow: tickets by state
+    escalation.observe_state = metrics.escalation  # tickets entering each state (waiting, assigned, ...)
 
 Names start with ``insight_desk_``. Nothing here holds user text: labels are bounded sets (activity
 types, channels, tiers, locales the knowledge base knows, HTTP routes and status codes).
@@ -69,7 +69,7 @@ class BotMetrics:
         self.matches.labels(answer.tier.value, answer.reply_locale or "unknown").inc()
 
     def escalation(self, state: str) -> None:
-        """A ticket entered ``state`` (e.g. ``open``, ``claimed``, ``resolved``)."""
+        """A ticket entered ``state`` (``waiting``, ``assigned``, ``resolved``, ``cancelled``, ``reopened``)."""
         self.escalations.labels(_label(state)).inc()
 
     def knowledge_base(self, articles: int, locales: int) -> None:

@@ -30,7 +30,7 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import cards
-from bot.channel_text import client_locale, message_text
+from bot.channel_text import addressed_to_bot, client_locale, message_text
 from bot.feedback import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
 from bot.storage import StorageError
 from bot.strings import CATALOG, Strings, all_language_commands, strings_for
@@ -91,9 +91,13 @@ class InsightDesk:
         """Handle one message; ``False`` when it is not something Insight Desk can help with.
 
         Answers pasted errors, the buttons of its own cards and the language command; declines
-        (sends nothing) for text that matches no article, so the host bot can answer it.
+        (sends nothing) for text that matches no article, so the host bot can answer it. A channel
+        message that does not mention the bot (``channel_text.addressed_to_bot``) is only relayed when it
+        is an agent's in a ticket's thread; otherwise it is declined without a word.
         """
         activity = turn_context.activity
+        if not addressed_to_bot(activity):
+            return await self._overheard(turn_context)
         if self.escalation is not None and await self._escalation_message(self.escalation, turn_context):
             await self.save_state(turn_context)
             return True
@@ -327,6 +331,17 @@ class InsightDesk:
             # Tickets are out of reach: answer from the knowledge base rather than not at all. A ticket
             # button pressed now fails again in on_card_action and gets the apology.
             log.error("escalation unavailable, answering from the knowledge base (activity %s): %s", activity.id, e)
+            return False
+
+    async def _overheard(self, turn_context: TurnContext) -> bool:
+        """A channel message not addressed to the bot: an agent's words to relay, else nothing to do."""
+        if self.escalation is None:
+            return False
+        try:
+            return await self.escalation.on_overheard(turn_context)
+        except StorageError as e:  # never an apology in a channel for a message nobody sent the bot
+            log.error("could not check an unaddressed channel message for relay (activity %s): %s",
+                      turn_context.activity.id, e)
             return False
 
     async def _data_strings(self, turn_context: TurnContext, data: dict[str, Any]) -> Strings:

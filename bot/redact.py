@@ -4,8 +4,9 @@
     -> "Request <id> from <email> at <ip> failed"
 
 GUIDs (with or without braces or dashes), email addresses, IPv4 addresses (with an optional port)
-and IPv6 addresses become ``<id>``, ``<email>`` and ``<ip>``. Used for feedback queries when
-``REDACT_TRANSCRIPTS`` is on, and meant for anything else that stores user text (tickets).
+and IPv6 addresses become ``<id>``, ``<email>`` and ``<ip>``. When ``REDACT_TRANSCRIPTS`` is on it is
+applied to feedback queries (``RedactingFeedbackStore``) and to everything escalation stores or shows
+agents (``bot.escalation.Escalation(mask=redact)``: tickets' questions, descriptions, transcripts).
 """
 
 from __future__ import annotations

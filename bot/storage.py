@@ -22,6 +22,11 @@ item still has that e-tag (else ``EtagConflictError``, a ``KeyError`` like ``Mem
 ``e_tag`` or ``"*"`` writes unconditionally. After a write each written dict or object carries its new
 e-tag, so a ``BotState`` can save twice in one turn. The writes of one call commit together or not at all.
 
+Create-only: botbuilder's ``Storage`` has no "write only if absent", so our stores (SQLite, Redis, Blob and
+``memory://``) honour a convention: an item whose ``e_tag`` is ``CREATE_ONLY_E_TAG`` is written only when
+nothing is stored under its key, else ``EtagConflictError``. ``honours_create_only(storage)`` says whether
+a store does (other stores would take the marker for a real e-tag and refuse every such write).
+
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, on one connection per database
 opened on first use, used only from the database's own worker thread: the event loop never waits on
 the disk. Every failure of the file or the database is a ``StorageError`` naming the file and the
@@ -31,10 +36,12 @@ operation, so a caller can log it and still answer the user; the next call opens
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -48,8 +55,10 @@ from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 
 __all__ = [
+    "CREATE_ONLY_E_TAG",
     "DEFAULT_BUSY_TIMEOUT",
     "EtagConflictError",
+    "MemoryStateStorage",
     "SqliteDatabase",
     "SqliteStorage",
     "StorageError",
@@ -59,11 +68,17 @@ __all__ = [
     "decode_item",
     "e_tag_of",
     "encode_item",
+    "etag_conflict",
+    "honours_create_only",
     "set_e_tag",
     "sqlite_path",
+    "write_items",
 ]
 
 T = TypeVar("T")
+
+CREATE_ONLY_E_TAG = "create-only"
+"""The e-tag of an item to be written only if its key holds nothing yet (never a real e-tag of our stores)."""
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds a statement waits for another connection's write lock before it fails."""
@@ -93,6 +108,37 @@ class EtagConflictError(StorageError, KeyError):
         return str(self.args[0])
 
 
+def honours_create_only(storage: Storage) -> bool:
+    """Whether ``storage`` writes an item carrying ``CREATE_ONLY_E_TAG`` only when its key is absent."""
+    return bool(getattr(storage, "honours_create_only", False))
+
+
+def write_items(changes: dict[str, Any] | None) -> list[tuple[str, Any, str | None]]:
+    """Each ``(key, item, condition)`` of a ``Storage.write``: ``condition`` is the e-tag the stored item must
+    have, ``CREATE_ONLY_E_TAG`` (there must be none) or ``None`` (overwrite: no e-tag, or ``"*"``).
+    ``ValueError`` for ``None`` changes or an empty e-tag, before anything is written."""
+    if changes is None:
+        raise ValueError("Changes are required when writing")
+    items = []
+    for key, item in changes.items():
+        expected = e_tag_of(item)
+        if expected == "":
+            raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+        items.append((key, item, None if expected is None or expected == "*" else str(expected)))
+    return items
+
+
+def etag_conflict(where: object, key: str, condition: str, stored: str | None, *,
+                  path: Path | None = None) -> EtagConflictError:
+    """The refusal of the write of ``key`` whose ``condition`` the stored item (its e-tag ``stored``, ``None``
+    when there is none) does not meet."""
+    if condition == CREATE_ONLY_E_TAG:
+        why = "it was to be created, but it exists already"
+    else:
+        why = f"it was read with e-tag {condition} but " + (f"it now has {stored}" if stored else "it was deleted")
+    return EtagConflictError(f"state store {where}: write of {key!r} refused: {why}", path=path, operation="write")
+
+
 def sqlite_path(url: str) -> Path:
     """The file of a SQLite URL: ``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
     prefix = "sqlite:///"
@@ -112,7 +158,7 @@ def create_storage(url: str, *, blob_connection_string: str = "") -> Storage:
     if scheme == "sqlite":
         return SqliteStorage(sqlite_path(url))
     if scheme == "memory" and url.lower() in ("memory:", "memory://"):
-        return MemoryStorage()
+        return MemoryStateStorage()
     if scheme in ("redis", "rediss"):
         from bot.storage_redis import RedisStorage
 
@@ -201,7 +247,7 @@ class SqliteDatabase:
                                          check_same_thread=False)
             try:
                 connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = self._switch_to_wal(connection)
                 if str(mode).lower() != "wal":
                     raise sqlite3.OperationalError(f"could not switch to WAL mode (journal_mode is {mode})")
                 connection.execute("PRAGMA synchronous = NORMAL")
@@ -214,6 +260,20 @@ class SqliteDatabase:
                 self._connection.execute(statement)
             self._applied = len(self._schemas)
         return self._connection
+
+    def _switch_to_wal(self, connection: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, tried again while another connection holds the file for the same
+        switch (two processes opening a new file at once): SQLite answers that busy at once, without
+        waiting out the busy timeout as other statements do."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as e:
+                busy = getattr(e, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
@@ -270,8 +330,35 @@ def decode_item(where: str | Path, key: str, document: str, e_tag: str) -> objec
     return item
 
 
+class MemoryStateStorage(MemoryStorage):  # type: ignore[misc]  # botbuilder ships no type information
+    """botbuilder's ``MemoryStorage`` (``memory://``: one process, gone on restart) that also honours
+    ``CREATE_ONLY_E_TAG``. Its other e-tag rules are ``MemoryStorage``'s own."""
+
+    honours_create_only = True
+
+    async def write(self, changes: dict[str, Any] | None) -> None:
+        """``MemoryStorage.write``; a new item is stored with a fresh e-tag, handed back to the caller's item."""
+        prepared = dict(changes) if changes else changes
+        created: list[tuple[object, str]] = []
+        for key, item in (changes or {}).items():
+            if e_tag_of(item) != CREATE_ONLY_E_TAG:
+                continue
+            if key in self.memory:
+                raise etag_conflict("memory://", key, CREATE_ONLY_E_TAG, "")
+            e_tag = secrets.token_hex(8)
+            stored = copy.copy(item)
+            set_e_tag(stored, e_tag)
+            prepared[key] = stored  # type: ignore[index]  # not None: it has this item
+            created.append((item, e_tag))
+        await super().write(prepared)
+        for item, e_tag in created:
+            set_e_tag(item, e_tag)
+
+
 class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type information
     """botbuilder ``Storage`` in a SQLite file: JSON documents with optimistic e-tags (see the module)."""
+
+    honours_create_only = True
 
     def __init__(self, database: SqliteDatabase | str | Path) -> None:
         super().__init__()
@@ -302,29 +389,21 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Store every item of ``changes``, all or none; see the module for the e-tag rules."""
-        if changes is None:
-            raise ValueError("Changes are required when writing")
-        if not changes:
+        items = write_items(changes)
+        if not items:
             return
-        rows: list[tuple[str, str | None, str, str]] = []
-        for key, item in changes.items():
-            expected = e_tag_of(item)
-            if expected == "":
-                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
-            condition = None if expected is None or expected == "*" else str(expected)
-            rows.append((key, condition, encode_item(key, item), secrets.token_hex(8)))
+        rows = [(key, condition, encode_item(key, item), secrets.token_hex(8)) for key, item, condition in items]
         updated = datetime.now(UTC).isoformat(timespec="seconds")
 
         def work(connection: sqlite3.Connection) -> None:
             with _transaction(connection):
                 for key, condition, document, e_tag in rows:
                     if condition is not None:
-                        stored = connection.execute("SELECT e_tag FROM bot_state WHERE key = ?", (key,)).fetchone()
-                        if stored is None or stored[0] != condition:
-                            now = "it was deleted" if stored is None else f"it now has {stored[0]}"
-                            raise EtagConflictError(
-                                f"state store {self.path}: write of {key!r} refused: it was read with e-tag"
-                                f" {condition} but {now}", path=self.path, operation="write")
+                        row = connection.execute("SELECT e_tag FROM bot_state WHERE key = ?", (key,)).fetchone()
+                        stored = None if row is None else str(row[0])
+                        refused = stored is not None if condition == CREATE_ONLY_E_TAG else stored != condition
+                        if refused:
+                            raise etag_conflict(self.path, key, condition, stored, path=self.path)
                     connection.execute(
                         "INSERT INTO bot_state (key, e_tag, document, updated) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (key) DO UPDATE SET e_tag = excluded.e_tag, document = excluded.document,"
@@ -333,7 +412,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
                     )
 
         await self.database.run("write", work)
-        for (_, _, _, e_tag), item in zip(rows, changes.values(), strict=True):
+        for (_, _, _, e_tag), (_, item, _) in zip(rows, items, strict=True):
             set_e_tag(item, e_tag)
 
     async def delete(self, keys: Iterable[str] | None) -> None:

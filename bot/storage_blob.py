@@ -13,7 +13,8 @@ botbuilder's ``BlobStorage`` does the serialization and creates the container; t
 bot relies on and ``BlobStorage`` lacks: a write hands the new e-tag back to the item (so a ``BotState``
 can save twice in one turn), a stale e-tag is an ``EtagConflictError`` (a ``KeyError``, as ``MemoryStorage``
 raises), reading nothing returns nothing, and a failure other than "not found" is a ``StorageError``
-instead of a silently missing item. Unlike SQLite and Redis, the writes of one call are separate blob
+instead of a silently missing item, and an item carrying ``bot.storage.CREATE_ONLY_E_TAG`` is uploaded only if
+no blob has its name (``If-None-Match: *``). Unlike SQLite and Redis, the writes of one call are separate blob
 uploads: each is conditional on its own e-tag, but a conflict on one does not undo the others.
 """
 
@@ -24,11 +25,11 @@ from typing import Any
 from urllib.parse import quote
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 from botbuilder.azure import BlobStorage, BlobStorageSettings
 
-from bot.storage import EtagConflictError, StorageError, e_tag_of, set_e_tag
+from bot.storage import CREATE_ONLY_E_TAG, StorageError, etag_conflict, set_e_tag, write_items
 
 __all__ = ["AzureBlobStorage", "blob_container", "create_blob_storage"]
 
@@ -68,6 +69,8 @@ def _blob_name(key: str) -> str:
 
 class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships no type information
     """botbuilder-azure's ``BlobStorage`` with e-tags handed back and failures named (see the module)."""
+
+    honours_create_only = True
 
     def __init__(self, settings: BlobStorageSettings) -> None:
         super().__init__(settings)
@@ -109,28 +112,24 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Upload every item of ``changes``, each conditional on its e-tag (see the module)."""
-        if changes is None:
-            raise ValueError("Changes are required when writing")
-        if not changes:
+        items = write_items(changes)
+        if not items:
             return
-        for key, item in changes.items():
-            if e_tag_of(item) == "":
-                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
         await self.ready()
-        for key, item in changes.items():
-            expected = e_tag_of(item)
+        for key, item, condition in items:
             blob = self.container.get_blob_client(_blob_name(key))
             text = self._store_item_to_str(item)
             try:
-                if expected is None or expected == "*":
+                if condition is None:
                     result = await blob.upload_blob(text, overwrite=True)
+                elif condition == CREATE_ONLY_E_TAG:  # If-None-Match: * (the blob must not exist)
+                    result = await blob.upload_blob(text, overwrite=False)
                 else:
-                    result = await blob.upload_blob(text, overwrite=True, etag=f'"{expected}"',
+                    result = await blob.upload_blob(text, overwrite=True, etag=f'"{condition}"',
                                                     match_condition=MatchConditions.IfNotModified)
-            except (ResourceModifiedError, ResourceNotFoundError) as e:
-                raise EtagConflictError(f"state store azureblob://{self.container_name}: write of {key!r} refused:"
-                                        f" it was read with e-tag {expected} but has changed or was deleted since",
-                                        operation="write") from e
+            except (ResourceModifiedError, ResourceNotFoundError, ResourceExistsError) as e:
+                stored = None if isinstance(e, ResourceNotFoundError) else "another e-tag"
+                raise etag_conflict(f"azureblob://{self.container_name}", key, condition or "*", stored) from e
             except AzureError as e:
                 raise self._failure("write", key, e) from e
             set_e_tag(item, str(result["etag"]).strip('"'))

@@ -7,9 +7,10 @@
 Each item is one Redis hash ``<prefix><key>`` with the fields ``e_tag`` and ``doc`` (the item as JSON, in
 jsonpickle's form, exactly as ``SqliteStorage`` keeps it). The e-tag rules are ``SqliteStorage``'s: a write
 whose item carries an e-tag other than ``"*"`` succeeds only if the stored item still has it (else
-``EtagConflictError``); every write gives a fresh e-tag, handed back to the written item. One call's writes
-are one Lua script, which Redis runs atomically: every e-tag is checked before anything is written, so
-the call commits whole or not at all, and two instances racing on one key cannot both win.
+``EtagConflictError``; ``CREATE_ONLY_E_TAG``: only if nothing is stored yet); every write gives a fresh
+e-tag, handed back to the written item. One call's writes are one Lua script, which Redis runs atomically:
+every e-tag is checked before anything is written, so the call commits whole or not at all, and two
+instances racing on one key cannot both win.
 
 The client (redis-py's asyncio client) connects on first use, on the event loop that uses it; every Redis
 failure is a ``StorageError`` naming the server (never its password) and the operation. Redis Cluster is
@@ -27,7 +28,15 @@ from botbuilder.core import Storage
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from bot.storage import EtagConflictError, StorageError, decode_item, e_tag_of, encode_item, set_e_tag
+from bot.storage import (
+    CREATE_ONLY_E_TAG,
+    StorageError,
+    decode_item,
+    encode_item,
+    etag_conflict,
+    set_e_tag,
+    write_items,
+)
 
 __all__ = ["DEFAULT_PREFIX", "RedisStorage", "redis_location"]
 
@@ -38,14 +47,19 @@ _TIMEOUT = 5.0
 _MAX_CONNECTIONS = 32
 """Connections per store: a burst of turns waits for a free one instead of opening hundreds."""
 
-# KEYS: the items' Redis keys. ARGV: per key, the e-tag it must have ("" = unconditional), its new
-# e-tag and its document. Returns 0 when written, else {index of the first conflict, its current e-tag}.
+# KEYS: the items' Redis keys. ARGV: per key, the e-tag it must have ("" = unconditional, CREATE_ONLY_E_TAG =
+# only if absent), its new e-tag and its document. Returns 0 when written, else {index of the first
+# conflict, its current e-tag}.
 _COMPARE_AND_SET = """
 for i, key in ipairs(KEYS) do
   local expected = ARGV[3 * i - 2]
   if expected ~= '' then
     local current = redis.call('HGET', key, 'e_tag')
-    if current ~= expected then
+    if expected == '""" + CREATE_ONLY_E_TAG + """' then
+      if current then
+        return {i, current}
+      end
+    elseif current ~= expected then
       return {i, current or ''}
     end
   end
@@ -67,6 +81,8 @@ def redis_location(url: str) -> str:
 
 class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type information
     """botbuilder ``Storage`` in Redis, with ``SqliteStorage``'s e-tag rules (see the module)."""
+
+    honours_create_only = True
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         super().__init__()
@@ -110,20 +126,16 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Store every item of ``changes``, all or none; a stale e-tag is an ``EtagConflictError``."""
-        if changes is None:
-            raise ValueError("Changes are required when writing")
-        if not changes:
+        items = write_items(changes)
+        if not items:
             return
         keys: list[str] = []
         arguments: list[str] = []
         new_tags: list[str] = []
-        for key, item in changes.items():
-            expected = e_tag_of(item)
-            if expected == "":
-                raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
+        for key, item, condition in items:
             e_tag = secrets.token_hex(8)
             keys.append(self.prefix + key)
-            arguments += ["" if expected is None or expected == "*" else str(expected), e_tag, encode_item(key, item)]
+            arguments += [condition or "", e_tag, encode_item(key, item)]
             new_tags.append(e_tag)
         try:
             outcome = await self.client.eval(_COMPARE_AND_SET, len(keys), *keys, *arguments)
@@ -131,11 +143,8 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
             raise self._failure("write", e) from e
         if outcome != 0:
             index, current = int(outcome[0]) - 1, outcome[1].decode("ascii")
-            key, condition = list(changes)[index], arguments[3 * index]
-            now = f"it now has {current}" if current else "it was deleted"
-            raise EtagConflictError(f"state store {self.location}: write of {key!r} refused: it was read with"
-                                    f" e-tag {condition} but {now}", operation="write")
-        for item, e_tag in zip(changes.values(), new_tags, strict=True):
+            raise etag_conflict(self.location, items[index][0], arguments[3 * index], current or None)
+        for (_, item, _), e_tag in zip(items, new_tags, strict=True):
             set_e_tag(item, e_tag)
 
     async def delete(self, keys: Iterable[str] | None) -> None:

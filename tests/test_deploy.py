@@ -394,12 +394,25 @@ def test_the_command_menu_lists_every_command() -> None:
     assert "register agents" in {c["title"] for c in team["commands"]}, "agents register in a team channel"
 
 
+def test_package_asks_to_read_channel_messages_so_agents_need_not_mention_the_bot(tmp_path: Path) -> None:
+    package = _load(TEAMS / "package.py")
+    values = package.placeholder_values(app_id=APP_ID, bot_domain="bot.example.com")
+    with zipfile.ZipFile(package.build_package(tmp_path / "app.zip", values)) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    assert manifest["authorization"]["permissions"]["resourceSpecific"] == [
+        {"name": "ChannelMessage.Read.Group", "type": "Application"}]
+    assert manifest["webApplicationInfo"]["id"] == APP_ID  # resource-specific consent is granted to the bot's app
+    assert manifest["webApplicationInfo"]["resource"]
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (lambda m: m["bots"][0]["commandLists"][0]["commands"][0].update(title="x" * 33),
      "commandLists/0/commands/0/title"),
     (lambda m: m["bots"][0].update(scopes=["personal", "meeting"]), "bots/0/scopes/1"),
     (lambda m: m.update(accentColor="purple"), "accentColor"),
     (lambda m: m.update(unknownKey=1), "Additional properties"),
+    (lambda m: m["authorization"]["permissions"]["resourceSpecific"][0].update(type="Tenant"),
+     "authorization/permissions/resourceSpecific/0/type"),
 ])
 def test_the_schema_refuses_a_broken_manifest(tmp_path: Path, change: Any, message: str) -> None:
     package = _load(TEAMS / "package.py")

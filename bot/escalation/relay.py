@@ -37,7 +37,7 @@ from bot.channel_text import client_locale, message_text
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
 from bot.escalation.queues import Queue, QueueRegistry, parse_register
-from bot.escalation.store import StorageTicketStore, TicketStore
+from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
 from bot.escalation.tickets import (
     Line,
     NotYourTicket,
@@ -110,8 +110,14 @@ class Escalation:
     """Tickets, queues and relay over one botbuilder ``Storage``; ``app_id`` signs proactive sends."""
 
     def __init__(self, storage: Storage, *, app_id: str = "", mode: HandoffMode | str = HandoffMode.TEAMS,
-                 tickets: TicketStore | None = None) -> None:
+                 tickets: TicketStore | None = None, mask: Callable[[str], str] | None = None) -> None:
+        """``mask`` (``bot.redact.redact`` when ``REDACT_TRANSCRIPTS`` is on) is applied to every text people
+        typed before it is stored (tickets, the conversation's recent lines) and to the user's words the
+        agents see; what an agent writes still reaches the user as written (it is stored masked)."""
         self.tickets: TicketStore = tickets if tickets is not None else StorageTicketStore(storage)
+        self.mask: Callable[[str], str] = mask or _as_typed
+        if mask is not None:
+            self.tickets = MaskingTicketStore(self.tickets, mask)
         self.queues = QueueRegistry(storage)
         self.app_id = app_id
         self.mode = HandoffMode(mode)
@@ -120,6 +126,8 @@ class Escalation:
         self._transcript: StatePropertyAccessor | None = None
         self._shown: StatePropertyAccessor | None = None
         self._answer: AnswerCard | None = None
+        self.observe_state: Callable[[TicketState], None] | None = None
+        """Called with the state a ticket entered, once the change is stored and announced (``bot.metrics``)."""
 
     def attach(self, conversation_state: ConversationState, answer: AnswerCard | None = None) -> None:
         """Keep each conversation's recent lines and last answer in the plugin's conversation state;
@@ -127,6 +135,11 @@ class Escalation:
         self._transcript = conversation_state.create_property("InsightDeskTranscript")
         self._shown = conversation_state.create_property("InsightDeskShown")
         self._answer = answer
+
+    def _count(self, before: Ticket | None, after: Ticket) -> None:
+        """The last step of every change: stored, announced, now counted (when the state changed)."""
+        if self.observe_state is not None and (before is None or before.state is not after.state):
+            self.observe_state(after.state)
 
     # -- the conversation so far ------------------------------------------------------------------
 
@@ -139,14 +152,15 @@ class Escalation:
         text = message_text(activity)
         if text:
             user = _person(activity)
-            lines.append(_line_document(Line(Role.USER, user.name or user.id, text)))
+            lines.append(_line_document(Line(Role.USER, user.name or user.id, self.mask(text))))
 
         async def record(ctx: TurnContext, activities: list[Activity], send: Callable[[], Awaitable[Any]]) -> Any:
             for sent in activities:
                 said = _said(sent)
                 if said:
                     lines.append(_line_document(Line(Role.BOT, sent.from_property.name if sent.from_property
-                                                     and sent.from_property.name else "Insight Desk", said)))
+                                                     and sent.from_property.name else "Insight Desk",
+                                                     self.mask(said))))
             del lines[:-MAX_TRANSCRIPT_LINES]
             return await send()
 
@@ -171,7 +185,8 @@ class Escalation:
         if self._shown is None:
             return
         try:
-            await self._shown.set(turn_context, {"article": article, "score": score, "query": query[:500]})
+            await self._shown.set(turn_context, {"article": article, "score": score,
+                                                 "query": self.mask(query[:500])})
         except StorageError as e:
             log.error("could not remember the answer (activity %s): %s", turn_context.activity.id, e)
 
@@ -190,6 +205,23 @@ class Escalation:
         if channel is not None and (parse_register(text) is not None or await self.queues.find(channel)):
             return await self._on_agents_message(turn_context, text)
         return await self._on_user_message(turn_context, text, strings)  # users may ask in any other channel
+
+    async def on_overheard(self, turn_context: TurnContext) -> bool:
+        """A channel message that does not mention the bot (Teams sends them with ``ChannelMessage.Read.Group``):
+        relayed when it is the owning agent's, in the thread of an open ticket of an agents' channel;
+        ``False`` (and not a word) for anything else: the bot reads channels, it does not join in."""
+        activity = turn_context.activity
+        channel = channel_id_of(activity)
+        text = message_text(activity)
+        queue = await self.queues.find(channel) if channel and text else None
+        if queue is None:
+            return False
+        ticket = await self.tickets.for_thread(activity.conversation.id if activity.conversation else "")
+        agent = _person(activity)
+        if ticket is None or not ticket.is_open or ticket.assignee is None or ticket.assignee.id != agent.id:
+            return False
+        await self._relay_from_agent(turn_context, ticket, agent, text, _agent_strings(activity, queue))
+        return True
 
     async def _on_user_message(self, turn_context: TurnContext, text: str, strings: Strings) -> bool:
         activity = turn_context.activity
@@ -285,8 +317,9 @@ class Escalation:
             if queue is None:
                 log.warning("ticket %d: no agents' channel takes locale %s; it waits in `tickets`",
                             ticket.number, ticket.locale)
-                return
-            await self._post_ticket(turn_context.adapter, queue, ticket)
+            else:
+                await self._post_ticket(turn_context.adapter, queue, ticket)
+        self._count(None, ticket)
 
     async def _post_ticket(self, adapter: BotAdapter, queue: Queue, ticket: Ticket) -> None:
         """Start the ticket's thread in the queue's channel with its card; remember thread and card."""
@@ -350,6 +383,7 @@ class Escalation:
         if not after.handoff or self.mode is HandoffMode.BOTH:
             await self._send(turn_context.adapter, after.conversation,
                              _card_activity(cards.notice_card(text, buttons=buttons)))
+        self._count(before, after)
 
     async def _user_action(self, turn_context: TurnContext, action: str, number: int | None,
                            strings: Strings) -> None:
@@ -372,7 +406,7 @@ class Escalation:
         if result is None:
             await turn_context.send_activity(strings.text("status_none"))
             return
-        _, after = result
+        before, after = result
         await self._update_card(turn_context.adapter, after)
         n = str(after.number)
         if action == "end":
@@ -381,6 +415,7 @@ class Escalation:
         else:
             await turn_context.send_activity(strings.text("ticket_reopened", number=n))
             await self._to_thread(turn_context.adapter, after, "agent_user_reopened")
+        self._count(before, after)
 
     # -- the agents' channel ------------------------------------------------------------------------
 
@@ -454,6 +489,7 @@ class Escalation:
     # -- relay ------------------------------------------------------------------------------------
 
     async def _relay_from_user(self, adapter: BotAdapter, ticket: Ticket, user: Person, text: str) -> None:
+        text = self.mask(text)
         line = Line(Role.USER, user.name or user.id, text)
         result = await self.tickets.change(ticket.number, lambda t: t.with_line(line))
         current = result[1] if result else ticket
@@ -567,7 +603,7 @@ class Escalation:
         strings = strings_for(ticket.locale)
         try:
             if status.state is HandoffState.ACCEPTED:
-                await self.tickets.change(ticket.number, lambda t: t.take(agent))
+                result = await self.tickets.change(ticket.number, lambda t: t.take(agent))
             elif status.state is HandoffState.COMPLETED:
                 result = await self.tickets.change(ticket.number, lambda t: t.resolve(t.assignee or agent))
                 if result:
@@ -575,11 +611,18 @@ class Escalation:
                     await turn_context.send_activity(strings.text("ticket_resolved", agent=name,
                                                                   number=str(ticket.number)))
             else:
-                await self.tickets.change(ticket.number, lambda t: t.cancel())
+                result = await self.tickets.change(ticket.number, lambda t: t.cancel())
                 await turn_context.send_activity(strings.text("handoff_failed"))
         except TicketError as e:
             log.warning("handoff.status %s for ticket %d refused: %s", status.state.value, ticket.number, e)
+            return True
+        if result is not None:
+            self._count(*result)
         return True
+
+
+def _as_typed(text: str) -> str:
+    return text
 
 
 def _agent_strings(activity: Activity, queue: Queue | None) -> Strings:

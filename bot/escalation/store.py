@@ -12,9 +12,13 @@ Documents (keys under ``insight-desk/escalation/``): ``counter`` (the next ticke
 ``ticket/N``, ``open`` (numbers of open tickets), ``user/<hash>`` and ``conversation/<hash>`` (a
 user's and a conversation's open ticket), ``thread/<hash>`` (the ticket an agents' thread is about).
 
-The first ticket ever creates the counter without an e-tag to check: two processes creating the very
-first ticket at the same instant could both number it 1; afterwards numbers are allocated under the
-counter's e-tag. Within one process creation is serialized.
+A document that does not exist yet (the counter before the first ticket, the ``open`` list, a user's
+first index entry, the ticket itself) is written with ``bot.storage.CREATE_ONLY_E_TAG``: our stores
+(memory, SQLite, Redis, Blob) refuse it when another process created it meanwhile, so two processes
+creating the very first ticket at once cannot both number it 1, and neither loses the other's index
+entry. The counter is the first item of the write: over Blob, where each item is its own upload, a lost
+race on it writes nothing. Over a store without create-only (another botbuilder ``Storage``) new documents
+are written unconditionally, as before; within one process creation is serialized.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from typing import Any, Protocol
 
 from botbuilder.core import MemoryStorage, Storage
@@ -34,7 +39,7 @@ from bot.escalation.tickets import (
     ticket_from_document,
     ticket_to_document,
 )
-from bot.storage import EtagConflictError, StorageError
+from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +99,10 @@ COUNTER_KEY = PREFIX + "counter"
 OPEN_KEY = PREFIX + "open"
 
 
-def _doc(found: dict[str, Any], key: str) -> dict[str, Any]:
-    """The stored document (a copy carrying its e-tag), or a new one without e-tag."""
+def _doc(found: dict[str, Any], key: str, new: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stored document (a copy carrying its e-tag), or a copy of ``new`` (a new one without e-tag)."""
     item = found.get(key)
-    return dict(item) if isinstance(item, dict) else {}
+    return dict(item) if isinstance(item, dict) else dict(new or {})
 
 
 class StorageTicketStore:
@@ -107,6 +112,8 @@ class StorageTicketStore:
         self.storage = storage
         self._create_lock = asyncio.Lock()
         self._memory_lock = asyncio.Lock() if isinstance(storage, MemoryStorage) else None
+        self._new: dict[str, Any] = {"e_tag": CREATE_ONLY_E_TAG} if honours_create_only(storage) else {}
+        """What a document that does not exist yet starts as: written only if it still does not."""
 
     def _serial(self) -> AbstractAsyncContextManager[Any]:
         return self._memory_lock if self._memory_lock is not None else nullcontext()
@@ -130,24 +137,24 @@ class StorageTicketStore:
         probe = build(0)
         keys = [COUNTER_KEY, OPEN_KEY, user_key(probe.user.id), conversation_key(probe.conversation_id)]
         found = await self.storage.read(keys)
-        user_doc = _doc(found, keys[2])
+        user_doc = _doc(found, keys[2], self._new)
         existing = user_doc.get("ticket")
         if isinstance(existing, int):
             current = await self.get(existing)
             if current is not None and current.is_open:
                 raise TicketStillOpen(current, f"user already has open ticket {existing}")
-        counter = _doc(found, COUNTER_KEY)
+        counter = _doc(found, COUNTER_KEY, self._new)
         number = int(counter.get("next") or 1)
         ticket = build(number)
         counter["next"] = number + 1
-        open_doc = _doc(found, OPEN_KEY)
+        open_doc = _doc(found, OPEN_KEY, self._new)
         open_doc["tickets"] = [*open_doc.get("tickets", []), number]
         user_doc["ticket"] = number
-        conversation_doc = _doc(found, keys[3])
+        conversation_doc = _doc(found, keys[3], self._new)
         conversation_doc["ticket"] = number
         await self.storage.write({
             COUNTER_KEY: counter, OPEN_KEY: open_doc, keys[2]: user_doc, keys[3]: conversation_doc,
-            ticket_key(number): ticket_to_document(ticket),
+            ticket_key(number): {**ticket_to_document(ticket), **self._new},
         })
         return ticket
 
@@ -197,17 +204,17 @@ class StorageTicketStore:
         found = await self.storage.read(keys)
         changes: dict[str, Any] = {}
         if after.thread and after.thread != before.thread:
-            thread_doc = _doc(found, thread_key(after.thread))
+            thread_doc = _doc(found, thread_key(after.thread), self._new)
             thread_doc["ticket"] = after.number
             changes[thread_key(after.thread)] = thread_doc
         if after.is_open == before.is_open:
             return changes
-        open_doc = _doc(found, OPEN_KEY)
+        open_doc = _doc(found, OPEN_KEY, self._new)
         numbers = [n for n in open_doc.get("tickets", []) if n != after.number]
         open_doc["tickets"] = [*numbers, after.number] if after.is_open else numbers
         changes[OPEN_KEY] = open_doc
         for key in keys[1:3]:
-            doc = _doc(found, key)
+            doc = _doc(found, key, self._new)
             if after.is_open:
                 other = doc.get("ticket")
                 if isinstance(other, int) and other != after.number:
@@ -245,3 +252,39 @@ class StorageTicketStore:
         items = await self.storage.read([ticket_key(n) for n in numbers])
         tickets = [t for t in (self._ticket(items.get(ticket_key(n))) for n in numbers) if t and t.is_open]
         return sorted(tickets, key=lambda t: (t.created, t.number))
+
+
+def masked_ticket(ticket: Ticket, mask: Callable[[str], str]) -> Ticket:
+    """``ticket`` with ``mask`` applied to the text people typed: questions, description, transcript lines."""
+    return replace(ticket, questions=tuple(mask(q) for q in ticket.questions), description=mask(ticket.description),
+                   transcript=tuple(replace(line, text=mask(line.text)) for line in ticket.transcript))
+
+
+class MaskingTicketStore:
+    """A ``TicketStore`` that stores every ticket with ``mask`` applied (``bot.redact.redact`` when
+    ``REDACT_TRANSCRIPTS`` is on); what it returns is what it stored."""
+
+    def __init__(self, inner: TicketStore, mask: Callable[[str], str]) -> None:
+        self.inner = inner
+        self.mask = mask
+
+    async def create(self, build: Callable[[int], Ticket]) -> Ticket:
+        return await self.inner.create(lambda number: masked_ticket(build(number), self.mask))
+
+    async def get(self, number: int) -> Ticket | None:
+        return await self.inner.get(number)
+
+    async def change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
+        return await self.inner.change(number, lambda ticket: masked_ticket(change(ticket), self.mask))
+
+    async def open_for_user(self, user_id: str) -> Ticket | None:
+        return await self.inner.open_for_user(user_id)
+
+    async def open_in_conversation(self, conversation_id: str) -> Ticket | None:
+        return await self.inner.open_in_conversation(conversation_id)
+
+    async def for_thread(self, thread_id: str) -> Ticket | None:
+        return await self.inner.for_thread(thread_id)
+
+    async def open_tickets(self) -> list[Ticket]:
+        return await self.inner.open_tickets()

@@ -30,8 +30,9 @@ from bot.feedback import (
     query_key,
 )
 from bot.storage import SqliteStorage, StorageError
+from tests.bot.feedback_events import START as T0
+from tests.bot.feedback_events import feedback_event
 
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 TOKEN_ERROR = "AADSTS50058: A silent sign-in request was sent but no user is signed in."
 PRINTER = "Printer tray 2 is jammed with paper again"
 HELPED, NOT_HELPED = FeedbackKind.HELPED, FeedbackKind.NOT_HELPED
@@ -56,10 +57,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     sqlite.close()
 
 
-def event(kind: FeedbackKind, query: str, minutes: int, article: str | None = None,
-          locale: str | None = "en-US") -> FeedbackEvent:
-    return FeedbackEvent(kind, query, article, locale, user_id="u", conversation_id="c",
-                         timestamp=T0 + timedelta(minutes=minutes))
+event = feedback_event
 
 
 # -- events --------------------------------------------------------------------------------------

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
-from bot.feedback import FeedbackEvent, FeedbackKind, MemoryFeedbackStore, create_feedback_store, load_report
+from bot.feedback import FeedbackKind, MemoryFeedbackStore, create_feedback_store, load_report
 from bot.feedback_blob import BlobFeedbackStore
 from bot.storage import StorageError
 from bot.storage_blob import create_blob_storage
+from tests.bot.feedback_events import feedback_event
 from tests.services import RunningService
 
 T0 = datetime(2026, 11, 1, 23, 50, tzinfo=UTC)
 
 
-def event(kind: FeedbackKind, query: str, minute: int, article: str | None = None) -> FeedbackEvent:
-    return FeedbackEvent(kind, query, article, "ko-KR", user_id="u", conversation_id="c",
-                         timestamp=T0 + timedelta(minutes=minute))
+event = partial(feedback_event, locale="ko-KR", start=T0)
 
 
 async def test_two_instances_append_into_one_report_across_days(azurite_service: RunningService) -> None:

@@ -5,23 +5,19 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
 from bot.__main__ import main
-from bot.feedback import FeedbackEvent, FeedbackKind, create_feedback_store, load_report
+from bot.feedback import FeedbackKind, create_feedback_store, load_report
 from bot.feedback_redis import RedisFeedbackStore
 from bot.storage import StorageError
 from bot.storage_redis import RedisStorage
+from tests.bot.feedback_events import feedback_event
 from tests.services import RunningService, free_port
 
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-def event(kind: FeedbackKind, query: str, minute: int, article: str | None = None) -> FeedbackEvent:
-    return FeedbackEvent(kind, query, article, "sv-SE", user_id="u", conversation_id="c",
-                         timestamp=T0 + timedelta(minutes=minute))
+event = partial(feedback_event, locale="sv-SE")
 
 
 async def test_two_instances_record_into_one_report(redis_service: RunningService) -> None:

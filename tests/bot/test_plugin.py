@@ -7,26 +7,15 @@ from typing import Any
 import pytest
 from botbuilder.core import MemoryStorage, Storage, TurnContext
 from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, Mention
 
 from bot.feedback import FeedbackEvent, MemoryFeedbackStore
 from bot.plugin import InsightDesk, InsightDeskMiddleware
 from bot.storage import StorageError
 from knowledge.engine import KnowledgeEngine
+from tests.bot.plugin_turns import BOT, USER, message, replies
 
 SEED_SV = "Ett fel uppstod vid validering av åtkomsttoken"
-USER = ChannelAccount(id="29:user", name="Admin")
-BOT = ChannelAccount(id="28:bot", name="Insight Desk")
-
-
-@pytest.fixture(scope="module")
-def engine() -> KnowledgeEngine:
-    return KnowledgeEngine.load()
-
-
-def message(text: str = "", **fields: Any) -> Activity:
-    return Activity(type=ActivityTypes.message, text=text, channel_id="test", from_property=USER, recipient=BOT,
-                    conversation=ConversationAccount(id="c-1"), **fields)
 
 
 class Host:
@@ -39,12 +28,6 @@ class Host:
     async def on_turn(self, turn_context: TurnContext) -> None:
         if turn_context.activity.type == ActivityTypes.message and not await self.desk.on_message(turn_context):
             self.declined.append(turn_context.activity.text)
-
-
-def replies(adapter: TestAdapter) -> list[Activity]:
-    sent = list(adapter.activity_buffer)
-    adapter.activity_buffer.clear()
-    return sent
 
 
 async def test_answers_errors_and_declines_everything_else_without_replying(engine: KnowledgeEngine) -> None:
@@ -162,3 +145,18 @@ async def test_other_bots_card_data_is_not_ours(engine: KnowledgeEngine) -> None
     adapter = TestAdapter(logic)
     await adapter.send(message(value={"action": "approve", "id": 7}))
     assert handled == [False] and replies(adapter) == []
+
+
+async def test_a_channel_message_that_does_not_mention_the_bot_is_declined_without_a_word(
+    engine: KnowledgeEngine,
+) -> None:
+    host = Host(InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    channel = ConversationAccount(id="19:general@thread.tacv2;messageid=1", conversation_type="channel")
+    await adapter.send(message(SEED_SV, channel_id="msteams", conversation=channel))
+    assert replies(adapter) == [] and host.declined == [SEED_SV]   # read (ChannelMessage.Read.Group), not answered
+    mention = Mention(mentioned=BOT, text="<at>Insight Desk</at>", type="mention")
+    await adapter.send(message(f"<at>Insight Desk</at> {SEED_SV}", channel_id="msteams", conversation=channel,
+                               entities=[mention]))
+    (answer,) = replies(adapter)
+    assert "Skrivbordsanalys" in answer.attachments[0].content["body"][0]["text"]

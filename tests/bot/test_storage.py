@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from bot.storage import (
     create_storage,
     sqlite_path,
 )
+from tests.bot.state_bots import language_bot
 
 
 @pytest.fixture
@@ -95,6 +96,8 @@ def test_unknown_store_urls_are_refused_with_the_choices(url: str) -> None:
 
 
 # -- the Storage contract ------------------------------------------------------------------------
+# What every store must do runs against SQLite too in tests/bot/test_storage_contract.py (two clients on one
+# file: stale and create-only e-tags, all-or-nothing calls, concurrent writers); here what is SQLite's own.
 
 
 async def test_round_trip_of_dicts_objects_and_crazy_keys(storage: SqliteStorage) -> None:
@@ -134,43 +137,7 @@ async def test_many_keys_in_one_call(storage: SqliteStorage) -> None:
     assert all(found[f"key-{i}"]["i"] == i for i in range(1200))
 
 
-async def test_delete_removes_and_ignores_unknown_keys(storage: SqliteStorage) -> None:
-    await storage.write({"a": {"v": 1}, "b": {"v": 2}})
-    await storage.delete(["a", "unknown"])
-    await storage.delete([])
-    assert set(await storage.read(["a", "b"])) == {"b"}
-
-
 # -- e-tags --------------------------------------------------------------------------------------
-
-
-async def test_reads_carry_an_e_tag_that_changes_on_every_write(storage: SqliteStorage) -> None:
-    await storage.write({"k": {"v": 1}})
-    first = (await storage.read(["k"]))["k"]["e_tag"]
-    await storage.write({"k": {"v": 2}})
-    second = (await storage.read(["k"]))["k"]["e_tag"]
-    assert first and second and first != second
-
-
-async def test_a_stale_e_tag_is_refused_and_changes_nothing(storage: SqliteStorage) -> None:
-    await storage.write({"k": {"v": 1}})
-    mine = (await storage.read(["k"]))["k"]
-    theirs = (await storage.read(["k"]))["k"]
-    theirs["v"] = 2
-    await storage.write({"k": theirs})
-    mine["v"] = 3
-    with pytest.raises(EtagConflictError, match="'k'") as conflict:
-        await storage.write({"k": mine})
-    assert isinstance(conflict.value, KeyError), "like MemoryStorage"
-    assert isinstance(conflict.value, StorageError), "one except clause covers every storage failure"
-    assert (await storage.read(["k"]))["k"]["v"] == 2
-
-
-async def test_a_conflict_rolls_back_the_whole_call(storage: SqliteStorage) -> None:
-    await storage.write({"k": {"v": 1}})
-    with pytest.raises(EtagConflictError):
-        await storage.write({"new": {"v": 1}, "k": {"v": 9, "e_tag": "not-the-stored-one"}})
-    assert set(await storage.read(["new", "k"])) == {"k"}
 
 
 async def test_star_and_none_overwrite_and_empty_is_refused(storage: SqliteStorage) -> None:
@@ -202,39 +169,6 @@ async def test_a_write_hands_back_the_new_e_tag_so_a_second_save_works(storage: 
     found = await storage.read(["k", "obj"])
     assert found["k"]["v"] == 3 and found["k"]["e_tag"] == state["e_tag"]
     assert found["obj"].v == 3 and found["obj"].e_tag == item.e_tag
-
-
-async def test_no_update_is_lost_when_many_tasks_increment_one_counter(tmp_path: Path) -> None:
-    # Two storages on one file (two connections, two worker threads), 40 tasks, e-tag retry loops.
-    stores = [SqliteStorage(tmp_path / "state.db"), SqliteStorage(tmp_path / "state.db")]
-    await stores[0].write({"counter": {"n": 0}})
-    conflicts = 0
-
-    async def increment(store: SqliteStorage) -> None:
-        nonlocal conflicts
-        while True:
-            item = (await store.read(["counter"]))["counter"]
-            item["n"] += 1
-            await asyncio.sleep(0)
-            try:
-                await store.write({"counter": item})
-                return
-            except EtagConflictError:
-                conflicts += 1
-
-    try:
-        await asyncio.gather(*(increment(stores[i % 2]) for i in range(40)))
-        assert (await stores[1].read(["counter"]))["counter"]["n"] == 40
-        assert conflicts > 0, "the tasks did race"
-    finally:
-        for store in stores:
-            store.close()
-
-
-async def test_concurrent_writes_of_different_keys_all_land(storage: SqliteStorage) -> None:
-    await asyncio.gather(*(storage.write({f"user-{i}": {"i": i}}) for i in range(200)))
-    found = await storage.read([f"user-{i}" for i in range(200)])
-    assert sorted(item["i"] for item in found.values()) == list(range(200))
 
 
 # -- the file ------------------------------------------------------------------------------------
@@ -285,23 +219,6 @@ async def test_close_is_idempotent_and_the_storage_reopens_on_use(storage: Sqlit
 
 
 # -- through botbuilder's state ------------------------------------------------------------------
-
-
-def language_bot(storage: SqliteStorage) -> Callable[[TurnContext], Awaitable[None]]:
-    """A bot that remembers ``/language X`` per user and otherwise says the language it remembers."""
-    user_state = UserState(storage)
-    language = user_state.create_property("language")
-
-    async def logic(turn_context: TurnContext) -> None:
-        text = turn_context.activity.text or ""
-        if text.startswith("/language "):
-            await language.set(turn_context, text.split()[1])
-            await turn_context.send_activity("ok")
-        else:
-            await turn_context.send_activity(str(await language.get(turn_context, "none")))
-        await user_state.save_changes(turn_context)
-
-    return logic
 
 
 async def test_user_state_survives_a_restart_through_test_adapter(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """One Storage contract, run against every state store: memory, SQLite, Redis (a real redis-server) and
 Azure Blob (botbuilder-azure's BlobStorage against a real Azurite).
 
-Each test states what the bot relies on. Where botbuilder's own ``MemoryStorage`` (or Blob, which has no
+The ``backend`` fixture (``tests/bot/conftest.py``) gives each test one store per backend. Each test states
+what the bot relies on. Where botbuilder's own ``MemoryStorage`` (or Blob, which has no
 multi-blob transactions) falls short, the test is marked ``xfail(strict=True)`` for that store, with the
 reason: the gap is documented and the mark fails the run if the store ever starts to pass.
 """
@@ -9,57 +10,16 @@ reason: the gap is documented and the mark fails the run if the store ever start
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from botbuilder.core import MemoryStorage, Storage, StoreItem, TurnContext, UserState
+from botbuilder.core import Storage, StoreItem
 from botbuilder.core.adapters import TestAdapter
 
-from bot.storage import SqliteStorage, StorageError, aclose_storage
-from bot.storage_blob import AzureBlobStorage, create_blob_storage
-from bot.storage_redis import RedisStorage
-from tests.services import RunningService
-
-BACKENDS = ("memory", "sqlite", "redis", "blob")
-MakeStorage = Callable[[], Storage]
-
-
-@dataclass
-class Backend:
-    name: str
-    make: MakeStorage
-    """Another client of the same store (another bot instance, as far as the store can tell)."""
-
-
-@pytest.fixture(params=BACKENDS)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    name: str = request.param
-    made: list[Storage] = []
-    shared: dict[str, Any] = {}
-    unique = uuid.uuid4().hex[:12]
-
-    def make() -> Storage:
-        store: Storage
-        if name == "memory":
-            store = MemoryStorage(shared)
-        elif name == "sqlite":
-            store = SqliteStorage(tmp_path / "state.db")
-        elif name == "redis":
-            redis: RunningService = request.getfixturevalue("redis_service")
-            store = RedisStorage(redis.url, prefix=f"contract-{unique}:")
-        else:
-            azurite: RunningService = request.getfixturevalue("azurite_service")
-            store = create_blob_storage(f"azureblob://contract-{unique}", azurite.connection_string)
-        made.append(store)
-        return store
-
-    yield Backend(name, make)
-    for store in made:
-        await aclose_storage(store)
+from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
+from bot.storage_blob import AzureBlobStorage
+from tests.bot.conftest import Backend
+from tests.bot.state_bots import language_bot
 
 
 @pytest.fixture
@@ -236,6 +196,33 @@ async def test_a_conflict_writes_nothing_of_the_call(request: pytest.FixtureRequ
     assert set(await store.read(["new", "k"])) == {"k"}
 
 
+async def test_a_create_only_item_is_written_only_where_nothing_is(backend: Backend) -> None:
+    first, second = backend.make(), backend.make()
+    assert honours_create_only(first)
+    created = {"v": 1, "e_tag": CREATE_ONLY_E_TAG}
+    await first.write({"k": created})
+    with pytest.raises(EtagConflictError, match="exists already"):
+        await second.write({"k": {"v": 2, "e_tag": CREATE_ONLY_E_TAG}})
+    with pytest.raises(EtagConflictError):  # all or nothing: the other item of the refused call is not there
+        await second.write({"other": {"v": 2}, "k": {"v": 2, "e_tag": CREATE_ONLY_E_TAG}}
+                           if backend.name != "blob" else {"k": {"v": 2, "e_tag": CREATE_ONLY_E_TAG}})
+    found = (await second.read(["k", "other"]))
+    assert set(found) == {"k"} and found["k"]["v"] == 1
+    assert created["e_tag"] not in ("", CREATE_ONLY_E_TAG) and found["k"]["e_tag"] == created["e_tag"]
+    item = dict(found["k"], v=3)               # once created it is an ordinary item under its e-tag
+    await second.write({"k": item})
+    assert (await first.read(["k"]))["k"]["v"] == 3
+
+
+async def test_of_many_clients_creating_one_key_at_once_exactly_one_wins(backend: Backend) -> None:
+    clients = [backend.make(), backend.make()]
+    outcomes = await asyncio.gather(*(clients[i % 2].write({"first": {"by": i, "e_tag": CREATE_ONLY_E_TAG}})
+                                      for i in range(10)), return_exceptions=True)
+    winners = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    assert len(winners) == 1 and all(isinstance(o, EtagConflictError) for o in outcomes if o is not None), outcomes
+    assert (await clients[1].read(["first"]))["first"]["by"] == winners[0]
+
+
 # -- several writers -------------------------------------------------------------------------------
 
 
@@ -275,25 +262,8 @@ async def test_concurrent_writes_of_different_keys_all_land(backend: Backend) ->
 async def test_user_state_set_through_one_client_is_read_through_the_other(backend: Backend) -> None:
     first, second = backend.make(), backend.make()
 
-    def bot(storage: Storage) -> Any:
-        user_state = UserState(storage)
-        language = user_state.create_property("language")
-
-        async def logic(turn_context: TurnContext) -> None:
-            text = turn_context.activity.text or ""
-            if text.startswith("/language "):
-                await language.set(turn_context, text.split()[1])
-                await user_state.save_changes(turn_context)
-                await language.set(turn_context, text.split()[1] + "!")   # a second save in the same turn
-                await user_state.save_changes(turn_context)
-                await turn_context.send_activity("ok")
-            else:
-                await turn_context.send_activity(str(await language.get(turn_context, "none")))
-
-        return logic
-
-    await (await TestAdapter(bot(first)).send("/language sv-SE")).assert_reply("ok")
-    await (await TestAdapter(bot(second)).send("which?")).assert_reply("sv-SE!")
+    await (await TestAdapter(language_bot(first, save_twice=True)).send("/language sv-SE")).assert_reply("ok")
+    await (await TestAdapter(language_bot(second)).send("which?")).assert_reply("sv-SE!")
 
 
 def test_the_blob_store_is_botbuilders_own() -> None:

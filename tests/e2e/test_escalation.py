@@ -17,79 +17,24 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import BOT_ID, BotServer, ConnectorStub, StartBot, teams_message
+from tests.e2e.tickets_flow import (
+    CHANNEL,
+    PASTE_SV,
+    USER_CONVERSATION,
+    agent_message,
+    card_of,
+    confirm_ticket,
+    confirm_ticket_from,
+    escalate_with_button,
+    register,
+    said,
+    submits,
+    thread_of,
+    to_conversation,
+)
 
-CHANNEL = "19:general@thread.tacv2"
 AGENTS = ("Anna", "Bo", "Cai", "Dana", "Eli", "Fay", "Gus", "Hal")
-USER_CONVERSATION = "a:personal-29:user-1"
 REPO = Path(__file__).resolve().parents[2]
-PASTE_SV = "Ett fel uppstod vid validering av åtkomsttoken"
-
-
-def submits(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {a["data"]["insightDesk"]: a["data"] for a in card.get("actions", []) if a["type"] == "Action.Submit"}
-
-
-def card_of(activity: dict[str, Any]) -> dict[str, Any] | None:
-    for attachment in activity.get("attachments") or []:
-        if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
-            content: dict[str, Any] = attachment["content"]
-            return content
-    return None
-
-
-def said(activity: dict[str, Any]) -> str:
-    card = card_of(activity)
-    return str(card["fallbackText"]) if card else str(activity.get("text") or "")
-
-
-def to_conversation(connector: ConnectorStub, conversation: str) -> list[dict[str, Any]]:
-    return [a for a in connector.received if a["conversation"]["id"] == conversation]
-
-
-def agent_message(connector: ConnectorStub, text: str = "", *, thread: str | None = None, agent: str = "Anna",
-                  value: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A message in the agents' channel (in a ticket's thread when given), mentioning the bot, by ``agent``."""
-    activity = teams_message(connector.url, text, channel=True, mention=not value, value=value,
-                             user=f"29:agent-{agent.lower()}")
-    activity["from"]["name"] = agent
-    activity["channelData"]["channel"]["name"] = "Support"
-    if thread:
-        activity["conversation"]["id"] = thread
-        activity["replyToId"] = thread.split("=", 1)[1]
-    return activity
-
-
-async def register(bot: BotServer, connector: ConnectorStub, words: str = "") -> None:
-    await bot.post(agent_message(connector, f"register agents {words}".strip()))
-    assert connector.received[-1]["text"] == f"This channel now receives support requests ({words or 'all languages'})."
-
-
-async def escalate_with_button(bot: BotServer, connector: ConnectorStub, description: str) -> dict[str, Any]:
-    """Paste, press "Talk to a person", confirm with a description; the ticket card posted to the channel."""
-    await bot.post(teams_message(connector.url, PASTE_SV, locale="sv-SE"))
-    answer = card_of(connector.received[-1])
-    assert answer is not None
-    await bot.post(teams_message(connector.url, value=submits(answer)["escalate"], locale="sv-SE"))
-    confirm = card_of(connector.received[-1])
-    assert confirm is not None and confirm["body"][1]["type"] == "Input.Text"
-    assert "supportteamet" in confirm["body"][0]["text"]
-    # Teams merges the input's value into the Action.Submit data
-    data = {**submits(confirm)["escalate_confirm"], "description": description}
-    return await confirm_ticket(bot, connector, data, locale="sv-SE")
-
-
-async def confirm_ticket(bot: BotServer, connector: ConnectorStub, data: dict[str, Any], *,
-                         locale: str) -> dict[str, Any]:
-    return await confirm_ticket_from(bot, connector, teams_message(connector.url, value=data, locale=locale))
-
-
-async def confirm_ticket_from(bot: BotServer, connector: ConnectorStub, activity: dict[str, Any]) -> dict[str, Any]:
-    """Post the confirmation; the one ticket card it started in the agents' channel."""
-    before = len(connector.received)
-    await bot.post(activity)
-    posted = [a for a in connector.received[before:] if a["conversation"]["id"] == CHANNEL]
-    assert len(posted) == 1, connector.received[before:]
-    return posted[0]
 
 
 async def test_button_escalation_take_relay_and_resolve(start_bot: StartBot, connector: ConnectorStub) -> None:
@@ -298,7 +243,7 @@ async def test_a_user_in_another_teams_channel_escalates_and_talks_in_that_threa
     posted = await confirm_ticket_from(bot, connector, in_help_channel(value=submits(confirm)["escalate_confirm"]))
     card = card_of(posted)
     assert card is not None
-    thread = f"{CHANNEL};messageid=reply-{connector.received.index(posted) + 1}"
+    thread = thread_of(connector, posted)
     await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
     await bot.post(agent_message(connector, "Hej! Vad ser du?", thread=thread))
     assert connector.received[-1]["conversation"]["id"] == user_thread
@@ -324,7 +269,7 @@ async def test_two_agents_take_at_once_one_owner(start_bot: StartBot, connector:
     posted = await escalate_with_button(bot, connector, "")
     card = card_of(posted)
     assert card is not None
-    thread = f"{CHANNEL};messageid=reply-{connector.received.index(posted) + 1}"
+    thread = thread_of(connector, posted)
     take = submits(card)["take"]
     before = len(connector.received)
     await asyncio.gather(*(bot.post(agent_message(connector, thread=thread, value=take, agent=name))
@@ -425,7 +370,7 @@ async def test_relay_continues_after_the_server_is_killed(connector: ConnectorSt
     try:
         await register(bot, connector)
         posted = await escalate_with_button(bot, connector, "")
-        thread = f"{CHANNEL};messageid=reply-{connector.received.index(posted) + 1}"
+        thread = thread_of(connector, posted)
         card = card_of(posted)
         assert card is not None
         await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -15,6 +16,17 @@ from bot.log_format import JsonFormatter, configure_logging
 from knowledge.engine import KnowledgeEngine
 from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
 from tests.e2e.test_conversation import ExplodingEngine
+from tests.e2e.tickets_flow import (
+    USER_CONVERSATION,
+    agent_message,
+    card_of,
+    escalate_with_button,
+    register,
+    said,
+    submits,
+    thread_of,
+    to_conversation,
+)
 
 SWEDISH_ERROR = "Ett fel uppstod vid validering av åtkomsttoken"
 
@@ -70,11 +82,33 @@ def test_escalations_are_counted_by_state() -> None:
     from bot.metrics import BotMetrics
 
     metrics = BotMetrics()
-    for state in ("open", "claimed", "claimed", "resolved"):
+    for state in ("waiting", "assigned", "assigned", "resolved"):
         metrics.escalation(state)
     text = metrics.exposition().decode()
-    assert 'insight_desk_escalations_total{state="claimed"} 2.0' in text
-    assert 'insight_desk_escalations_total{state="open"} 1.0' in text
+    assert 'insight_desk_escalations_total{state="assigned"} 2.0' in text
+    assert 'insight_desk_escalations_total{state="waiting"} 1.0' in text
+
+
+async def test_every_stored_ticket_state_change_is_counted(start_bot: StartBot, connector: ConnectorStub) -> None:
+    bot = await start_bot()
+    states = ("waiting", "assigned", "resolved", "reopened", "cancelled")
+    await register(bot, connector)
+    posted = await escalate_with_button(bot, connector, "Locked out")                       # waiting
+    card, thread = card_of(posted), thread_of(connector, posted)
+    assert card is not None
+    await asyncio.gather(*(bot.post(agent_message(connector, thread=thread, value=submits(card)["take"], agent=name))
+                           for name in ("Anna", "Bo")))                                    # assigned, once
+    owner = next(said(x) for x in connector.received if " took request #1" in said(x)).split()[0]
+    await bot.post(agent_message(connector, "Try again", thread=thread, agent=owner))       # a line, same state
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"], agent=owner))  # no change
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["resolve"], agent=owner))  # resolved
+    resolved = card_of(to_conversation(connector, USER_CONVERSATION)[-1])
+    assert resolved is not None and "löst" in said(to_conversation(connector, USER_CONVERSATION)[-1])
+    await bot.post(teams_message(connector.url, value=submits(resolved)["reopen"], locale="sv-SE"))  # reopened
+    await bot.post(teams_message(connector.url, value={"insightDesk": "end", "ticket": "1"}, locale="sv-SE"))
+    await bot.post(teams_message(connector.url, value={"insightDesk": "end", "ticket": "1"}, locale="sv-SE"))
+    samples = await scrape(bot)                                                             # cancelled, once
+    assert {s: value(samples, "insight_desk_escalations_total", state=s) for s in states} == dict.fromkeys(states, 1)
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ A conversation moves freely between the instances: the language a user chose thr
 the other, card buttons pressed on one act on answers given by the other, feedback written through
 either is in one report, and killing one instance loses nothing the other needs.
 
-Hook for tickets (bot/escalation/, built on another branch): "concurrent Take it on different instances
-gives exactly one owner" belongs here. With ``two_bots`` below, post the same Take-it card action to
-both instances at once (``asyncio.gather(a.post(take), b.post(take))``) and assert that the ticket in
-the shared store has one owner and that exactly one of the two agents was told they own it.
+Tickets too: an agents' channel registered through one instance gets the ticket a user opened through
+the other; two agents pressing "Take it" at the same moment on different instances give one owner and one
+polite refusal (the Redis store's e-tag check decides); the relay and the resolve then work through
+either instance.
 """
 
 from __future__ import annotations
@@ -21,13 +21,31 @@ from typing import Any
 
 import pytest
 
+from bot.escalation import StorageTicketStore, Ticket, TicketState
 from bot.feedback import load_report
+from bot.storage import aclose_storage, create_storage
 from tests.e2e.conftest import ConnectorStub, teams_message
 from tests.e2e.processes import BotProcess, bot_process
+from tests.e2e.tickets_flow import (
+    CHANNEL,
+    USER_CONVERSATION,
+    agent_message,
+    ask_for_a_person,
+    card_of,
+    register,
+    said,
+    submits,
+    thread_of,
+    to_conversation,
+)
 from tests.services import RunningService
 
 SWEDISH_ERROR = "Ett fel uppstod vid validering av åtkomsttoken"
 SEED = "error-validating-access-token-during-onboarding"
+TAKE_RACES = 3
+"""Tickets created at once, then each taken by two agents at once."""
+PAUSE_MS = 400
+"""How long Redis holds writes while the instances race (reads go on meanwhile)."""
 
 
 @pytest.fixture
@@ -156,3 +174,93 @@ async def test_two_instances_on_azure_blob_share_language_and_feedback(tmp_path:
                                    blob_connection_string=azurite_service.connection_string)
     assert {(row.query, row.not_helped, row.unanswered) for row in rows} == {
         (SWEDISH_ERROR, 1, 0), ("Printer tray 2 is jammed with paper again", 0, 1)}
+
+
+async def pause_writes(state_url: str) -> None:
+    """Hold every write to the shared Redis for ``PAUSE_MS`` (``CLIENT PAUSE ... WRITE``; reads go on): both
+    instances then read the same state before either writes, the interleaving a race is about. Without
+    it the instances usually happen to take turns and a missing e-tag check would go unnoticed."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(state_url)
+    try:
+        await client.client_pause(PAUSE_MS, all=False)  # CLIENT PAUSE <ms> WRITE
+    finally:
+        await client.aclose()
+
+
+async def stored_ticket(state_url: str, number: int) -> Ticket:
+    """The ticket as the shared store holds it, read by a third client."""
+    storage = create_storage(state_url)
+    try:
+        ticket = await StorageTicketStore(storage).get(number)
+    finally:
+        await aclose_storage(storage)
+    assert ticket is not None
+    return ticket
+
+
+async def test_tickets_move_between_instances_and_two_takes_at_once_give_one_owner(
+    two_bots: list[BotProcess], state_url: str, connector: ConnectorStub
+) -> None:
+    a, b = two_bots
+    await register(a, connector)                                        # the agents' channel, through a
+    users = [f"29:user-{n}" for n in range(1, 1 + TAKE_RACES)]
+    confirms = [await ask_for_a_person(two_bots[n % 2], connector, "Locked out", user=user)
+                for n, user in enumerate(users)]
+    # The very first tickets are confirmed at once, on both instances: every one gets its own number.
+    before = len(connector.received)
+    await pause_writes(state_url)
+    await asyncio.gather(*(two_bots[(n + 1) % 2].post(confirm) for n, confirm in enumerate(confirms)))
+    posted = {}                                                         # ticket number → its card's post
+    for sent in connector.received[before:]:
+        card = card_of(sent)
+        if sent["conversation"]["id"] == CHANNEL and card is not None:
+            posted[int(card["body"][0]["text"].split("#")[1].split()[0])] = sent
+    assert sorted(posted) == list(range(1, 1 + TAKE_RACES)), connector.received[before:]
+    tickets = []                                                        # (card, thread) of tickets 1, 2, ...
+    for number in sorted(posted):
+        card = card_of(posted[number])
+        assert card is not None and card["body"][0]["text"] == f"Request #{number} · Waiting"
+        tickets.append((card, thread_of(connector, posted[number])))
+    users = [(await stored_ticket(state_url, number)).user.id for number in sorted(posted)]
+
+    # Each ticket: Anna presses "Take it" on instance a while Bo presses it on instance b, all at once,
+    # each posting the card's own Action.Submit data.
+    before = len(connector.received)
+    presses = [bot.post(agent_message(connector, thread=thread, value=submits(card)["take"], agent=agent))
+               for card, thread in tickets for bot, agent in ((a, "Anna"), (b, "Bo"))]
+    await pause_writes(state_url)
+    assert list(await asyncio.gather(*presses)) == [201] * len(presses)
+    owners = []
+    for number, ((_, thread), user) in enumerate(zip(tickets, users, strict=True), start=1):
+        to_thread = [x["text"] for x in connector.received[before:] if x["conversation"]["id"] == thread]
+        took = [t for t in to_thread if t.endswith(f" took request #{number}.")]
+        assert len(took) == 1, to_thread
+        owner = took[0].removesuffix(f" took request #{number}.")
+        assert sorted(to_thread) == sorted([f"{owner} took request #{number}.",
+                                            f"Request #{number} is already taken by {owner}."])
+        joined = [said(x) for x in to_conversation(connector, f"a:personal-{user}") if "anslutit" in said(x)]
+        assert joined == [f"{owner} från supporten har anslutit."]
+        stored = await stored_ticket(state_url, number)
+        assert stored.state is TicketState.ASSIGNED and stored.assignee is not None and stored.assignee.name == owner
+        owners.append(owner)
+
+    # User 1's ticket: the relay goes on whichever instance each message reaches; the resolve too.
+    index = users.index("29:user-1")
+    number, owner, other = index + 1, owners[index], "Bo" if owners[index] == "Anna" else "Anna"
+    (card, thread) = tickets[index]
+    for n, bot in enumerate((a, b, b, a)):
+        words = f"Step {n}: try signing out and in again"
+        await bot.post(agent_message(connector, words, thread=thread, agent=owner))
+        assert (connector.received[-1]["conversation"]["id"], said(connector.received[-1])) == (
+            USER_CONVERSATION, f"{owner} (support): {words}")
+        await two_bots[(n + 1) % 2].post(teams_message(connector.url, f"Still failing ({n})", locale="sv-SE"))
+        assert (connector.received[-1]["conversation"]["id"], connector.received[-1]["text"]) == (
+            thread, f"**Admin:** Still failing ({n})")
+    await b.post(agent_message(connector, "I can help too", thread=thread, agent=other))
+    assert connector.received[-1]["text"] == f"Request #{number} is {owner}'s; your message was not sent to the user."
+    await a.post(agent_message(connector, thread=thread, value=submits(card)["resolve"], agent=owner))
+    assert f"{owner} har markerat din begäran #{number} som löst." in said(
+        to_conversation(connector, USER_CONVERSATION)[-1])
+    assert (await stored_ticket(state_url, number)).state is TicketState.RESOLVED

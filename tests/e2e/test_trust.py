@@ -18,6 +18,7 @@ import pytest
 from bot.app import MAX_BODY_BYTES
 from bot.strings import strings_for
 from tests.e2e.conftest import ConnectorStub, StartBot, serve_connector, teams_message
+from tests.e2e.tickets_flow import agent_message, card_of, confirm_ticket, register, said, submits, thread_of
 
 SWEDISH_PASTE = "Ett fel uppstod vid validering av åtkomsttoken"
 
@@ -124,6 +125,49 @@ async def test_redact_transcripts_masks_ids_emails_and_ips_in_stored_queries(
         assert "quux frobnicator exploded" in query
     else:
         assert all(p in query for p in PERSONAL)
+
+
+def everything_stored(path: Path) -> str:
+    """Every row of every table of the state file, as text."""
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return "\n".join(repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"'))
+
+
+@pytest.mark.parametrize("redacted", [True, False])
+async def test_redact_transcripts_masks_tickets_their_transcripts_and_what_agents_see(
+    start_bot: StartBot, connector: ConnectorStub, tmp_path: Path, redacted: bool
+) -> None:
+    state = tmp_path / f"state-{redacted}.db"
+    bot = await start_bot(state=state, redact_transcripts=redacted)
+    await register(bot, connector)
+    await bot.post(teams_message(connector.url, PASTE_WITH_IDS, locale="en-US"))
+    await bot.post(teams_message(connector.url, "talk to a human", locale="en-US"))
+    confirm = card_of(connector.received[-1])
+    assert confirm is not None
+    described = {**submits(confirm)["escalate_confirm"], "description": f"Call {PERSONAL[0]} at {PERSONAL[1]}"}
+    posted = await confirm_ticket(bot, connector, described, locale="en-US")
+    thread = thread_of(connector, posted)
+    await bot.post(agent_message(connector, thread=thread, value=submits(card_of(posted) or {})["take"]))
+    await bot.post(teams_message(connector.url, f"My laptop is {PERSONAL[3]}", locale="en-US"))
+    to_agents = connector.received[-1]["text"]
+    await bot.post(agent_message(connector, "Send the logs to helpdesk@contoso.se", thread=thread))
+    to_user = said(connector.received[-1])
+    await bot.post(agent_message(connector, "ticket 1"))
+    shown = json.dumps(card_of(connector.received[-1]), ensure_ascii=False)   # the card agents see
+
+    stored = everything_stored(state)
+    assert "quux frobnicator exploded" in stored and "Send the logs to" in stored   # the ticket, its transcript
+    assert to_user == "Anna (support): Send the logs to helpdesk@contoso.se"  # the agent's words, as written
+    if redacted:
+        assert not [p for p in (*PERSONAL, "helpdesk@contoso.se") if p in stored]
+        assert stored.count("<email>") >= 3 and "<ip>" in stored and "<id>" in stored
+        assert to_agents == "**Admin:** My laptop is <id>"
+        assert not [p for p in PERSONAL if p in shown] and "Call <email> at <ip>" in shown
+    else:
+        assert all(p in stored for p in PERSONAL) and "helpdesk@contoso.se" in stored
+        assert to_agents == f"**Admin:** My laptop is {PERSONAL[3]}"
+        assert f"Call {PERSONAL[0]} at {PERSONAL[1]}" in shown
 
 
 # -- limits ------------------------------------------------------------------------------------------

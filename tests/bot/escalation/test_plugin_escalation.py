@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from botbuilder.core import MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
 from bot.escalation import Escalation
 from bot.escalation.relay import MAX_EARLY_LINE_CHARS, MAX_TRANSCRIPT_LINES
 from bot.feedback import MemoryFeedbackStore
 from bot.plugin import InsightDesk
 from knowledge.engine import KnowledgeEngine
-
-USER = ChannelAccount(id="29:user", name="Admin")
-BOT = ChannelAccount(id="28:bot", name="Insight Desk")
-
-
-@pytest.fixture(scope="module")
-def engine() -> KnowledgeEngine:
-    return KnowledgeEngine.load()
-
-
-def message(text: str = "", **fields: Any) -> Activity:
-    return Activity(type=ActivityTypes.message, text=text, channel_id="test", from_property=USER, recipient=BOT,
-                    conversation=ConversationAccount(id="c-1"), locale="en-US", **fields)
+from tests.bot.plugin_turns import message, replies
 
 
 def desk_and_adapter(engine: KnowledgeEngine) -> tuple[InsightDesk, TestAdapter, MemoryStorage]:
@@ -57,12 +41,11 @@ async def test_the_early_transcript_is_bounded_in_lines_and_characters(engine: K
 async def test_words_offer_a_person_and_a_pasted_error_does_not(engine: KnowledgeEngine) -> None:
     _, adapter, _ = desk_and_adapter(engine)
     await adapter.send(message("I'd like to talk to a human"))
-    (offer,) = adapter.activity_buffer
-    adapter.activity_buffer.clear()
+    (offer,) = replies(adapter)
     content = offer.attachments[0].content
     assert [a["data"]["insightDesk"] for a in content["actions"]] == ["escalate_confirm", "escalate_cancel"]
     await adapter.send(message("Ett fel uppstod vid validering av åtkomsttoken"))
-    (answer,) = adapter.activity_buffer
+    (answer,) = replies(adapter)
     assert "Skrivbordsanalys" in answer.attachments[0].content["body"][0]["text"]
 
 
@@ -70,5 +53,5 @@ async def test_without_escalation_the_request_is_only_recorded(engine: Knowledge
     desk = InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore())
     adapter = TestAdapter(lambda ctx: desk.on_message(ctx))
     await adapter.send(message(value={"insightDesk": "escalate", "query": "q", "locale": "en-US"}))
-    (reply,) = adapter.activity_buffer
+    (reply,) = replies(adapter)
     assert reply.text.startswith("I've recorded your request for the support team")

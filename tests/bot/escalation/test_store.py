@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botbuilder.core import MemoryStorage
+from botbuilder.core import MemoryStorage, Storage
 
-from bot.escalation.store import StorageTicketStore, ticket_key
+from bot.escalation.store import COUNTER_KEY, StorageTicketStore, ticket_key
 from bot.escalation.tickets import (
     Line,
     Person,
@@ -20,7 +20,8 @@ from bot.escalation.tickets import (
     TicketStillOpen,
     TicketTaken,
 )
-from bot.storage import SqliteStorage
+from bot.storage import SqliteStorage, honours_create_only
+from tests.bot.conftest import Backend
 
 ANNA = Person("29:anna", "Anna")
 BO = Person("29:bo", "Bo")
@@ -163,3 +164,38 @@ async def test_two_processes_worth_of_stores_number_concurrent_tickets_uniquely(
     assert sorted(t.user.id for t in stored if t) == sorted(f"29:u{n}" for n in range(20))
     a.close()
     b.close()
+
+
+class MeetAtTheCounter(Storage):  # type: ignore[misc]  # botbuilder ships no type information
+    """One bot instance's client of a shared store whose first read of the ticket counter waits until the
+    other instance has read it too: both see the store before either writes, the worst interleaving."""
+
+    def __init__(self, inner: Storage, barrier: asyncio.Barrier) -> None:
+        self.inner, self.barrier, self.met = inner, barrier, False
+        self.honours_create_only = honours_create_only(inner)
+
+    async def read(self, keys: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = await self.inner.read(keys)
+        if COUNTER_KEY in keys and not self.met:
+            self.met = True
+            await self.barrier.wait()
+        return found
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        await self.inner.write(changes)
+
+    async def delete(self, keys: list[str]) -> None:
+        await self.inner.delete(keys)
+
+
+async def test_two_instances_creating_the_very_first_ticket_get_two_numbers(backend: Backend) -> None:
+    barrier = asyncio.Barrier(2)
+    instances = [StorageTicketStore(MeetAtTheCounter(backend.make(), barrier)) for _ in range(2)]
+    made = await asyncio.gather(instances[0].create(draft("29:a", "a:a")), instances[1].create(draft("29:b", "a:b")))
+    assert sorted(t.number for t in made) == [1, 2]
+    for store in instances:  # each sees both, under its own number, in the open list and the indexes
+        by_number = sorted(made, key=lambda t: t.number)
+        assert [t.user.id for t in await store.open_tickets()] == [t.user.id for t in by_number]
+        assert {(await store.open_for_user(u) or made[0]).number for u in ("29:a", "29:b")} == {1, 2}
+    third = await instances[1].create(draft("29:c", "a:c"))
+    assert third.number == 3
