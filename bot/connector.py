@@ -34,11 +34,13 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 import jwt
 import requests
+from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector import AsyncBfPipeline, BotFrameworkConnectorConfiguration
@@ -58,6 +60,7 @@ from msrest.pipeline.async_abc import AsyncHTTPSender
 from msrest.pipeline.requests import RequestsContext
 from msrest.universal_http import ClientRequest
 from msrest.universal_http.async_abc import AsyncClientResponse
+from yarl import URL
 
 __all__ = [
     "ConnectorClientPool",
@@ -167,6 +170,32 @@ class _LoadedResponse(AsyncClientResponse):
         return chunks()
 
 
+@dataclass(frozen=True)
+class _Route:
+    """What the environment says about reaching one origin: a proxy (``HTTPS_PROXY``, ``NO_PROXY``...,
+    its login in the URL) and an ``Authorization`` from ``~/.netrc`` (``NETRC``), as an aiohttp session
+    with ``trust_env`` would look them up for every request."""
+
+    proxy: URL | None = None
+    authorization: str | None = None
+
+
+def _route_from_env(url: URL) -> _Route:
+    """The environment's proxy and netrc login for ``url`` (reads files: call it off the event loop)."""
+    try:
+        proxy: URL | None
+        proxy, proxy_auth = get_env_proxy_for_url(url)
+        if proxy_auth is not None:
+            proxy = proxy.with_user(proxy_auth.login).with_password(proxy_auth.password)
+    except LookupError:
+        proxy = None
+    try:
+        login = basicauth_from_netrc(netrc_from_env(), url.host) if url.host else None
+    except LookupError:
+        login = None
+    return _Route(proxy, login.encode() if login else None)
+
+
 class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
     """The last stage of one client's msrest pipeline: sends over the pool's shared aiohttp session.
 
@@ -180,6 +209,15 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         self._timeout_s = timeout_s
         self._verify_tls = verify_tls
         self._signed = requests.Session()
+        self._routes: dict[URL, _Route] = {}
+
+    async def _route(self, url: URL) -> _Route:
+        """The environment's route to ``url``'s origin, looked up once per origin (a client talks to one)."""
+        origin = url.origin()
+        route = self._routes.get(origin)
+        if route is None:
+            route = self._routes[origin] = await asyncio.to_thread(_route_from_env, url)
+        return route
 
     def build_context(self) -> RequestsContext:
         return RequestsContext(session=self._signed)  # type: ignore[no-untyped-call]
@@ -202,13 +240,17 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         if authorization:
             headers[AUTHORIZATION] = authorization
         session = self._pool.session()
+        url = URL(http_request.url)
+        route = await self._route(url)
+        if route.authorization and AUTHORIZATION not in headers:  # the bot's credentials come first
+            headers[AUTHORIZATION] = route.authorization
         timeout = aiohttp.ClientTimeout(total=min(self._timeout_s, SEND_TIMEOUT_S))
         connect_failures = sends = 0
         while True:
             try:
-                async with session.request(http_request.method, http_request.url, headers=headers,
-                                           data=http_request.data, timeout=timeout,
-                                           ssl=self._verify_tls) as response:
+                async with session.request(http_request.method, url, headers=headers,
+                                           data=http_request.data, timeout=timeout, ssl=self._verify_tls,
+                                           proxy=route.proxy) as response:
                     body = await response.read()
                     loaded = _LoadedResponse(http_request, response.status, response.reason,
                                              response.headers.copy(), body)
@@ -263,7 +305,9 @@ class ConnectorClientPool:
         """The shared session, opened on first use inside the running event loop."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=MAX_CACHED_CLIENTS)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            # The environment's proxy and netrc are honoured per origin by the senders (``_route``),
+            # looked up once instead of in two worker threads on every request.
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
 
     @property

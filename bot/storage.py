@@ -47,6 +47,8 @@ from botbuilder.core import MemoryStorage, Storage
 from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 
+from bot.json_state import pickle_tags_in, plain_json
+
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "EtagConflictError",
@@ -251,9 +253,12 @@ def set_e_tag(item: object, e_tag: str) -> None:
 def encode_item(key: str, item: object) -> str:
     """The item as JSON, without its e-tag (kept beside it): jsonpickle's form, as botbuilder's Azure storages use."""
     try:
-        flat = Pickler(unpicklable=True).flatten(item)
-        if isinstance(flat, dict):
-            flat.pop("e_tag", None)
+        if type(item) is dict and plain_json(item):  # jsonpickle's form of plain JSON is itself
+            flat: Any = {k: v for k, v in item.items() if k != "e_tag"}
+        else:
+            flat = Pickler(unpicklable=True).flatten(item)
+            if isinstance(flat, dict):
+                flat.pop("e_tag", None)
         return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:
         raise StorageError(f"state for {key!r} cannot be stored as JSON: {e}", operation="write") from e
@@ -262,7 +267,9 @@ def encode_item(key: str, item: object) -> str:
 def decode_item(where: str | Path, key: str, document: str, e_tag: str) -> object:
     """An item ``encode_item`` wrote, with ``e_tag`` set on it; ``StorageError`` naming ``where`` if it is not one."""
     try:
-        item = Unpickler(safe=True).restore(json.loads(document))
+        item = json.loads(document)
+        if pickle_tags_in(item):  # objects, tuples, references: jsonpickle restores them; plain JSON is itself
+            item = Unpickler(safe=True).restore(item)
     except (ValueError, TypeError, AttributeError, ImportError) as e:
         raise StorageError(f"state store {where}: read failed: the item {key!r} is not valid JSON state: {e}",
                            path=where if isinstance(where, Path) else None, operation="read") from e
