@@ -44,7 +44,9 @@ from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_f
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector import AsyncBfPipeline, BotFrameworkConnectorConfiguration
+from botframework.connector import models as schema_models
 from botframework.connector.aio import ConnectorClient
+from botframework.connector.aio.operations_async import AttachmentsOperations, ConversationsOperations
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     AuthenticationConstants,
@@ -54,6 +56,7 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 from botframework.connector.skills import BotFrameworkClient
+from msrest import Serializer
 from msrest.exceptions import ClientRequestError
 from msrest.pipeline import Request, Response
 from msrest.pipeline.async_abc import AsyncHTTPSender
@@ -61,6 +64,8 @@ from msrest.pipeline.requests import RequestsContext
 from msrest.universal_http import ClientRequest
 from msrest.universal_http.async_abc import AsyncClientResponse
 from yarl import URL
+
+from bot.json_state import plain_json
 
 __all__ = [
     "ConnectorClientPool",
@@ -290,6 +295,27 @@ def _retry_after(header: str | None, default: float) -> float:
     return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
+class _PlainJsonSerializer(Serializer):
+    """msrest's serializer, passing plain JSON (a card's content) through as it is instead of rebuilding
+    it value by value: for plain JSON msrest's ``serialize_object`` returns an equal copy."""
+
+    def serialize_object(self, attr: Any, **kwargs: Any) -> Any:
+        if type(attr) in (dict, list) and plain_json(attr):
+            return attr
+        return super().serialize_object(attr, **kwargs)  # type: ignore[no-untyped-call]
+
+
+class _PooledConnectorClient(ConnectorClient):  # type: ignore[misc]
+    """botbuilder's ``ConnectorClient`` whose operations serialize through ``_PlainJsonSerializer``."""
+
+    def __init__(self, credentials: Any, *, custom_configuration: BotFrameworkConnectorConfiguration) -> None:
+        super().__init__(credentials, custom_configuration=custom_configuration)
+        models: dict[str, type] = {k: v for k, v in vars(schema_models).items() if isinstance(v, type)}
+        self._serialize = _PlainJsonSerializer(models)  # type: ignore[no-untyped-call]
+        self.attachments = AttachmentsOperations(self._client, self.config, self._serialize, self._deserialize)
+        self.conversations = ConversationsOperations(self._client, self.config, self._serialize, self._deserialize)
+
+
 class ConnectorClientPool:
     """One shared aiohttp session, and a ``ConnectorClient`` per (app id, service URL, audience) sending over it."""
 
@@ -352,7 +378,7 @@ class ConnectorClientPool:
         )
         config.user_agent_policy = settings.user_agent_policy
         config.custom_pipeline = AsyncBfPipeline(config)
-        return ConnectorClient(settings.credentials, custom_configuration=config)
+        return _PooledConnectorClient(settings.credentials, custom_configuration=config)
 
     async def close(self) -> None:
         """Forget every client and close the shared session and its connections."""

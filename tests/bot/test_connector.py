@@ -352,3 +352,28 @@ async def test_a_netrc_login_signs_requests_that_carry_no_credentials(
     await reply(await client_for(auth, channel.url), "hello")
     assert channel.headers[-1].get("Authorization") == "Basic Ym90OnMzY3JldA=="  # bot:s3cret
     await auth.close()
+
+
+async def test_a_card_is_serialized_exactly_as_msrest_does_it() -> None:
+    """The kept clients pass a card's plain JSON through as it is; the body sent must not change."""
+    from botbuilder.core import CardFactory, MessageFactory
+    from botframework.connector import models as schema_models
+    from msrest import Serializer
+
+    from bot.cards import answer_card
+    from bot.strings import strings_for
+
+    card = answer_card(article_id="a", title="Fel 0x80070005 «åtkomst nekad»", body="**Steg 1**\n\n- ett\n- två",
+                       locale="sv-SE", note="Svar på svenska", query="0x80070005", strings=strings_for("sv-SE"),
+                       languages=[("en-US", "English"), ("ko-KR", "한국어")])
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.entities = [{"type": "mention", "weight": 1.5, "nested": {"ok": True, "none": None, "n": [1, 2.5]}}]
+    activity.channel_data = {"tenant": {"id": "t"}, "tuple": ("kept", "as msrest does"), 7: "a number key"}
+    auth = create_bot_authentication(NoCredentials())
+    client = await client_for(auth, "http://127.0.0.1:9/")
+    models = {k: v for k, v in vars(schema_models).items() if isinstance(v, type)}
+    ours = client.conversations._serialize.body(activity, "Activity")
+    stock = Serializer(models).body(activity, "Activity")  # type: ignore[no-untyped-call]
+    assert ours == stock
+    assert ours["attachments"][0]["content"] == card
+    await auth.close()
