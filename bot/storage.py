@@ -35,9 +35,12 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,8 +147,33 @@ async def aclose_storage(storage: Storage) -> None:
         await closer()
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One call waiting for the worker thread: what to run, and where its caller waits for the outcome."""
+
+    operation: str
+    work: Callable[[sqlite3.Connection], Any]
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[Any] | Future[Any]
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    """Hand each finished job's result or error to its caller (on the caller's event loop)."""
+    for future, ok, value in outcomes:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
 class SqliteDatabase:
     """One SQLite file, used from one worker thread through one connection opened on first use.
+
+    Calls run one at a time in the order they were made. The worker takes every call waiting when it
+    wakes and runs them as one batch, then wakes each caller's event loop once for the whole batch:
+    under load one thread hand-off serves many turns instead of one each.
 
     Stores sharing the file share the database: each adds its tables with ``add_schema``.
     """
@@ -158,6 +186,9 @@ class SqliteDatabase:
         self._connection: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        self._jobs: deque[_Job] = deque()
+        self._jobs_lock = threading.Lock()
+        self._draining = False
 
     def add_schema(self, statements: Iterable[str]) -> None:
         """Statements (``CREATE ... IF NOT EXISTS``) run once per connection before any other work."""
@@ -166,11 +197,15 @@ class SqliteDatabase:
     async def run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work(connection)`` in the worker thread; file and database failures become ``StorageError``."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker(), self._call, operation, work)
+        future: asyncio.Future[T] = loop.create_future()
+        self._enqueue(_Job(operation, work, loop, future))
+        return await future
 
     def run_sync(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """``run`` for code without an event loop (the command line): blocks until done."""
-        return self._worker().submit(self._call, operation, work).result()
+        future: Future[T] = Future()
+        self._enqueue(_Job(operation, work, None, future))
+        return future.result()
 
     def close(self) -> None:
         """Finish pending work and close the connection; a later call opens it again."""
@@ -185,6 +220,45 @@ class SqliteDatabase:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{self.path.name}")
             return self._executor
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._jobs_lock:
+            self._jobs.append(job)
+            if self._draining:  # the worker takes it with the jobs already waiting
+                return
+            self._draining = True
+        self._worker().submit(self._drain)
+
+    def _drain(self) -> None:
+        """In the worker thread: run the waiting jobs, a batch at a time, until none is left."""
+        while True:
+            with self._jobs_lock:
+                if not self._jobs:
+                    self._draining = False
+                    return
+                batch = list(self._jobs)
+                self._jobs.clear()
+            settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+            for job in batch:
+                if job.future.cancelled():  # its caller gave up before it started: as run_in_executor does
+                    continue
+                try:
+                    value, ok = self._call(job.operation, job.work), True
+                except BaseException as error:  # handed to the caller, who sees it raised by its own call
+                    value, ok = error, False
+                if job.loop is None:
+                    sync = job.future
+                    assert isinstance(sync, Future)
+                    if ok:
+                        sync.set_result(value)
+                    else:
+                        sync.set_exception(value)
+                else:
+                    assert isinstance(job.future, asyncio.Future)
+                    settled.setdefault(job.loop, []).append((job.future, ok, value))
+            for loop, outcomes in settled.items():
+                with suppress(RuntimeError):  # the caller's loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, outcomes)
 
     def _call(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -203,7 +277,7 @@ class SqliteDatabase:
                                          check_same_thread=False)
             try:
                 connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = self._switch_to_wal(connection)
                 if str(mode).lower() != "wal":
                     raise sqlite3.OperationalError(f"could not switch to WAL mode (journal_mode is {mode})")
                 connection.execute("PRAGMA synchronous = NORMAL")
@@ -216,6 +290,19 @@ class SqliteDatabase:
                 self._connection.execute(statement)
             self._applied = len(self._schemas)
         return self._connection
+
+    def _switch_to_wal(self, connection: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, waiting up to the busy timeout while another connection holds the
+        file: SQLite answers this pragma "database is locked" at once, without its busy handler, when two
+        connections open a new file together."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
