@@ -297,7 +297,22 @@ def _retry_after(header: str | None, default: float) -> float:
 
 class _PlainJsonSerializer(Serializer):
     """msrest's serializer, passing plain JSON (a card's content) through as it is instead of rebuilding
-    it value by value: for plain JSON msrest's ``serialize_object`` returns an equal copy."""
+    it value by value: for plain JSON msrest's ``serialize_object`` returns an equal copy. A body skips
+    msrest's client-side validation walk when no model declares a rule to check (none of the connector's
+    does), as it could find nothing."""
+
+    def __init__(self, classes: dict[str, type]) -> None:
+        super().__init__(classes)  # type: ignore[no-untyped-call]
+        self._body_rules = any(getattr(model, "_validation", None) for model in classes.values())
+
+    def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
+        if self._body_rules or not self.client_side_validation:
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        self.client_side_validation = False
+        try:
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            self.client_side_validation = True
 
     def serialize_object(self, attr: Any, **kwargs: Any) -> Any:
         if type(attr) in (dict, list) and plain_json(attr):
@@ -311,7 +326,7 @@ class _PooledConnectorClient(ConnectorClient):  # type: ignore[misc]
     def __init__(self, credentials: Any, *, custom_configuration: BotFrameworkConnectorConfiguration) -> None:
         super().__init__(credentials, custom_configuration=custom_configuration)
         models: dict[str, type] = {k: v for k, v in vars(schema_models).items() if isinstance(v, type)}
-        self._serialize = _PlainJsonSerializer(models)  # type: ignore[no-untyped-call]
+        self._serialize = _PlainJsonSerializer(models)
         self.attachments = AttachmentsOperations(self._client, self.config, self._serialize, self._deserialize)
         self.conversations = ConversationsOperations(self._client, self.config, self._serialize, self._deserialize)
 

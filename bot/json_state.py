@@ -8,7 +8,7 @@ through jsonpickle, so what is stored and what comes back is exactly what jsonpi
 
     plain_json(value)        # True: json.dumps(value) is jsonpickle's form of it
     pickle_tags_in(loaded)   # False: json.loads(document) is what jsonpickle would restore
-    state_fingerprint(value) # a text that changes whenever the value does (botbuilder's change check)
+    state_fingerprint(value) # a text that changes whenever the content does (botbuilder's change check)
 """
 
 from __future__ import annotations
@@ -78,10 +78,20 @@ def pickle_tags_in(loaded: object) -> bool:
     return False
 
 
+def _flattened(value: object) -> Any:
+    """An object json cannot write, as jsonpickle flattens it (so its content shows in the fingerprint)."""
+    return {"py/fingerprint": type(value).__qualname__, "flat": Pickler().flatten(value)}
+
+
 def state_fingerprint(value: object) -> str:
-    """A text that differs whenever ``value``'s content does: its JSON when it is plain, else
-    botbuilder's own (the text of jsonpickle's flattened form)."""
-    if plain_json(value):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    flat: Any = Pickler().flatten(value)
-    return "\x00" + str(flat)  # never equal to a plain value's JSON
+    """A text that differs whenever ``value``'s content does: its JSON, objects in it as jsonpickle flattens
+    them; botbuilder's own (the text of jsonpickle's flattened form) when json cannot write it at all.
+
+    A top-level ``e_tag`` is left out: it is the store's, changed by every write, not the bot's content.
+    """
+    if type(value) is dict and "e_tag" in value:
+        value = {k: v for k, v in value.items() if k != "e_tag"}
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_flattened)
+    except (TypeError, ValueError, RecursionError):  # keys json cannot write, a container inside itself
+        return "\x00" + str(Pickler().flatten(value))

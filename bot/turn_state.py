@@ -11,8 +11,8 @@ three differences in cost, none in what is stored:
 - ``load_states`` reads the items of several states of one turn in a single ``Storage.read``;
 - state read empty (a user who never chose a language) stays loaded for the rest of the turn, where
   botbuilder's Python ``load`` reads it again on every property access;
-- whether the state changed is decided on its JSON text when it is plain JSON (``bot.json_state``),
-  not on jsonpickle's flattened form (which it keeps for anything else).
+- whether the state changed is decided on its JSON text (``bot.json_state.state_fingerprint``), computed
+  once at load and once at save, not on the text of jsonpickle's flattened form three times.
 """
 
 from __future__ import annotations
@@ -51,6 +51,18 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
     def adopt(self, turn_context: TurnContext, stored: Any) -> None:
         """Keep ``stored`` (the item read for this state's key, ``None`` if absent) as this turn's state."""
         turn_context.turn_state[self._context_service_key] = _LoadedState(stored)
+
+    async def save_changes(self, turn_context: TurnContext, force: bool = False) -> None:
+        """botbuilder's ``save_changes`` (write the state if it changed this turn), deciding it on one
+        fingerprint, which stays valid after the write (it leaves out the e-tag the write changes)."""
+        cached = self.get_cached_state(turn_context)
+        if not isinstance(cached, _LoadedState):
+            await super().save_changes(turn_context, force)
+            return
+        fingerprint = cached.compute_hash(cached.state)
+        if force or fingerprint != cached.hash:
+            await self.storage.write({self.get_storage_key(turn_context): cached.state})
+            cached.hash = fingerprint
 
     async def load(self, turn_context: TurnContext, force: bool = False) -> None:
         """botbuilder's ``load``: read the state once per turn (``force`` reads it again)."""

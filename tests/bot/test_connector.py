@@ -377,3 +377,21 @@ async def test_a_card_is_serialized_exactly_as_msrest_does_it() -> None:
     assert ours == stock
     assert ours["attachments"][0]["content"] == card
     await auth.close()
+
+
+def test_bodies_are_still_validated_when_a_model_declares_rules() -> None:
+    from msrest.exceptions import ValidationError
+    from msrest.serialization import Model
+
+    class Ruled(Model):
+        _validation = {"name": {"required": True}}  # noqa: RUF012
+        _attribute_map = {"name": {"key": "name", "type": "str"}}  # noqa: RUF012
+
+        def __init__(self, name: str | None = None) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+            self.name = name
+
+    serializer = connector._PlainJsonSerializer({"Ruled": Ruled})
+    with pytest.raises(ValidationError):
+        serializer.body(Ruled(), "Ruled")
+    assert serializer.body(Ruled("x"), "Ruled") == {"name": "x"}

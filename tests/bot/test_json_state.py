@@ -96,6 +96,7 @@ def test_objects_and_shared_lists_come_back_as_jsonpickle_gives_them() -> None:
 def test_the_fingerprint_changes_whenever_plain_state_does(a: Any, b: Any) -> None:
     same = json.dumps(a) == json.dumps(b)
     assert (state_fingerprint(a) == state_fingerprint(b)) == same
+    assert (state_fingerprint({"v": a, "e_tag": "1"}) == state_fingerprint({"v": b, "e_tag": "2"})) == same
 
 
 def test_the_fingerprint_sees_changes_inside_objects_and_tuples() -> None:
@@ -103,3 +104,13 @@ def test_the_fingerprint_sees_changes_inside_objects_and_tuples() -> None:
     assert state_fingerprint({"t": ("a",)}) != state_fingerprint({"t": ("b",)})
     assert state_fingerprint({"p": Profile("Ana", [])}) == state_fingerprint({"p": Profile("Ana", [])})
     assert state_fingerprint(None) != state_fingerprint({})
+    assert state_fingerprint({(1, 2): "a"}) != state_fingerprint({(1, 2): "b"}), "keys json cannot write"
+    looped: list[Any] = ["x"]
+    looped.append(looped)
+    assert state_fingerprint({"l": looped}) != state_fingerprint({"l": ["x"]})
+
+
+def test_the_stores_e_tag_is_not_content() -> None:
+    assert state_fingerprint({"a": 1, "e_tag": "1"}) == state_fingerprint({"a": 1, "e_tag": "2"})
+    assert state_fingerprint({"a": 1, "e_tag": "1"}) != state_fingerprint({"a": 2, "e_tag": "1"})
+    assert state_fingerprint({"a": {"e_tag": 1}}) != state_fingerprint({"a": {"e_tag": 2}}), "only the top level"
