@@ -31,6 +31,7 @@ operation, so a caller can log it and still answer the user; the next call opens
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import secrets
 import sqlite3
@@ -371,10 +372,17 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
         super().__init__()
         self.database = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
         self.database.add_schema(_STATE_SCHEMA)
+        self._e_tag_prefix = secrets.token_hex(8) + "-"
+        self._e_tag_numbers = itertools.count(1)
 
     @property
     def path(self) -> Path:
         return self.database.path
+
+    def _new_e_tag(self) -> str:
+        """An e-tag no item of this file ever had: this store's random prefix and its next number (one
+        read of the system's randomness per store, not per write)."""
+        return f"{self._e_tag_prefix}{next(self._e_tag_numbers):x}"
 
     async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
         """The stored items among ``keys``; keys never written are absent from the result."""
@@ -406,7 +414,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
             if expected == "":
                 raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
             condition = None if expected is None or expected == "*" else str(expected)
-            rows.append((key, condition, encode_item(key, item), secrets.token_hex(8)))
+            rows.append((key, condition, encode_item(key, item), self._new_e_tag()))
         updated = datetime.now(UTC).isoformat(timespec="seconds")
 
         def work(connection: sqlite3.Connection) -> None:
