@@ -228,7 +228,10 @@ class SqliteDatabase:
             if self._draining:  # the worker takes it with the jobs already waiting
                 return
             self._draining = True
-        self._worker().submit(self._drain)
+        try:
+            self._worker().submit(self._drain)
+        except RuntimeError:  # closed between taking the worker and using it: a new worker takes over
+            self._worker().submit(self._drain)
 
     def _drain(self) -> None:
         """In the worker thread: run the waiting jobs, a batch at a time, until none is left."""
