@@ -34,15 +34,19 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 import jwt
 import requests
+from aiohttp.helpers import basicauth_from_netrc, get_env_proxy_for_url, netrc_from_env
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector import AsyncBfPipeline, BotFrameworkConnectorConfiguration
+from botframework.connector import models as schema_models
 from botframework.connector.aio import ConnectorClient
+from botframework.connector.aio.operations_async import AttachmentsOperations, ConversationsOperations
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     AuthenticationConstants,
@@ -52,12 +56,16 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 from botframework.connector.skills import BotFrameworkClient
+from msrest import Serializer
 from msrest.exceptions import ClientRequestError
 from msrest.pipeline import Request, Response
 from msrest.pipeline.async_abc import AsyncHTTPSender
 from msrest.pipeline.requests import RequestsContext
 from msrest.universal_http import ClientRequest
 from msrest.universal_http.async_abc import AsyncClientResponse
+from yarl import URL
+
+from bot.json_state import plain_json
 
 __all__ = [
     "ConnectorClientPool",
@@ -167,6 +175,32 @@ class _LoadedResponse(AsyncClientResponse):
         return chunks()
 
 
+@dataclass(frozen=True)
+class _Route:
+    """What the environment says about reaching one origin: a proxy (``HTTPS_PROXY``, ``NO_PROXY``...,
+    its login in the URL) and an ``Authorization`` from ``~/.netrc`` (``NETRC``), as an aiohttp session
+    with ``trust_env`` would look them up for every request."""
+
+    proxy: URL | None = None
+    authorization: str | None = None
+
+
+def _route_from_env(url: URL) -> _Route:
+    """The environment's proxy and netrc login for ``url`` (reads files: call it off the event loop)."""
+    try:
+        proxy: URL | None
+        proxy, proxy_auth = get_env_proxy_for_url(url)
+        if proxy_auth is not None:
+            proxy = proxy.with_user(proxy_auth.login).with_password(proxy_auth.password)
+    except LookupError:
+        proxy = None
+    try:
+        login = basicauth_from_netrc(netrc_from_env(), url.host) if url.host else None
+    except LookupError:
+        login = None
+    return _Route(proxy, login.encode() if login else None)
+
+
 class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
     """The last stage of one client's msrest pipeline: sends over the pool's shared aiohttp session.
 
@@ -180,6 +214,15 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         self._timeout_s = timeout_s
         self._verify_tls = verify_tls
         self._signed = requests.Session()
+        self._routes: dict[URL, _Route] = {}
+
+    async def _route(self, url: URL) -> _Route:
+        """The environment's route to ``url``'s origin, looked up once per origin (a client talks to one)."""
+        origin = url.origin()
+        route = self._routes.get(origin)
+        if route is None:
+            route = self._routes[origin] = await asyncio.to_thread(_route_from_env, url)
+        return route
 
     def build_context(self) -> RequestsContext:
         return RequestsContext(session=self._signed)  # type: ignore[no-untyped-call]
@@ -202,13 +245,17 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         if authorization:
             headers[AUTHORIZATION] = authorization
         session = self._pool.session()
+        url = URL(http_request.url)
+        route = await self._route(url)
+        if route.authorization and AUTHORIZATION not in headers:  # the bot's credentials come first
+            headers[AUTHORIZATION] = route.authorization
         timeout = aiohttp.ClientTimeout(total=min(self._timeout_s, SEND_TIMEOUT_S))
         connect_failures = sends = 0
         while True:
             try:
-                async with session.request(http_request.method, http_request.url, headers=headers,
-                                           data=http_request.data, timeout=timeout,
-                                           ssl=self._verify_tls) as response:
+                async with session.request(http_request.method, url, headers=headers,
+                                           data=http_request.data, timeout=timeout, ssl=self._verify_tls,
+                                           proxy=route.proxy) as response:
                     body = await response.read()
                     loaded = _LoadedResponse(http_request, response.status, response.reason,
                                              response.headers.copy(), body)
@@ -248,6 +295,42 @@ def _retry_after(header: str | None, default: float) -> float:
     return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
+class _PlainJsonSerializer(Serializer):
+    """msrest's serializer, passing plain JSON (a card's content) through as it is instead of rebuilding
+    it value by value: for plain JSON msrest's ``serialize_object`` returns an equal copy. A body skips
+    msrest's client-side validation walk when no model declares a rule to check (none of the connector's
+    does), as it could find nothing."""
+
+    def __init__(self, classes: dict[str, type]) -> None:
+        super().__init__(classes)  # type: ignore[no-untyped-call]
+        self._body_rules = any(getattr(model, "_validation", None) for model in classes.values())
+
+    def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
+        if self._body_rules or not self.client_side_validation:
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        self.client_side_validation = False
+        try:
+            return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            self.client_side_validation = True
+
+    def serialize_object(self, attr: Any, **kwargs: Any) -> Any:
+        if type(attr) in (dict, list) and plain_json(attr):
+            return attr
+        return super().serialize_object(attr, **kwargs)  # type: ignore[no-untyped-call]
+
+
+class _PooledConnectorClient(ConnectorClient):  # type: ignore[misc]
+    """botbuilder's ``ConnectorClient`` whose operations serialize through ``_PlainJsonSerializer``."""
+
+    def __init__(self, credentials: Any, *, custom_configuration: BotFrameworkConnectorConfiguration) -> None:
+        super().__init__(credentials, custom_configuration=custom_configuration)
+        models: dict[str, type] = {k: v for k, v in vars(schema_models).items() if isinstance(v, type)}
+        self._serialize = _PlainJsonSerializer(models)
+        self.attachments = AttachmentsOperations(self._client, self.config, self._serialize, self._deserialize)
+        self.conversations = ConversationsOperations(self._client, self.config, self._serialize, self._deserialize)
+
+
 class ConnectorClientPool:
     """One shared aiohttp session, and a ``ConnectorClient`` per (app id, service URL, audience) sending over it."""
 
@@ -263,7 +346,9 @@ class ConnectorClientPool:
         """The shared session, opened on first use inside the running event loop."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=MAX_CACHED_CLIENTS)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            # The environment's proxy and netrc are honoured per origin by the senders (``_route``),
+            # looked up once instead of in two worker threads on every request.
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
 
     @property
@@ -308,7 +393,7 @@ class ConnectorClientPool:
         )
         config.user_agent_policy = settings.user_agent_policy
         config.custom_pipeline = AsyncBfPipeline(config)
-        return ConnectorClient(settings.credentials, custom_configuration=config)
+        return _PooledConnectorClient(settings.credentials, custom_configuration=config)
 
     async def close(self) -> None:
         """Forget every client and close the shared session and its connections."""

@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import (
     CardFactory,
-    ConversationState,
     MessageFactory,
     Middleware,
     Storage,
     TurnContext,
-    UserState,
 )
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
@@ -34,6 +32,7 @@ from bot.channel_text import addressed_to_bot, client_locale, message_text
 from bot.feedback import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
 from bot.storage import StorageError
 from bot.strings import CATALOG, Strings, all_language_commands, strings_for
+from bot.turn_state import DeskConversationState, DeskUserState, load_states
 from knowledge.engine import KnowledgeEngine
 from knowledge.locales import (
     canonical_locale,
@@ -73,8 +72,8 @@ class InsightDesk:
                  escalation: Escalation | None = None) -> None:
         self.engine = engine
         self.feedback = feedback
-        self.user_state = UserState(storage)
-        self.conversation_state = ConversationState(storage)
+        self.user_state = DeskUserState(storage)
+        self.conversation_state = DeskConversationState(storage)
         self._language = self.user_state.create_property("InsightDeskLanguage")
         self._welcomed = self.conversation_state.create_property("InsightDeskWelcomed")
         self._commands = all_language_commands()
@@ -98,6 +97,7 @@ class InsightDesk:
         activity = turn_context.activity
         if not addressed_to_bot(activity):
             return await self._overheard(turn_context)
+        await self._load_state(turn_context)
         if self.escalation is not None and await self._escalation_message(self.escalation, turn_context):
             await self.save_state(turn_context)
             return True
@@ -113,6 +113,7 @@ class InsightDesk:
         """Handle the data of one of our card's buttons (``Action.Submit`` or ``Action.Execute``)."""
         if not isinstance(data, dict) or cards.ACTION_KEY not in data:
             return False
+        await self._load_state(turn_context)
         if self.escalation is not None and await self.escalation.on_card_action(
                 turn_context, data, await self._data_strings(turn_context, data)):
             await self.save_state(turn_context)
@@ -162,6 +163,14 @@ class InsightDesk:
     async def user_locale(self, turn_context: TurnContext) -> str | None:
         """The user's chosen language (``/language``), else their client's; ``None`` when neither is known."""
         return await self._preferred_locale(turn_context) or client_locale(turn_context.activity)
+
+    async def _load_state(self, turn_context: TurnContext) -> None:
+        """Read the user's and the conversation's state in one storage call; an outage is logged here and
+        met again (and handled) where the state is used."""
+        try:
+            await load_states(turn_context, self.user_state, self.conversation_state)
+        except StorageError as e:
+            log.error("could not read state (activity %s): %s", turn_context.activity.id, e)
 
     async def save_state(self, turn_context: TurnContext) -> None:
         """Persist what changed in this turn (language, welcome); a storage outage is logged, never raised."""

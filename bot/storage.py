@@ -37,14 +37,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 import secrets
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +56,8 @@ from urllib.parse import unquote
 from botbuilder.core import MemoryStorage, Storage
 from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
+
+from bot.json_state import pickle_tags_in, plain_json
 
 __all__ = [
     "CREATE_ONLY_E_TAG",
@@ -188,8 +193,33 @@ async def aclose_storage(storage: Storage) -> None:
         await closer()
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One call waiting for the worker thread: what to run, and where its caller waits for the outcome."""
+
+    operation: str
+    work: Callable[[sqlite3.Connection], Any]
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[Any] | Future[Any]
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    """Hand each finished job's result or error to its caller (on the caller's event loop)."""
+    for future, ok, value in outcomes:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
 class SqliteDatabase:
     """One SQLite file, used from one worker thread through one connection opened on first use.
+
+    Calls run one at a time in the order they were made. The worker takes every call waiting when it
+    wakes and runs them as one batch, then wakes each caller's event loop once for the whole batch:
+    under load one thread hand-off serves many turns instead of one each.
 
     Stores sharing the file share the database: each adds its tables with ``add_schema``.
     """
@@ -202,6 +232,9 @@ class SqliteDatabase:
         self._connection: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        self._jobs: deque[_Job] = deque()
+        self._jobs_lock = threading.Lock()
+        self._draining = False
 
     def add_schema(self, statements: Iterable[str]) -> None:
         """Statements (``CREATE ... IF NOT EXISTS``) run once per connection before any other work."""
@@ -210,11 +243,15 @@ class SqliteDatabase:
     async def run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work(connection)`` in the worker thread; file and database failures become ``StorageError``."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker(), self._call, operation, work)
+        future: asyncio.Future[T] = loop.create_future()
+        self._enqueue(_Job(operation, work, loop, future))
+        return await future
 
     def run_sync(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """``run`` for code without an event loop (the command line): blocks until done."""
-        return self._worker().submit(self._call, operation, work).result()
+        future: Future[T] = Future()
+        self._enqueue(_Job(operation, work, None, future))
+        return future.result()
 
     def close(self) -> None:
         """Finish pending work and close the connection; a later call opens it again."""
@@ -229,6 +266,48 @@ class SqliteDatabase:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{self.path.name}")
             return self._executor
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._jobs_lock:
+            self._jobs.append(job)
+            if self._draining:  # the worker takes it with the jobs already waiting
+                return
+            self._draining = True
+        try:
+            self._worker().submit(self._drain)
+        except RuntimeError:  # closed between taking the worker and using it: a new worker takes over
+            self._worker().submit(self._drain)
+
+    def _drain(self) -> None:
+        """In the worker thread: run the waiting jobs, a batch at a time, until none is left."""
+        while True:
+            with self._jobs_lock:
+                if not self._jobs:
+                    self._draining = False
+                    return
+                batch = list(self._jobs)
+                self._jobs.clear()
+            settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+            for job in batch:
+                if job.future.cancelled():  # its caller gave up before it started: as run_in_executor does
+                    continue
+                try:
+                    value, ok = self._call(job.operation, job.work), True
+                except BaseException as error:  # handed to the caller, who sees it raised by its own call
+                    value, ok = error, False
+                if job.loop is None:
+                    sync = job.future
+                    assert isinstance(sync, Future)
+                    if ok:
+                        sync.set_result(value)
+                    else:
+                        sync.set_exception(value)
+                else:
+                    assert isinstance(job.future, asyncio.Future)
+                    settled.setdefault(job.loop, []).append((job.future, ok, value))
+            for loop, outcomes in settled.items():
+                with suppress(RuntimeError):  # the caller's loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, outcomes)
 
     def _call(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -311,9 +390,12 @@ def set_e_tag(item: object, e_tag: str) -> None:
 def encode_item(key: str, item: object) -> str:
     """The item as JSON, without its e-tag (kept beside it): jsonpickle's form, as botbuilder's Azure storages use."""
     try:
-        flat = Pickler(unpicklable=True).flatten(item)
-        if isinstance(flat, dict):
-            flat.pop("e_tag", None)
+        if type(item) is dict and plain_json(item):  # jsonpickle's form of plain JSON is itself
+            flat: Any = {k: v for k, v in item.items() if k != "e_tag"}
+        else:
+            flat = Pickler(unpicklable=True).flatten(item)
+            if isinstance(flat, dict):
+                flat.pop("e_tag", None)
         return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:
         raise StorageError(f"state for {key!r} cannot be stored as JSON: {e}", operation="write") from e
@@ -322,7 +404,9 @@ def encode_item(key: str, item: object) -> str:
 def decode_item(where: str | Path, key: str, document: str, e_tag: str) -> object:
     """An item ``encode_item`` wrote, with ``e_tag`` set on it; ``StorageError`` naming ``where`` if it is not one."""
     try:
-        item = Unpickler(safe=True).restore(json.loads(document))
+        item = json.loads(document)
+        if pickle_tags_in(item):  # objects, tuples, references: jsonpickle restores them; plain JSON is itself
+            item = Unpickler(safe=True).restore(item)
     except (ValueError, TypeError, AttributeError, ImportError) as e:
         raise StorageError(f"state store {where}: read failed: the item {key!r} is not valid JSON state: {e}",
                            path=where if isinstance(where, Path) else None, operation="read") from e
@@ -364,10 +448,17 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
         super().__init__()
         self.database = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
         self.database.add_schema(_STATE_SCHEMA)
+        self._e_tag_prefix = secrets.token_hex(8) + "-"
+        self._e_tag_numbers = itertools.count(1)
 
     @property
     def path(self) -> Path:
         return self.database.path
+
+    def _new_e_tag(self) -> str:
+        """An e-tag no item of this file ever had: this store's random prefix and its next number (one
+        read of the system's randomness per store, not per write)."""
+        return f"{self._e_tag_prefix}{next(self._e_tag_numbers):x}"
 
     async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
         """The stored items among ``keys``; keys never written are absent from the result."""
@@ -392,7 +483,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
         items = write_items(changes)
         if not items:
             return
-        rows = [(key, condition, encode_item(key, item), secrets.token_hex(8)) for key, item, condition in items]
+        rows = [(key, condition, encode_item(key, item), self._new_e_tag()) for key, item, condition in items]
         updated = datetime.now(UTC).isoformat(timespec="seconds")
 
         def work(connection: sqlite3.Connection) -> None:

@@ -295,3 +295,103 @@ async def test_an_unreachable_channel_is_a_client_request_error(monkeypatch: pyt
     with pytest.raises(ClientRequestError):
         await reply(await client_for(auth, "http://127.0.0.1:9/"), "hello")  # port 9: nothing listens
     await auth.close()
+
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                   "no_proxy", "NO_PROXY", "NETRC")
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+async def test_replies_go_through_the_proxy_the_environment_names(clean_env: pytest.MonkeyPatch) -> None:
+    """As botbuilder's own ``requests`` client does: ``HTTP_PROXY`` is honoured (``NO_PROXY`` too)."""
+    seen: list[str] = []
+    logins: list[str | None] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        seen.append(str(request.url))
+        logins.append(request.headers.get("Proxy-Authorization"))
+        return web.json_response({"id": "via-proxy"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    proxy = TestServer(app, host="127.0.0.1")
+    await proxy.start_server()
+    clean_env.setenv("HTTP_PROXY", f"http://relay:pw@127.0.0.1:{proxy.port}/")
+    auth = create_bot_authentication(NoCredentials())
+    try:
+        client = await client_for(auth, "http://127.0.0.1:9/")  # port 9: only the proxy can answer
+        await reply(client, "one")
+        await reply(client, "two")
+        assert seen == ["http://127.0.0.1:9/v3/conversations/conversation-1/activities/a-1"] * 2
+        assert logins == ["Basic cmVsYXk6cHc="] * 2  # relay:pw
+        clean_env.setenv("NO_PROXY", "127.0.0.1")
+        bypassing = create_bot_authentication(NoCredentials())
+        clean_env.setattr(connector, "CONNECT_BACKOFF_S", 0.0)
+        with pytest.raises(ClientRequestError):  # straight to port 9, where nothing listens
+            await reply(await client_for(bypassing, "http://127.0.0.1:9/"), "three")
+        await bypassing.close()
+        assert len(seen) == 2
+    finally:
+        await auth.close()
+        await proxy.close()
+
+
+async def test_a_netrc_login_signs_requests_that_carry_no_credentials(
+        channel: Channel, clean_env: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login bot password s3cret\n", encoding="ascii")
+    netrc.chmod(0o600)
+    clean_env.setenv("NETRC", str(netrc))
+    auth = create_bot_authentication(NoCredentials())
+    await reply(await client_for(auth, channel.url), "hello")
+    assert channel.headers[-1].get("Authorization") == "Basic Ym90OnMzY3JldA=="  # bot:s3cret
+    await auth.close()
+
+
+async def test_a_card_is_serialized_exactly_as_msrest_does_it() -> None:
+    """The kept clients pass a card's plain JSON through as it is; the body sent must not change."""
+    from botbuilder.core import CardFactory, MessageFactory
+    from botframework.connector import models as schema_models
+    from msrest import Serializer
+
+    from bot.cards import answer_card
+    from bot.strings import strings_for
+
+    card = answer_card(article_id="a", title="Fel 0x80070005 «åtkomst nekad»", body="**Steg 1**\n\n- ett\n- två",
+                       locale="sv-SE", note="Svar på svenska", query="0x80070005", strings=strings_for("sv-SE"),
+                       languages=[("en-US", "English"), ("ko-KR", "한국어")])
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.entities = [{"type": "mention", "weight": 1.5, "nested": {"ok": True, "none": None, "n": [1, 2.5]}}]
+    activity.channel_data = {"tenant": {"id": "t"}, "tuple": ("kept", "as msrest does"), 7: "a number key"}
+    auth = create_bot_authentication(NoCredentials())
+    client = await client_for(auth, "http://127.0.0.1:9/")
+    models = {k: v for k, v in vars(schema_models).items() if isinstance(v, type)}
+    ours = client.conversations._serialize.body(activity, "Activity")
+    stock = Serializer(models).body(activity, "Activity")  # type: ignore[no-untyped-call]
+    assert ours == stock
+    assert ours["attachments"][0]["content"] == card
+    await auth.close()
+
+
+def test_bodies_are_still_validated_when_a_model_declares_rules() -> None:
+    from msrest.exceptions import ValidationError
+    from msrest.serialization import Model
+
+    class Ruled(Model):
+        _validation = {"name": {"required": True}}  # noqa: RUF012
+        _attribute_map = {"name": {"key": "name", "type": "str"}}  # noqa: RUF012
+
+        def __init__(self, name: str | None = None) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+            self.name = name
+
+    serializer = connector._PlainJsonSerializer({"Ruled": Ruled})
+    with pytest.raises(ValidationError):
+        serializer.body(Ruled(), "Ruled")
+    assert serializer.body(Ruled("x"), "Ruled") == {"name": "x"}

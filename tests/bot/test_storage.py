@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,6 +207,70 @@ async def test_sqlite_work_runs_off_the_event_loop_on_one_thread(tmp_path: Path)
         assert threads[0] != threading.get_ident()
     finally:
         database.close()
+
+
+async def test_calls_made_together_run_in_order_and_each_gets_its_own_outcome(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "x.db")
+    ran: list[int] = []
+
+    def work(n: int) -> Callable[[sqlite3.Connection], int]:
+        def run(connection: sqlite3.Connection) -> int:
+            ran.append(n)
+            if n % 7 == 3:
+                connection.execute("SELECT * FROM no_such_table")
+            return n * 10
+        return run
+
+    try:
+        outcomes = await asyncio.gather(*(database.run(f"call {n}", work(n)) for n in range(50)),
+                                        return_exceptions=True)
+        assert ran == list(range(50)), "one at a time, in the order they were made"
+        for n, outcome in enumerate(outcomes):
+            if n % 7 == 3:
+                assert isinstance(outcome, StorageError) and f"call {n} failed" in str(outcome)
+            else:
+                assert outcome == n * 10
+        assert database.run_sync("from a thread without a loop", lambda c: 42) == 42
+        assert await database.run("after a failure", lambda c: c.execute("SELECT 1").fetchone()[0]) == 1
+    finally:
+        database.close()
+
+
+async def test_a_call_given_up_before_it_started_does_not_run(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "x.db")
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def blocking(connection: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(5)
+
+    try:
+        first = asyncio.ensure_future(database.run("first", blocking))
+        await asyncio.to_thread(started.wait, 5)
+        doomed = asyncio.ensure_future(database.run("doomed", lambda c: ran.append("doomed")))
+        later = asyncio.ensure_future(database.run("later", lambda c: ran.append("later")))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        release.set()
+        await first
+        await later
+        assert ran == ["later"]
+    finally:
+        release.set()
+        database.close()
+
+
+async def test_two_stores_opening_a_new_file_together_both_write(tmp_path: Path) -> None:
+    """A new file opened by two connections at once: switching it to WAL waits for the other, not fails."""
+    for attempt in range(80):
+        first, second = SqliteStorage(tmp_path / f"{attempt}.db"), SqliteStorage(tmp_path / f"{attempt}.db")
+        try:
+            await asyncio.gather(*((first, second)[i % 2].write({f"k{i}": {"i": i}}) for i in range(6)))
+            assert len(await first.read([f"k{i}" for i in range(6)])) == 6
+        finally:
+            first.close()
+            second.close()
 
 
 async def test_close_is_idempotent_and_the_storage_reopens_on_use(storage: SqliteStorage) -> None:
