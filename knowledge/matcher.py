@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from knowledge.model import ENGLISH, Article, Match
 from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, clean_paste, normalize
@@ -53,6 +54,12 @@ RELATED_MAX_SHARE = 0.2
 """Query words in more articles than this share carry no association evidence."""
 RELATED_SMOOTHING = 2.0
 """Added to the Dice denominator so words seen in one or two articles do not associate perfectly."""
+GARBLED_EDITS = 2
+"""A paste made only of a text's own characters, at most this many edits from it, is that text garbled."""
+GARBLED_MIN_CHARS = 4
+"""Texts shorter than this (spaces aside) are too short to tell garbled from different."""
+GARBLED_CONFIDENCE = 90.0
+"""The confidence a garbled paste of a text gets (see ``_garbled``)."""
 
 
 def _dense(ch: str) -> bool:
@@ -84,6 +91,22 @@ def words(norm: str) -> list[str]:
         else:
             out.append(token[:WORD_PREFIX])
     return out
+
+
+def _garbled(query: str, text: str) -> bool:
+    """Whether ``query`` is ``text`` with a few of its own characters dropped, doubled, moved or swapped.
+
+    Counted on the strings without spaces, with a swap of two neighbours as one edit (OSA distance):
+    at most ``GARBLED_EDITS`` edits, fewer than half the paste's characters, and no character
+    that the text lacks. Edit-distance ratios judge short texts harshly: two slips in a
+    five-character Han heading leave a ratio of 60-80, where an unrelated heading sharing words
+    scores as much; but an unrelated heading brings characters of its own, a slip does not.
+    """
+    q, t = query.replace(" ", ""), text.replace(" ", "")
+    if len(t) < GARBLED_MIN_CHARS or abs(len(q) - len(t)) > GARBLED_EDITS or not set(q) <= set(t):
+        return False
+    edits = OSA.distance(q, t, score_cutoff=GARBLED_EDITS)
+    return edits <= GARBLED_EDITS and 2 * edits < len(q)
 
 
 def _deletions(word: str) -> set[str]:
@@ -303,6 +326,8 @@ class MatchIndex:
         partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 or contained else 0.0
         confidence = max(ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
                          partial * (0.85 + 0.15 * coverage) if contained else 0.0)
+        if confidence < GARBLED_CONFIDENCE and _garbled(query, text):
+            confidence = GARBLED_CONFIDENCE
         loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
                     fuzz.token_sort_ratio(query, text))
         return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence, max(ratio, prefix)
