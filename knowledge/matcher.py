@@ -58,6 +58,8 @@ GARBLED_EDITS = 2
 """A paste made only of a text's own characters, at most this many edits from it, is that text garbled."""
 GARBLED_MIN_CHARS = 4
 """Texts shorter than this (spaces aside) are too short to tell garbled from different."""
+GARBLED_MIN_SHARE = 0.6
+"""A garbled paste may be cut off, but keep at least this share of the text."""
 GARBLED_CONFIDENCE = 90.0
 """The confidence a garbled paste of a text gets (see ``_garbled``)."""
 
@@ -94,18 +96,24 @@ def words(norm: str) -> list[str]:
 
 
 def _garbled(query: str, text: str) -> bool:
-    """Whether ``query`` is ``text`` with a few of its own characters dropped, doubled, moved or swapped.
+    """Whether ``query`` is ``text``, or its start, with a few of its own characters dropped, doubled, moved or swapped.
 
     Counted on the strings without spaces, with a swap of two neighbours as one edit (OSA distance):
-    at most ``GARBLED_EDITS`` edits, fewer than half the paste's characters, and no character
-    that the text lacks. Edit-distance ratios judge short texts harshly: two slips in a
-    five-character Han heading leave a ratio of 60-80, where an unrelated heading sharing words
-    scores as much; but an unrelated heading brings characters of its own, a slip does not.
+    at most ``GARBLED_EDITS`` edits from the text or from a start of it at least
+    ``GARBLED_MIN_SHARE`` as long, fewer than half the paste's characters, and no character that
+    the text lacks. Edit-distance ratios judge short texts harshly: two slips in a five-character
+    Han heading leave a ratio of 60-80, where an unrelated heading sharing words scores as much;
+    but an unrelated heading brings characters of its own, a slip does not.
     """
     q, t = query.replace(" ", ""), text.replace(" ", "")
-    if len(t) < GARBLED_MIN_CHARS or abs(len(q) - len(t)) > GARBLED_EDITS or not set(q) <= set(t):
+    if len(t) < GARBLED_MIN_CHARS or not set(q) <= set(t):
         return False
-    edits = OSA.distance(q, t, score_cutoff=GARBLED_EDITS)
+    near = range(len(q) - GARBLED_EDITS, len(q) + GARBLED_EDITS + 1)
+    if GARBLED_MIN_SHARE * len(t) <= len(q) < len(t):  # cut off: compare with the starts of about its length
+        lengths = [n for n in near if 0 < n <= len(t)]
+    else:
+        lengths = [len(t)] if len(t) in near else []
+    edits = min((OSA.distance(q, t[:n], score_cutoff=GARBLED_EDITS) for n in lengths), default=GARBLED_EDITS + 1)
     return edits <= GARBLED_EDITS and 2 * edits < len(q)
 
 

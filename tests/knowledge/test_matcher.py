@@ -199,6 +199,9 @@ def test_a_cut_off_paste_fits_every_text_it_starts() -> None:
     ("除使者", "刪除使用者", False),  # two edits in three characters
     ("刪除用", "刪除用", False),  # too short to judge
     ("Deleting usres", "deleting users", True),  # the measure holds for every script
+    ("檔將案複製到 Onerr", "將檔案複製到 OneDrive", True),  # cut off after 11 of 14 characters, a swap, a slip
+    ("將檔案複製", "將檔案複製到 OneDrive", False),  # cut off too short: the start of many texts
+    ("將檔案複製到 Onefoo", "將檔案複製到 OneDrive", False),  # cut off, but f is not in the text
 ])
 def test_a_paste_of_a_text_s_own_characters_a_few_edits_away_is_that_text_garbled(
     paste: str, text: str, garbled: bool
