@@ -40,7 +40,9 @@ class Thresholds:
     With garbled pastes (the text's own characters, at most two edits away, see
     ``knowledge.matcher._garbled``) scored 90, the chosen rule measures 0.968 / 0.974; 0.003 / 0.003;
     0.020 / 0.019; counting garbled cut-off pastes (at least 60 % of the text) too (chosen):
-    0.974 / 0.978; 0.003 / 0.002; 0.021 / 0.019. Two-typo pastes of short CJK headings are
+    0.974 / 0.978; 0.003 / 0.002; 0.021 / 0.019; searching a paste that shares no bigram with any
+    text by pairs of characters one apart as well: 0.975 / 0.978; 0.003 / 0.002; 0.021 / 0.019.
+    Two-typo pastes of short CJK headings are
     answered, unknown headings are not (they bring characters of their own). The remaining
     misses are mostly cut-off pastes shared by several articles (a question, by design).
     """

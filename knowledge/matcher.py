@@ -84,6 +84,15 @@ def features(norm: str) -> list[str]:
     return grams
 
 
+def skip_bigrams(norm: str) -> list[str]:
+    """Pairs of characters one apart in unspaced scripts: where slips leave no bigram of the text intact.
+
+    "群原組群則" (群組原則 with 原 moved and 群 doubled) shares no bigram with its text, but 群組.
+    """
+    return [token[i] + token[i + 2] for token in SCRIPT_BOUNDARY.sub(" ", norm).split()
+            if _dense(token[0]) for i in range(len(token) - 2)]
+
+
 def words(norm: str) -> list[str]:
     """Word features of a normalized text: words cut to ``WORD_PREFIX`` characters; bigrams in unspaced scripts."""
     out: list[str] = []
@@ -237,9 +246,10 @@ class MatchIndex:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def _candidates(self, query: str) -> list[tuple[int, float]]:
-        """Up to ``CANDIDATES`` entries sharing the most IDF-weighted n-grams, with their cosine."""
-        ids = [self.vocab[g] for g in set(features(query)) if g in self.vocab]
+    def _candidates(self, query: str, grams: list[str] | None = None) -> list[tuple[int, float]]:
+        """Up to ``CANDIDATES`` entries sharing the most IDF-weighted n-grams (``features`` of the query
+        unless ``grams`` are given), with their cosine."""
+        ids = [self.vocab[g] for g in set(features(query) if grams is None else grams) if g in self.vocab]
         if not ids:
             return []
         fids = np.asarray(ids, dtype=np.int64)
@@ -362,7 +372,7 @@ class MatchIndex:
         preferred: dict[str, tuple[float, int]] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
-            candidates = self._candidates(window)
+            candidates = self._candidates(window) or self._candidates(window, skip_bigrams(window))
             if not candidates:
                 continue
             numbers = self.entry_article_no[[entry for entry, _ in candidates]]

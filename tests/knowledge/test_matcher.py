@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.corpus import load_knowledge_base
 from knowledge.engine import BUNDLED_ARTICLES
-from knowledge.matcher import GARBLED_CONFIDENCE, MatchIndex, _garbled, features, words
+from knowledge.matcher import GARBLED_CONFIDENCE, MatchIndex, _garbled, features, skip_bigrams, words
 from knowledge.model import ENGLISH, Article, EnglishSource
 from knowledge.normalize import normalize
 
@@ -220,6 +220,18 @@ def test_a_garbled_short_han_heading_is_matched_confidently_and_an_other_heading
     assert all(m.score < GARBLED_CONFIDENCE for m in garbled[1:])
     other = index.match("刪除群組", limit=3)  # "delete groups": shares 刪除 and 群組, but is neither
     assert other and all(m.score < 80 for m in other)
+
+
+def test_skip_bigrams_pair_characters_one_apart_in_unspaced_scripts_only() -> None:
+    assert skip_bigrams(normalize("群原組群則 policy")) == ["群組", "原群", "組則"]
+    assert skip_bigrams(normalize("group policy")) == []
+
+
+def test_a_garbled_paste_sharing_no_bigram_with_its_text_is_still_found() -> None:
+    index = MatchIndex.build([article("group-policy", "zh-TW", "群組原則"), article("users", "zh-TW", "刪除使用者")])
+    assert not index._candidates(normalize("群原組群則"))  # every bigram of the text is broken
+    found = index.match("群原組群則", limit=3)
+    assert [m.article_id for m in found] == ["group-policy"] and found[0].score == GARBLED_CONFIDENCE
 
 
 @pytest.mark.parametrize(("prefer", "locale"), [(None, "nb-NO"), ("da-DK", "da-DK"), ("sv-SE", "nb-NO")])
