@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from knowledge.model import ENGLISH, Article, Match
 from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, clean_paste, normalize
@@ -53,6 +54,14 @@ RELATED_MAX_SHARE = 0.2
 """Query words in more articles than this share carry no association evidence."""
 RELATED_SMOOTHING = 2.0
 """Added to the Dice denominator so words seen in one or two articles do not associate perfectly."""
+GARBLED_EDITS = 2
+"""A paste made only of a text's own characters, at most this many edits from it, is that text garbled."""
+GARBLED_MIN_CHARS = 4
+"""Texts shorter than this (spaces aside) are too short to tell garbled from different."""
+GARBLED_MIN_SHARE = 0.6
+"""A garbled paste may be cut off, but keep at least this share of the text."""
+GARBLED_CONFIDENCE = 90.0
+"""The confidence a garbled paste of a text gets (see ``_garbled``)."""
 
 
 def _dense(ch: str) -> bool:
@@ -75,6 +84,15 @@ def features(norm: str) -> list[str]:
     return grams
 
 
+def skip_bigrams(norm: str) -> list[str]:
+    """Pairs of characters one apart in unspaced scripts: where slips leave no bigram of the text intact.
+
+    "群原組群則" (群組原則 with 原 moved and 群 doubled) shares no bigram with its text, but 群組.
+    """
+    return [token[i] + token[i + 2] for token in SCRIPT_BOUNDARY.sub(" ", norm).split()
+            if _dense(token[0]) for i in range(len(token) - 2)]
+
+
 def words(norm: str) -> list[str]:
     """Word features of a normalized text: words cut to ``WORD_PREFIX`` characters; bigrams in unspaced scripts."""
     out: list[str] = []
@@ -84,6 +102,28 @@ def words(norm: str) -> list[str]:
         else:
             out.append(token[:WORD_PREFIX])
     return out
+
+
+def _garbled(query: str, text: str) -> bool:
+    """Whether ``query`` is ``text``, or its start, with a few of its own characters dropped, doubled, moved or swapped.
+
+    Counted on the strings without spaces, with a swap of two neighbours as one edit (OSA distance):
+    at most ``GARBLED_EDITS`` edits from the text or from a start of it at least
+    ``GARBLED_MIN_SHARE`` as long, fewer than half the paste's characters, and no character that
+    the text lacks. Edit-distance ratios judge short texts harshly: two slips in a five-character
+    Han heading leave a ratio of 60-80, where an unrelated heading sharing words scores as much;
+    but an unrelated heading brings characters of its own, a slip does not.
+    """
+    q, t = query.replace(" ", ""), text.replace(" ", "")
+    if len(t) < GARBLED_MIN_CHARS or not set(q) <= set(t):
+        return False
+    near = range(len(q) - GARBLED_EDITS, len(q) + GARBLED_EDITS + 1)
+    if GARBLED_MIN_SHARE * len(t) <= len(q) < len(t):  # cut off: compare with the starts of about its length
+        lengths = [n for n in near if 0 < n <= len(t)]
+    else:
+        lengths = [len(t)] if len(t) in near else []
+    edits = min((OSA.distance(q, t[:n], score_cutoff=GARBLED_EDITS) for n in lengths), default=GARBLED_EDITS + 1)
+    return edits <= GARBLED_EDITS and 2 * edits < len(q)
 
 
 def _deletions(word: str) -> set[str]:
@@ -206,9 +246,10 @@ class MatchIndex:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def _candidates(self, query: str) -> list[tuple[int, float]]:
-        """Up to ``CANDIDATES`` entries sharing the most IDF-weighted n-grams, with their cosine."""
-        ids = [self.vocab[g] for g in set(features(query)) if g in self.vocab]
+    def _candidates(self, query: str, grams: list[str] | None = None) -> list[tuple[int, float]]:
+        """Up to ``CANDIDATES`` entries sharing the most IDF-weighted n-grams (``features`` of the query
+        unless ``grams`` are given), with their cosine."""
+        ids = [self.vocab[g] for g in set(features(query) if grams is None else grams) if g in self.vocab]
         if not ids:
             return []
         fids = np.asarray(ids, dtype=np.int64)
@@ -303,6 +344,8 @@ class MatchIndex:
         partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 or contained else 0.0
         confidence = max(ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
                          partial * (0.85 + 0.15 * coverage) if contained else 0.0)
+        if confidence < GARBLED_CONFIDENCE and _garbled(query, text):
+            confidence = GARBLED_CONFIDENCE
         loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
                     fuzz.token_sort_ratio(query, text))
         return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence, max(ratio, prefix)
@@ -329,7 +372,7 @@ class MatchIndex:
         preferred: dict[str, tuple[float, int]] = {}
         prefer = (prefer_locale or "").split("-")[0].lower()
         for window in self._windows(text):
-            candidates = self._candidates(window)
+            candidates = self._candidates(window) or self._candidates(window, skip_bigrams(window))
             if not candidates:
                 continue
             numbers = self.entry_article_no[[entry for entry, _ in candidates]]

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.corpus import load_knowledge_base
 from knowledge.engine import BUNDLED_ARTICLES
-from knowledge.matcher import MatchIndex, features, words
+from knowledge.matcher import GARBLED_CONFIDENCE, MatchIndex, _garbled, features, skip_bigrams, words
 from knowledge.model import ENGLISH, Article, EnglishSource
 from knowledge.normalize import normalize
 
@@ -186,6 +186,52 @@ def test_a_cut_off_paste_fits_every_text_it_starts() -> None:
     assert found["whole"].score == found["whole"].fit == 100.0
     assert found["phone"].fit == found["app"].fit == 100.0
     assert found["app"].score < found["phone"].score < 100.0  # discounted for the part they lack
+
+
+@pytest.mark.parametrize(("paste", "text", "garbled"), [
+    ("刪刪除用使者", "刪除使用者", True),  # a doubled character and a swap
+    ("新增使者新者", "新增使用者", True),  # one character dropped, one repeated from the text
+    ("么么是是域", "什么是域", True),  # 什 replaced by its neighbour, 是 doubled
+    ("删除用户", "删除用户", True),  # itself
+    ("刪除群組", "刪除使用者", False),  # an other heading sharing words: 群組 is not in the text
+    ("設定使用者", "刪除使用者", False),  # two edits, but 設定 ("set up") is not in the text: an other heading
+    ("者使用除刪", "刪除使用者", False),  # the same characters in another order: too many edits
+    ("除使者", "刪除使用者", False),  # two edits in three characters
+    ("刪除用", "刪除用", False),  # too short to judge
+    ("Deleting usres", "deleting users", True),  # the measure holds for every script
+    ("檔將案複製到 Onerr", "將檔案複製到 OneDrive", True),  # cut off after 11 of 14 characters, a swap, a slip
+    ("將檔案複製", "將檔案複製到 OneDrive", False),  # cut off too short: the start of many texts
+    ("將檔案複製到 Onefoo", "將檔案複製到 OneDrive", False),  # cut off, but f is not in the text
+])
+def test_a_paste_of_a_text_s_own_characters_a_few_edits_away_is_that_text_garbled(
+    paste: str, text: str, garbled: bool
+) -> None:
+    assert _garbled(normalize(paste), normalize(text)) is garbled
+
+
+def test_a_garbled_short_han_heading_is_matched_confidently_and_an_other_heading_is_not() -> None:
+    index = MatchIndex.build([
+        article("delete-users", "zh-TW", "刪除使用者"),
+        article("add-users", "zh-TW", "新增使用者"),
+        article("groups", "zh-TW", "建立群組"),
+    ])
+    garbled = index.match("刪刪除用使者", limit=3)
+    assert garbled[0].article_id == "delete-users" and garbled[0].score == GARBLED_CONFIDENCE
+    assert all(m.score < GARBLED_CONFIDENCE for m in garbled[1:])
+    other = index.match("刪除群組", limit=3)  # "delete groups": shares 刪除 and 群組, but is neither
+    assert other and all(m.score < 80 for m in other)
+
+
+def test_skip_bigrams_pair_characters_one_apart_in_unspaced_scripts_only() -> None:
+    assert skip_bigrams(normalize("群原組群則 policy")) == ["群組", "原群", "組則"]
+    assert skip_bigrams(normalize("group policy")) == []
+
+
+def test_a_garbled_paste_sharing_no_bigram_with_its_text_is_still_found() -> None:
+    index = MatchIndex.build([article("group-policy", "zh-TW", "群組原則"), article("users", "zh-TW", "刪除使用者")])
+    assert not index._candidates(normalize("群原組群則"))  # every bigram of the text is broken
+    found = index.match("群原組群則", limit=3)
+    assert [m.article_id for m in found] == ["group-policy"] and found[0].score == GARBLED_CONFIDENCE
 
 
 @pytest.mark.parametrize(("prefer", "locale"), [(None, "nb-NO"), ("da-DK", "da-DK"), ("sv-SE", "nb-NO")])
