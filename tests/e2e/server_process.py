@@ -1,4 +1,10 @@
-"""The real bot as its own process (``python -m bot serve``) on a free loopback port, stopped by PID."""
+"""The real bot as its own process (``python -m bot serve``) on a free loopback port, stopped by PID.
+
+The one way tests start a bot process. It gets a clean environment (no ``.env``: it runs in the log's
+folder, importing the bot from this checkout), authentication off, the bundled articles unless
+``KB_PATH`` is given and no index cache; it is ready once its port accepts connections (the
+knowledge base is loaded before the port is bound).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.services import free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "TMPDIR", "CI")
+"""The only variables of the test run's environment the bot process sees."""
 
 
 @dataclass
@@ -45,13 +49,13 @@ class ServerProcess:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
+        """SIGKILL: no shutdown code runs, as a crash would leave it."""
         if self.alive():
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it lingers."""
+        """SIGTERM (aiohttp's graceful shutdown closes the stores), then SIGKILL if it lingers."""
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -59,20 +63,27 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
     def log_tail(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        return self.output()[-3000:]
 
 
-def start_server(state: Path, log: Path, *, port: int | None = None, startup_s: float = 60.0,
-                 **env: str) -> ServerProcess:
-    """Start the bot with SQLite state at ``state``; returns once it accepts connections."""
+def start_server(state: Path | None, log: Path, *, port: int | None = None, startup_s: float = 60.0,
+                 env: Mapping[str, str] | None = None) -> ServerProcess:
+    """Start the bot, with SQLite state at ``state`` (else ``STATE_STORE`` from ``env``); returns once it listens."""
     port = port or free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "MICROSOFT"))}
-    environment.update({"HOST": "127.0.0.1", "PORT": str(port), "STATE_STORE": f"sqlite:///{state}",
-                        "KB_CACHE_DIR": "", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO), **env})
+    environment = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH}
+    environment.update({"HOST": "127.0.0.1", "PORT": str(port), "KB_CACHE_DIR": "", "LOG_LEVEL": "WARNING",
+                        "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"})
+    if state is not None:
+        environment["STATE_STORE"] = f"sqlite:///{state}"
+    environment.update(env or {})
+    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=REPO, env=environment,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=log.parent, env=environment,
+                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     server = ServerProcess(process, port, log)
     deadline = time.monotonic() + startup_s
     while True:

@@ -4,19 +4,14 @@ messages are relayed both ways; a hub gets handoff.initiate; the relay survives 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.e2e.conftest import BOT_ID, BotServer, ConnectorStub, StartBot, teams_message
+from tests.e2e.server_process import start_server
 from tests.e2e.tickets_flow import (
     CHANNEL,
     PASTE_SV,
@@ -336,37 +331,12 @@ async def test_handoff_initiate_carries_the_transcript_and_status_completed_clos
     assert said(connector.received[-1]) == "You have no open request."
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _serve(state: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "STATE_STORE": f"sqlite:///{state}", "PORT": str(port), "HOST": "127.0.0.1",
-           "KB_CACHE_DIR": "", "LOG_LEVEL": "WARNING", "MicrosoftAppId": "", "ESCALATION_HANDOFF": "teams"}
-    with log.open("ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=REPO, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.2)
-    process.kill()
-    pytest.fail(f"the server did not start: {log.read_text()}")
-
-
 async def test_relay_continues_after_the_server_is_killed(connector: ConnectorStub, tmp_path: Path) -> None:
-    state, port, log = tmp_path / "state.db", _free_port(), tmp_path / "server.log"
-    process = await _serve(state, port, log)
+    state, log = tmp_path / "state.db", tmp_path / "server.log"
+    settings = {"MicrosoftAppId": "", "ESCALATION_HANDOFF": "teams"}
+    server = await asyncio.to_thread(start_server, state, log, env=settings)
     session = aiohttp.ClientSession()
-    bot = BotServer(f"http://127.0.0.1:{port}", session, None)  # type: ignore[arg-type]
+    bot = BotServer(server.url, session, None)  # type: ignore[arg-type]
     try:
         await register(bot, connector)
         posted = await escalate_with_button(bot, connector, "")
@@ -377,9 +347,10 @@ async def test_relay_continues_after_the_server_is_killed(connector: ConnectorSt
         await bot.post(agent_message(connector, "Before the crash", thread=thread))
         assert said(connector.received[-1]) == "Anna (support): Before the crash"
 
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=10) == -signal.SIGKILL
-        process = await _serve(state, port, log)
+        server.kill()
+        assert server.process.returncode == -signal.SIGKILL
+        port = server.port
+        server = await asyncio.to_thread(start_server, state, log, port=port, env=settings)
 
         await bot.post(agent_message(connector, "After the restart", thread=thread))
         assert connector.received[-1]["conversation"]["id"] == USER_CONVERSATION
@@ -389,5 +360,4 @@ async def test_relay_continues_after_the_server_is_killed(connector: ConnectorSt
         assert connector.received[-1]["text"] == "**Admin:** Thanks, it works"
     finally:
         await session.close()
-        process.kill()
-        process.wait(timeout=10)
+        server.kill()

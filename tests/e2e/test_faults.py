@@ -194,7 +194,7 @@ def test_sigkill_under_load_loses_no_acknowledged_feedback_and_the_restart_serve
     lock = threading.Lock()
     stop = threading.Event()
     with threaded_connector() as stub:
-        server = start_server(state, log, RATE_LIMIT_PER_MINUTE="0")
+        server = start_server(state, log, env={"RATE_LIMIT_PER_MINUTE": "0"})
         try:
             def sender(worker: int) -> None:
                 nonlocal failed
@@ -235,7 +235,7 @@ def test_sigkill_under_load_loses_no_acknowledged_feedback_and_the_restart_serve
         print(f"\nSIGKILL after {len(acknowledged)} acknowledged feedback posts ({failed} senders cut off):"
               f" {len(kept)} rows kept, {len(lost)} acknowledged lost")
         assert lost == []
-        restarted = start_server(state, log, RATE_LIMIT_PER_MINUTE="0")
+        restarted = start_server(state, log, env={"RATE_LIMIT_PER_MINUTE": "0"})
         try:
             session = requests.Session()
             language = teams_message(stub.url, "/language ko", user="29:kill-0")
@@ -260,7 +260,7 @@ def test_the_servers_own_log_at_info_holds_no_secret_or_paste(tmp_path: Path) ->
     secret, paste = "s3cret-app-password-77f1", "Zyxqv-9931 mailbox quota exceeded paste marker b7e2"
     log = tmp_path / "server.log"
     with threaded_connector() as stub:
-        server = start_server(tmp_path / "state.db", log, LOG_LEVEL="INFO", MicrosoftAppPassword=secret)
+        server = start_server(tmp_path / "state.db", log, env={"LOG_LEVEL": "INFO", "MicrosoftAppPassword": secret})
         try:
             session = requests.Session()
             url = f"{server.url}/api/messages"

@@ -40,7 +40,7 @@ def stub() -> Iterator[ThreadedConnector]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("fuzz-server")
-    process = start_server(folder / "state.db", folder / "server.log", RATE_LIMIT_PER_MINUTE="0")
+    process = start_server(folder / "state.db", folder / "server.log", env={"RATE_LIMIT_PER_MINUTE": "0"})
     yield process
     process.stop()
 
