@@ -14,10 +14,10 @@ finds its article. Where an unspaced script meets another (``附加文件Outlook
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.model import ENGLISH, Article, Match
@@ -115,13 +115,13 @@ def _garbled(query: str, text: str) -> bool:
     but an unrelated heading brings characters of its own, a slip does not.
     """
     q, t = query.replace(" ", ""), text.replace(" ", "")
-    if len(t) < GARBLED_MIN_CHARS or not set(q) <= set(t):
-        return False
     near = range(len(q) - GARBLED_EDITS, len(q) + GARBLED_EDITS + 1)
     if GARBLED_MIN_SHARE * len(t) <= len(q) < len(t):  # cut off: compare with the starts of about its length
         lengths = [n for n in near if 0 < n <= len(t)]
     else:
         lengths = [len(t)] if len(t) in near else []
+    if not lengths or len(t) < GARBLED_MIN_CHARS or not set(q) <= set(t):
+        return False
     edits = min((OSA.distance(q, t[:n], score_cutoff=GARBLED_EDITS) for n in lengths), default=GARBLED_EDITS + 1)
     return edits <= GARBLED_EDITS and 2 * edits < len(q)
 
@@ -322,8 +322,8 @@ class MatchIndex:
                     groups.append((sorted(near)[:TYPO_MAX_WORDS], TYPO_CREDIT))
         return groups
 
-    def _rescore(self, query: str, entry: int, cosine: float) -> tuple[float, float, float]:
-        """``(rank, confidence, fit)`` of one entry for one query window.
+    def _rescore(self, query: str, entries: list[int], cosines: list[float]) -> list[tuple[float, float, float]]:
+        """``(rank, confidence, fit)`` of each entry for one query window, scored together (``process.cdist``).
 
         Confidence is edit-distance similarity that tolerates typos, a cut-off end (prefix
         ratio) and surrounding words (partial ratio), discounted when lengths differ; it decides
@@ -331,24 +331,43 @@ class MatchIndex:
         other translations of the same text better; it orders the candidates. Fit is the
         similarity of the paste to the text or its start, without the discount for a cut-off end.
         """
-        text = self.texts[entry]
-        shorter, longer = sorted((len(query), len(text)))
-        if longer == 0:
-            return 0.0, 0.0, 0.0
-        coverage = shorter / longer
-        ratio = fuzz.ratio(query, text)
-        prefix = fuzz.ratio(query, text[: len(query)]) if len(query) < len(text) else ratio
+        texts = [self.texts[e] for e in entries]
+        n_query = len(query)
+        lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
+        longer = np.maximum(lengths, n_query)
+        coverage = np.minimum(lengths, n_query) / np.maximum(longer, 1.0)
+
+        def scores(scorer: Callable[..., float], choices: list[str]) -> np.ndarray:
+            found: np.ndarray = process.cdist([query], choices, scorer=scorer, dtype=np.float64)[0]
+            return found
+
+        ratio = scores(fuzz.ratio, texts)
+        prefix = scores(fuzz.ratio, [t[:n_query] for t in texts])  # the text itself when not longer than the paste
         # The whole entry inside a longer paste (an error string with context) is strong evidence;
         # the paste matching only the middle of a longer entry is weak.
-        contained = self.entry_is_error[entry] and len(query) > len(text) >= MIN_CONTAINED_CHARS
-        partial = fuzz.partial_ratio(query, text) if coverage >= 0.5 or contained else 0.0
-        confidence = max(ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
-                         partial * (0.85 + 0.15 * coverage) if contained else 0.0)
-        if confidence < GARBLED_CONFIDENCE and _garbled(query, text):
-            confidence = GARBLED_CONFIDENCE
-        loose = max(ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
-                    fuzz.token_sort_ratio(query, text))
-        return 0.7 * loose + 30.0 * min(cosine, 1.0), confidence, max(ratio, prefix)
+        is_error = np.fromiter((self.entry_is_error[e] for e in entries), dtype=bool, count=len(entries))
+        contained = is_error & (lengths < n_query) & (lengths >= MIN_CONTAINED_CHARS)
+        partial = np.zeros(len(texts))
+        wanted = np.flatnonzero((coverage >= 0.5) | contained)
+        if len(wanted):
+            partial[wanted] = scores(fuzz.partial_ratio, [texts[i] for i in wanted])
+        confidence = np.maximum.reduce([
+            ratio, prefix * (0.85 + 0.15 * coverage), partial * (0.6 + 0.4 * coverage),
+            np.where(contained, partial * (0.85 + 0.15 * coverage), 0.0),
+        ])
+        loose = np.maximum.reduce([
+            ratio, prefix * (0.8 + 0.2 * coverage), partial * (0.7 + 0.3 * coverage),
+            scores(fuzz.token_sort_ratio, texts),
+        ])
+        rank = 0.7 * loose + 30.0 * np.minimum(np.asarray(cosines, dtype=np.float64), 1.0)
+        fit = np.maximum(ratio, prefix)
+        out: list[tuple[float, float, float]] = []
+        for i, text in enumerate(texts):
+            c = float(confidence[i]) if longer[i] else 0.0
+            if c < GARBLED_CONFIDENCE and _garbled(query, text):
+                c = GARBLED_CONFIDENCE
+            out.append((float(rank[i]), c, float(fit[i])) if longer[i] else (0.0, 0.0, 0.0))
+        return out
 
     def _windows(self, text: str) -> list[str]:
         cleaned = clean_paste(text)
@@ -377,7 +396,7 @@ class MatchIndex:
                 continue
             numbers = self.entry_article_no[[entry for entry, _ in candidates]]
             articles, which = np.unique(numbers, return_inverse=True)
-            scored = [self._rescore(window, entry, cosine) for entry, cosine in candidates]
+            scored = self._rescore(window, [entry for entry, _ in candidates], [c for _, c in candidates])
             # A near-verbatim match is not reordered by association: it fades out between the two bounds.
             best_confidence = max(c for _, c, _ in scored)
             verbatim = min(max((best_confidence - VERBATIM_FROM) / (VERBATIM_TO - VERBATIM_FROM), 0.0), 1.0)
