@@ -12,13 +12,13 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from knowledge.docfx import article_id_from_stem, parse_article
 from knowledge.locales import canonical_locale
-from knowledge.model import Article, ArticleParseError, ArticleProblem
+from knowledge.model import Article, ArticleParseError, ArticleProblem, EnglishSource
 
 __all__ = [
     "KnowledgeBase",
@@ -173,9 +173,10 @@ def _parse_all(jobs: list[ArticleFile], progress: Progress | None) -> list[Artic
     if progress:
         progress(0, total)
     if total >= PARALLEL_MIN_FILES and workers > 1:
+        repeats = _Repeats()  # shared as each chunk arrives, so the copies' memory is reused at once
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for parsed in pool.map(_parse_chunk, chunks):
-                results += parsed
+                results += map(repeats.share, parsed)
                 if progress:
                     progress(len(results), total)
     else:
@@ -206,6 +207,27 @@ def load_knowledge_base(folders: Sequence[str | Path], *, progress: Progress | N
         else:
             problems.append(result)
     return KnowledgeBase(articles, problems)
+
+
+class _Repeats:
+    """One copy of what article versions repeat, where parsing in worker processes gives each its own:
+    the English source (the same in every locale's span file of an article, about a tenth of a big
+    KB's memory), the article id, the KB root and the locale."""
+
+    def __init__(self) -> None:
+        self.english: dict[EnglishSource, EnglishSource] = {}
+        self.strings: dict[str, str] = {}
+
+    def share(self, result: Article | ArticleProblem) -> Article | ArticleProblem:
+        if not isinstance(result, Article):
+            return result
+        source = result.english
+        if source is not None:
+            source = self.english.setdefault(source, source)
+        strings = self.strings
+        return replace(result, english=source, id=strings.setdefault(result.id, result.id),
+                       kb_root=strings.setdefault(result.kb_root, result.kb_root),
+                       locale=strings.setdefault(result.locale, result.locale))
 
 
 def check_folder(folder: str | Path, *, progress: Progress | None = None) -> list[ArticleProblem]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EnglishSource:
     """The English source text carried by a span-format (sxs) file."""
 
@@ -15,7 +15,7 @@ class EnglishSource:
     body: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """One article file in one locale.
 
@@ -37,7 +37,7 @@ class Article:
     english: EnglishSource | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArticleProblem:
     """Why one file could not be (fully) loaded: path, 1-based line, reason."""
 
