@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +52,7 @@ from bot.escalation.tickets import (
 from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
 from bot.storage import StorageError
 from bot.strings import Strings, strings_for
+from bot.turn_state import DeskConversationState
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class Escalation:
         """Keep each conversation's recent lines and last answer in the plugin's conversation state;
         ``answer(text, locale)`` is the knowledge base's answer card, for an agent's ``/kb``."""
         self._transcript = conversation_state.create_property("InsightDeskTranscript")
+        if isinstance(conversation_state, DeskConversationState):  # two turns at once: both turns' lines kept
+            conversation_state.merge_property("InsightDeskTranscript", merge_transcript)
         self._shown = conversation_state.create_property("InsightDeskShown")
         self._answer = answer
 
@@ -672,3 +675,33 @@ def _line_from_document(doc: Any) -> Line | None:
         return None
 
 
+def merge_transcript(stored: Any, loaded: Any, mine: Any) -> list[dict[str, Any]]:
+    """The transcript to store when another turn of the conversation saved since this one read it: the lines
+    stored now, then this turn's new ones (in ``mine``, not in ``loaded``) that are not stored yet, in the
+    order they were said (their time; stable for equal times), the last ``MAX_TRANSCRIPT_LINES`` kept.
+    A line is who, what and when: the same words said again later are a new line."""
+    kept = [line for line in stored if isinstance(line, dict)] if isinstance(stored, list) else []
+    old = {_line_key(line) for line in loaded if isinstance(line, dict)} if isinstance(loaded, list) else set()
+    seen = {_line_key(line) for line in kept}
+    for line in mine if isinstance(mine, list) else []:
+        if isinstance(line, dict) and _line_key(line) not in old | seen:
+            kept.append(line)
+            seen.add(_line_key(line))
+    kept.sort(key=_said_at)
+    return kept[-MAX_TRANSCRIPT_LINES:]
+
+
+def _line_key(doc: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(doc.get(field)) for field in ("role", "name", "text", "at"))
+
+
+def _said_at(doc: dict[str, Any]) -> datetime:
+    """When a stored line was said; a line without a readable time sorts first."""
+    try:
+        at = datetime.fromisoformat(str(doc.get("at")))
+    except ValueError:
+        return _EARLIEST
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import itertools
@@ -41,11 +42,14 @@ class ConnectorStub:
 
 
 @contextlib.asynccontextmanager
-async def serve_connector() -> AsyncIterator[ConnectorStub]:
-    """A connector stub on a free loopback port, stopped on exit."""
+async def serve_connector(*, delay: float = 0.0) -> AsyncIterator[ConnectorStub]:
+    """A connector stub on a free loopback port, stopped on exit; it answers each post after ``delay`` seconds
+    (a slow channel: every turn still sending its reply when the next turns start)."""
     stub = ConnectorStub()
 
     async def record(request: web.Request) -> web.Response:
+        if delay:
+            await asyncio.sleep(delay)
         stub.paths.append(request.path)
         stub.authorizations.append(request.headers.get("Authorization"))
         stub.received.append(await request.json())

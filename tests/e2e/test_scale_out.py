@@ -7,7 +7,7 @@ either is in one report, and killing one instance loses nothing the other needs.
 Tickets too: an agents' channel registered through one instance gets the ticket a user opened through
 the other; two agents pressing "Take it" at the same moment on different instances give one owner and one
 polite refusal (the Redis store's e-tag check decides); the relay and the resolve then work through
-either instance.
+either instance. Messages of one conversation sent at once through both instances all reach its ticket.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from bot.escalation import StorageTicketStore, Ticket, TicketState
+from bot.escalation.tickets import Role
 from bot.feedback import load_report
 from bot.storage import aclose_storage, create_storage
 from tests.e2e.conftest import ConnectorStub, teams_message
@@ -264,3 +265,28 @@ async def test_tickets_move_between_instances_and_two_takes_at_once_give_one_own
     assert f"{owner} har markerat din begäran #{number} som löst." in said(
         to_conversation(connector, USER_CONVERSATION)[-1])
     assert (await stored_ticket(state_url, number)).state is TicketState.RESOLVED
+
+
+async def test_messages_of_one_conversation_at_once_on_both_instances_are_all_in_the_ticket(
+    two_bots: list[BotProcess], state_url: str, connector: ConnectorStub
+) -> None:
+    """Five messages of one conversation at the same moment, spread over both instances, writes held so every
+    turn reads the conversation's state before any saves it: each save after the first meets an e-tag
+    conflict, merges and writes again; the ticket then holds every message once, in order of time."""
+    a, b = two_bots
+    await a.post(teams_message(connector.url, "hello there, anyone home?"))
+    texts = [f"Printer on floor {n} prints only blank pages" for n in range(5)]
+    await pause_writes(state_url)
+    posts = [two_bots[n % 2].post(teams_message(connector.url, text)) for n, text in enumerate(texts)]
+    assert list(await asyncio.gather(*posts)) == [201] * len(texts)
+    assert len(to_conversation(connector, USER_CONVERSATION)) == 1 + len(texts), "every message answered"
+    await b.post(teams_message(connector.url, "I want to talk to a human"))
+    offer = card_of(connector.received[-1])
+    assert offer is not None
+    await a.post(teams_message(connector.url, value={**submits(offer)["escalate_confirm"], "description": "x"}))
+    transcript = (await stored_ticket(state_url, 1)).transcript
+    said_by_user = [line.text for line in transcript if line.role is Role.USER]
+    assert said_by_user[0] == "hello there, anyone home?" and said_by_user[-1] == "I want to talk to a human"
+    assert sorted(said_by_user[1:-1]) == sorted(texts), "each message exactly once"
+    assert len([line for line in transcript if line.role is Role.BOT]) == 2 + len(texts), "each reply once"
+    assert [line.at for line in transcript] == sorted(line.at for line in transcript)
