@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from knowledge.locales import canonical_locale
-from knowledge.model import Article, ArticleParseError, EnglishSource
+from knowledge.model import Article, ArticleParseError, EnglishSource, pack
 
 __all__ = ["article_id_from_stem", "parse_article", "quoted_strings"]
 
@@ -396,7 +396,7 @@ def parse_article(
         english = EnglishSource(
             heading=en_heading,
             error_strings=quoted_strings(en_heading),
-            body=_clean_body(_unwrap(raw_body, english=True)),
+            packed_body=pack(_clean_body(_unwrap(raw_body, english=True))),
         )
 
     title = _plain(_unwrap(str(fields.get("title") or ""), english=False)) or heading
@@ -413,7 +413,7 @@ def parse_article(
         heading=heading,
         anchor=anchor,
         error_strings=quoted_strings(heading),
-        body=local_body,
+        packed_body=pack(local_body),
         custom_ids=_as_strings(fields.get("ms.custom")),
         english=english,
     )

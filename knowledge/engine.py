@@ -128,7 +128,7 @@ class KnowledgeEngine:
                 return Article(
                     id=source.id, locale=ENGLISH, path=source.path, kb_root=source.kb_root,
                     title=en.heading, heading=en.heading, anchor=source.anchor,
-                    error_strings=en.error_strings, body=en.body, custom_ids=source.custom_ids,
+                    error_strings=en.error_strings, packed_body=en.packed_body, custom_ids=source.custom_ids,
                 )
         return None
 

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+def pack(text: str) -> bytes:
+    """``text`` compressed for keeping: article bodies are most of a big knowledge base's memory."""
+    return zlib.compress(text.encode("utf-8", "surrogatepass"))
+
+
+def unpack(packed: bytes) -> str:
+    """The text that ``pack`` compressed."""
+    return zlib.decompress(packed).decode("utf-8", "surrogatepass")
+
+
 @dataclass(frozen=True, slots=True)
 class EnglishSource:
-    """The English source text carried by a span-format (sxs) file."""
+    """The English source text carried by a span-format (sxs) file; ``body`` is kept packed (see ``pack``)."""
 
     heading: str
     error_strings: tuple[str, ...]
-    body: str
+    packed_body: bytes = field(repr=False)
+
+    @property
+    def body(self) -> str:
+        return unpack(self.packed_body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +36,8 @@ class Article:
 
     ``id`` groups translations: the file stem (zero-width characters removed) when the
     file sits under a locale folder, else the heading anchor. ``path`` is relative to
-    ``kb_root`` with forward slashes.
+    ``kb_root`` with forward slashes. The markdown ``body`` is kept packed (``packed_body``, see ``pack``)
+    and unpacked on each read: about 8 µs, once per answer shown.
     """
 
     id: str
@@ -32,9 +48,13 @@ class Article:
     heading: str
     anchor: str | None
     error_strings: tuple[str, ...]
-    body: str
+    packed_body: bytes = field(repr=False)
     custom_ids: tuple[str, ...] = ()
     english: EnglishSource | None = None
+
+    @property
+    def body(self) -> str:
+        return unpack(self.packed_body)
 
 
 @dataclass(frozen=True, slots=True)

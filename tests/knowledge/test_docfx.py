@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from knowledge.docfx import _simple_front_matter, article_id_from_stem, parse_article, quoted_strings
-from knowledge.model import Article, ArticleParseError
+from knowledge.model import Article, ArticleParseError, pack, unpack
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "knowledge" / "articles"
@@ -480,3 +480,16 @@ def test_every_corpus_file_parses_and_headings_agree_with_the_corpus_index(local
                 assert article.english.heading in index[(path, "h1_en")], path
                 assert not MARKUP.search(article.english.body), path
     assert parsed > 4000
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=())))
+def test_any_text_packed_reads_back_unchanged(text: str) -> None:
+    assert unpack(pack(text)) == text
+
+
+def test_an_article_body_is_kept_packed_and_read_back_unchanged() -> None:
+    body = "Om du vill återställa lösenordet går du till [administrationscentret](/microsoft-365/admin/).\n" * 8
+    article = parse_article(f"---\ntitle: T\nms.contentlocale: sv-SE\n---\n# Rubrik\n\n{body}", path="sv-SE/a.md",
+                            kb_root="/kb", locale_hint=None, article_id=None)
+    assert article.body == body.strip()
+    assert len(article.packed_body) < len(body.encode()) / 4

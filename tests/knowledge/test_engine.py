@@ -11,7 +11,7 @@ import pytest
 
 from knowledge.corpus import KnowledgeBase
 from knowledge.engine import BUNDLED_ARTICLES, DEFAULT_LOCALE, KnowledgeEngine, Thresholds
-from knowledge.model import ENGLISH, Article, Match, Tier
+from knowledge.model import ENGLISH, Article, Match, Tier, pack
 
 SEED_ID = "error-validating-access-token-during-onboarding"
 ZH = "驗證存取權杖時發生錯誤"
@@ -270,7 +270,7 @@ def test_engine_tiers_come_from_its_thresholds() -> None:
 
 def swedish(article_id: str, heading: str) -> Article:
     return Article(id=article_id, locale="sv-SE", path=f"sv-SE/{article_id}.md", kb_root="/kb", title=heading,
-                   heading=heading, anchor=None, error_strings=(), body="Text.")
+                   heading=heading, anchor=None, error_strings=(), packed_body=pack("Text."))
 
 
 def test_a_paste_two_articles_share_is_a_question() -> None:

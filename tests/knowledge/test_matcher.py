@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 from knowledge.corpus import load_knowledge_base
 from knowledge.engine import BUNDLED_ARTICLES
 from knowledge.matcher import GARBLED_CONFIDENCE, MatchIndex, _garbled, features, skip_bigrams, words
-from knowledge.model import ENGLISH, Article, EnglishSource
+from knowledge.model import ENGLISH, Article, EnglishSource, pack
 from knowledge.normalize import normalize
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -33,7 +33,7 @@ def article(
 ) -> Article:
     return Article(
         id=article_id, locale=locale, path=f"{locale}/{article_id}.md", kb_root="/kb", title=title or heading,
-        heading=heading, anchor=None, error_strings=tuple(errors), body="Text.", english=english,
+        heading=heading, anchor=None, error_strings=tuple(errors), packed_body=pack("Text."), english=english,
     )
 
 
@@ -94,7 +94,7 @@ def test_english_source_is_indexed_once_for_all_translations(seed_index: MatchIn
 
 
 def test_an_untranslated_text_counts_as_english() -> None:
-    en = EnglishSource(heading='"Access denied" error', error_strings=("Access denied",), body="Text.")
+    en = EnglishSource(heading='"Access denied" error', error_strings=("Access denied",), packed_body=pack("Text."))
     index = MatchIndex.build([article("a", "sv-SE", 'Felet "Access denied"', errors=["Access denied"], english=en)])
     (best,) = index.match("Access denied")
     assert best.locale == ENGLISH
