@@ -692,6 +692,11 @@ def report(args: argparse.Namespace, stub: RecordingStub, tally: Tally, seconds:
                       for k, v in sorted(tally.latencies_ms.items())))
     print(f"turns: {len(tally.turns_ms)} POSTs answered, p50 {percentile(tally.turns_ms, 0.5):.1f} ms,"
           f" p99 {percentile(tally.turns_ms, 0.99):.1f} ms, {slow} slower than the channel's {CHANNEL_LIMIT_S:.0f} s")
+    confirms = tally.latencies_ms.get("confirm", [])
+    print(f"confirms: {len(confirms)} answered (the ticket created, or 'already open'), p50"
+          f" {percentile(confirms, 0.5):.0f} ms, p99 {percentile(confirms, 0.99):.0f} ms, max"
+          f" {max(confirms, default=float('nan')):.0f} ms, {sum(ms > CHANNEL_LIMIT_S * 1000 for ms in confirms)}"
+          f" slower than the channel's {CHANNEL_LIMIT_S:.0f} s")
     print(f"messages: {', '.join(f'{k} {n}' for k, n in kinds.most_common())}; {tally.lost} lost,"
           f" {tally.failed_posts} failed posts; HTTP statuses {dict(sorted(tally.statuses.items()))};"
           f" {len(stub.posts)} posts and {sum(map(len, stub.updates.values()))} card updates at the stub")

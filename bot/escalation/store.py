@@ -18,7 +18,16 @@ first index entry, the ticket itself) is written with ``bot.storage.CREATE_ONLY_
 creating the very first ticket at once cannot both number it 1, and neither loses the other's index
 entry. The counter is the first item of the write: over Blob, where each item is its own upload, a lost
 race on it writes nothing. Over a store without create-only (another botbuilder ``Storage``) new documents
-are written unconditionally, as before; within one process creation is serialized.
+are written unconditionally, as before; within one process creation is serialized (in batches).
+
+Creation is batched: each ``create`` waits in the store's queue, and one task per store writes the
+waiting ones together, each batch in one ``Storage.write`` (counter first, then ``open``, the user and
+conversation indexes and the tickets), numbered consecutively from the counter it read. Within one
+process batches follow one another, so they never race each other for the counter; a batch that loses a
+race to another process is computed again as a whole. A burst of confirmations costs a few store round
+trips, not one read and one write per ticket queued behind the last. The ``open`` list is the one
+document every creation and every close or reopen edits: in one process they take turns on it (a lock
+from reading it to writing it), so a burst of them does not use up its retries racing itself.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from botbuilder.core import MemoryStorage, Storage
@@ -46,6 +55,8 @@ log = logging.getLogger(__name__)
 PREFIX = "insight-desk/escalation/"
 MAX_ATTEMPTS = 8
 """Attempts of one change against concurrent writers before giving up with ``StorageError``."""
+MAX_BATCH = 32
+"""Tickets created by one write at most (the rest wait for the next one)."""
 
 Change = Callable[[Ticket], Ticket]
 
@@ -99,6 +110,16 @@ COUNTER_KEY = PREFIX + "counter"
 OPEN_KEY = PREFIX + "open"
 
 
+@dataclass(frozen=True)
+class _Creation:
+    """One ``create`` waiting for its batch: the ticket's builder, a draft of it (its user and conversation)
+    and where its caller waits for the outcome."""
+
+    build: Callable[[int], Ticket]
+    probe: Ticket
+    done: asyncio.Future[Ticket]
+
+
 def _doc(found: dict[str, Any], key: str, new: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stored document (a copy carrying its e-tag), or a copy of ``new`` (a new one without e-tag)."""
     item = found.get(key)
@@ -110,7 +131,11 @@ class StorageTicketStore:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._create_lock = asyncio.Lock()
+        self._waiting: list[_Creation] = []
+        self._creator: asyncio.Task[None] | None = None
+        """The task creating the waiting tickets, while there are any."""
+        self._open_lock = asyncio.Lock()
+        """Held from reading the ``open`` list to writing it: this process's changes of it never race."""
         self._memory_lock = asyncio.Lock() if isinstance(storage, MemoryStorage) else None
         self._new: dict[str, Any] = {"e_tag": CREATE_ONLY_E_TAG} if honours_create_only(storage) else {}
         """What a document that does not exist yet starts as: written only if it still does not."""
@@ -129,34 +154,80 @@ class StorageTicketStore:
         raise StorageError(f"{what}: gave up after {MAX_ATTEMPTS} concurrent changes", operation="write")
 
     async def create(self, build: Callable[[int], Ticket]) -> Ticket:
-        async with self._create_lock:
-            result: Ticket = await self._retry("create a ticket", lambda: self._create(build))
-            return result
+        creation = _Creation(build, build(0), asyncio.get_running_loop().create_future())
+        self._waiting.append(creation)
+        creator = self._creator
+        if creator is None or creator.done() or creator.get_loop() is not creation.done.get_loop():
+            self._creator = asyncio.create_task(self._create_waiting())
+        return await creation.done
 
-    async def _create(self, build: Callable[[int], Ticket]) -> Ticket:
-        probe = build(0)
-        keys = [COUNTER_KEY, OPEN_KEY, user_key(probe.user.id), conversation_key(probe.conversation_id)]
-        found = await self.storage.read(keys)
-        user_doc = _doc(found, keys[2], self._new)
-        existing = user_doc.get("ticket")
-        if isinstance(existing, int):
-            current = await self.get(existing)
-            if current is not None and current.is_open:
-                raise TicketStillOpen(current, f"user already has open ticket {existing}")
+    async def _create_waiting(self) -> None:
+        """Create the waiting tickets, a batch per write, until none waits (one such task per store)."""
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            batch = [c for c in batch if not c.done.cancelled()]  # its caller gave up before it was stored
+            if batch:
+                await self._create_batch(batch)
+
+    async def _create_batch(self, batch: list[_Creation]) -> None:
+        """Store ``batch`` (again while other processes win the race) and hand each caller its outcome."""
+        outcomes: list[Ticket | Exception]
+        try:
+            outcomes = await self._retry(f"create {len(batch)} tickets", lambda: self._create(batch))
+        except Exception as e:  # the store failed: every caller of the batch sees it raised
+            outcomes = [e] * len(batch)
+        for creation, outcome in zip(batch, outcomes, strict=True):
+            if creation.done.cancelled():  # its caller gave up waiting (its ticket may be stored all the same)
+                continue
+            if isinstance(outcome, Ticket):
+                creation.done.set_result(outcome)
+            else:
+                creation.done.set_exception(outcome)
+
+    async def _create(self, batch: list[_Creation]) -> list[Ticket | Exception]:
+        """Number and store the tickets of ``batch`` in one write; ``TicketStillOpen`` instead for each
+        whose user has an open ticket (stored, or made earlier in the batch)."""
+        async with self._open_lock:
+            return await self._create_under_lock(batch)
+
+    async def _create_under_lock(self, batch: list[_Creation]) -> list[Ticket | Exception]:
+        users = [user_key(c.probe.user.id) for c in batch]
+        conversations = [conversation_key(c.probe.conversation_id) for c in batch]
+        found = await self.storage.read([COUNTER_KEY, OPEN_KEY, *users, *conversations])
+        still_open = await self._open_tickets_of(found, users)
         counter = _doc(found, COUNTER_KEY, self._new)
-        number = int(counter.get("next") or 1)
-        ticket = build(number)
-        counter["next"] = number + 1
         open_doc = _doc(found, OPEN_KEY, self._new)
-        open_doc["tickets"] = [*open_doc.get("tickets", []), number]
-        user_doc["ticket"] = number
-        conversation_doc = _doc(found, keys[3], self._new)
-        conversation_doc["ticket"] = number
-        await self.storage.write({
-            COUNTER_KEY: counter, OPEN_KEY: open_doc, keys[2]: user_doc, keys[3]: conversation_doc,
-            ticket_key(number): {**ticket_to_document(ticket), **self._new},
-        })
-        return ticket
+        number = int(counter.get("next") or 1)
+        indexes: dict[str, Any] = {COUNTER_KEY: counter, OPEN_KEY: open_doc}
+        tickets: dict[str, Any] = {}
+        outcomes: list[Ticket | Exception] = []
+        for creation, user, conversation in zip(batch, users, conversations, strict=True):
+            existing = still_open.get(user)
+            if existing is not None:
+                outcomes.append(TicketStillOpen(existing, f"user already has open ticket {existing.number}"))
+                continue
+            ticket = still_open[user] = creation.build(number)
+            outcomes.append(ticket)
+            open_doc["tickets"] = [*open_doc.get("tickets", []), number]
+            for key in (user, conversation):
+                indexes[key] = indexes.get(key) or _doc(found, key, self._new)
+                indexes[key]["ticket"] = number
+            tickets[ticket_key(number)] = {**ticket_to_document(ticket), **self._new}
+            number += 1
+        if tickets:
+            counter["next"] = number
+            await self.storage.write({**indexes, **tickets})  # the counter first (see the module)
+        return outcomes
+
+    async def _open_tickets_of(self, found: dict[str, Any], users: list[str]) -> dict[str, Ticket]:
+        """The open tickets that the user indexes among ``found`` point to, by index key."""
+        numbers = {key: _doc(found, key).get("ticket") for key in users}
+        numbered = {key: n for key, n in numbers.items() if isinstance(n, int)}
+        if not numbered:
+            return {}
+        items = await self.storage.read([ticket_key(n) for n in numbered.values()])
+        tickets = {key: self._ticket(items.get(ticket_key(n))) for key, n in numbered.items()}
+        return {key: t for key, t in tickets.items() if t is not None and t.is_open}
 
     async def get(self, number: int) -> Ticket | None:
         found = await self.storage.read([ticket_key(number)])
@@ -191,7 +262,12 @@ class StorageTicketStore:
         if document["e_tag"] is None:
             document.pop("e_tag")
         changes: dict[str, Any] = {key: document}
-        if after.is_open != before.is_open or after.thread != before.thread:
+        if after.is_open != before.is_open:
+            async with self._open_lock:
+                changes.update(await self._indexes(before, after))
+                await self.storage.write(changes)
+            return before, after
+        if after.thread != before.thread:
             changes.update(await self._indexes(before, after))
         await self.storage.write(changes)
         return before, after

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from botbuilder.core import MemoryStorage, Storage
 
-from bot.escalation.store import COUNTER_KEY, StorageTicketStore, ticket_key
+from bot.escalation.store import (
+    COUNTER_KEY,
+    MAX_BATCH,
+    OPEN_KEY,
+    StorageTicketStore,
+    conversation_key,
+    ticket_key,
+    user_key,
+)
 from bot.escalation.tickets import (
     Line,
     Person,
@@ -199,3 +207,63 @@ async def test_two_instances_creating_the_very_first_ticket_get_two_numbers(back
         assert {(await store.open_for_user(u) or made[0]).number for u in ("29:a", "29:b")} == {1, 2}
     third = await instances[1].create(draft("29:c", "a:c"))
     assert third.number == 3
+
+
+BURST = 50
+
+
+async def test_a_burst_of_creates_on_two_instances_numbers_and_indexes_every_ticket(backend: Backend) -> None:
+    """50 users confirm at once, through two instances of the bot; at the same instant one of them confirms
+    again from a group chat and a user with an open ticket confirms again: 50 tickets with 50 numbers, two
+    refusals naming the open tickets, and every index (counter, open list, user, conversation) agrees."""
+    instances = [StorageTicketStore(backend.make()) for _ in range(2)]
+    earlier = await instances[0].create(draft("29:earlier", "a:earlier"))
+    burst = [instances[n % 2].create(draft(f"29:u{n}", f"a:{n}")) for n in range(BURST)]
+    again = [instances[0].create(draft("29:u1", "19:group-1")), instances[1].create(draft("29:earlier", "a:x"))]
+    results = await asyncio.gather(*burst, *again, return_exceptions=True)
+    made = [r for r in results if isinstance(r, Ticket)]
+    refused = [r for r in results if isinstance(r, TicketStillOpen)]
+    assert (len(made), len(refused)) == (BURST, 2), [r for r in results if not isinstance(r, Ticket)]
+    by_user = {t.user.id: t for t in made}
+    assert len(by_user) == BURST  # u1's two confirms made one ticket (either may win), the other was refused
+    assert sorted(r.ticket.number for r in refused) == sorted([earlier.number, by_user["29:u1"].number])
+    numbers = sorted(t.number for t in made)
+    assert len(set(numbers)) == BURST and numbers[0] > earlier.number
+    storage = backend.make()
+    reader = StorageTicketStore(storage)  # a third client: what is stored, not what a process remembers
+    found = await storage.read([COUNTER_KEY, OPEN_KEY])
+    if backend.name != "blob":  # one write is all or nothing: no number is skipped, the open list is exact
+        assert numbers == list(range(2, BURST + 2))
+        assert sorted(found[OPEN_KEY]["tickets"]) == [earlier.number, *numbers]
+    assert found[COUNTER_KEY]["next"] == numbers[-1] + 1
+    assert sorted(t.number for t in await reader.open_tickets()) == [earlier.number, *numbers]
+    for n in range(BURST):
+        ticket = by_user[f"29:u{n}"]
+        assert await reader.get(ticket.number) == ticket
+        assert await reader.open_for_user(f"29:u{n}") == ticket
+        assert await reader.open_in_conversation(ticket.conversation_id) == ticket
+    other_chat = ({"a:1", "19:group-1"} - {by_user["29:u1"].conversation_id}).pop()
+    assert await reader.open_in_conversation(other_chat) is None
+
+
+class CountingWrites(SqliteStorage):
+    """A real SQLite store that counts its writes."""
+
+    writes = 0
+
+    async def write(self, changes: dict[str, Any] | None) -> None:
+        self.writes += 1
+        await super().write(changes)
+
+
+async def test_a_burst_of_creates_is_written_in_batches_not_one_write_each(tmp_path: Path) -> None:
+    """The creates waiting together are stored together: a burst costs a few round trips to the store, not
+    one read and one write per ticket, each waiting for the one before."""
+    storage = CountingWrites(tmp_path / "state.db")
+    store = StorageTicketStore(storage)
+    made = await asyncio.gather(*(store.create(draft(f"29:u{n}", f"a:{n}")) for n in range(BURST)))
+    assert sorted(t.number for t in made) == list(range(1, BURST + 1))
+    assert storage.writes <= -(-BURST // MAX_BATCH) + 1
+    found = await storage.read([user_key("29:u7"), conversation_key("a:7")])
+    assert {doc["ticket"] for doc in found.values()} == {next(t.number for t in made if t.user.id == "29:u7")}
+    storage.close()
