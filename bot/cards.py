@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.strings import Strings
-from knowledge.locales import localize_docs_url
+from knowledge.locales import is_right_to_left, localize_docs_url
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_CARD_BYTES = 20_000
@@ -143,9 +143,13 @@ def _data(action: str, **fields: str | None) -> dict[str, Any]:
     return data
 
 
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *,
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *, locale: str,
           full_width: bool = False) -> dict[str, Any]:
+    """A 1.5 card; ``"rtl": true`` (right-to-left layout) when ``locale``, its text's language, is
+    written right to left. Left-to-right cards do not carry the key."""
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
+    if is_right_to_left(locale):
+        card["rtl"] = True
     if actions:
         card["actions"] = actions
     card["fallbackText"] = fallback
@@ -232,7 +236,8 @@ def answer_card(
         ]
         if was_cut:
             blocks.append(_text(strings.text("truncated"), isSubtle=True, size="Small"))
-        card = _card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings), full_width=True)
+        card = _card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings), locale=locale,
+                     full_width=True)
         size = wire_size(card)
         if size <= MAX_CARD_BYTES or limit <= MIN_BODY_CHARS:
             return card
@@ -255,7 +260,7 @@ def suggest_card(choices: list[Choice], *, query: str, strings: Strings) -> dict
                for c in choices]
     actions.append(_submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale)))
     return _card([_text(strings.text("did_you_mean"), weight="Bolder")], actions,
-                 suggest_markdown(choices, strings=strings))
+                 suggest_markdown(choices, strings=strings), locale=strings.locale)
 
 
 def suggest_markdown(choices: list[Choice], *, strings: Strings) -> str:
@@ -267,13 +272,13 @@ def not_found_card(*, query: str, strings: Strings, text: str | None = None) -> 
     """Nothing matched: say so (``text``, else the catalog's ``not_found``) and offer a person."""
     offer = _submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale))
     said = text or strings.text("not_found")
-    return _card([_text(said)], [offer], said)
+    return _card([_text(said)], [offer], said, locale=strings.locale)
 
 
 def welcome_card(*, strings: Strings) -> dict[str, Any]:
     """The greeting on install: what the bot does and how to choose its language."""
     return _card([_text(strings.text("welcome_title"), weight="Bolder", size="Medium", style="heading"),
-                  _text(strings.text("welcome_text"))], [], welcome_markdown(strings=strings))
+                  _text(strings.text("welcome_text"))], [], welcome_markdown(strings=strings), locale=strings.locale)
 
 
 def welcome_markdown(*, strings: Strings) -> str:
@@ -285,4 +290,4 @@ def escalate_card(*, query: str, article_id: str | None, strings: Strings) -> di
     return _card([_text(strings.text("sorry_not_helped"))],
                  [_submit(strings.text("talk_to_person"),
                           _data("escalate", article=article_id, query=query, locale=strings.locale))],
-                 strings.text("sorry_not_helped"))
+                 strings.text("sorry_not_helped"), locale=strings.locale)

@@ -33,6 +33,7 @@ __all__ = [
     "choose_reply_locale",
     "detect_script",
     "is_english",
+    "is_right_to_left",
     "language_name",
     "localize_docs_url",
     "localize_links",
@@ -172,6 +173,13 @@ def is_english(locale: str | None) -> bool:
     """Whether ``locale`` is English in any region (``en``, ``en-US``, ``EN_gb``)."""
     sub = _split(locale) if locale else None
     return sub is not None and sub.language == "en"
+
+
+def is_right_to_left(locale: str) -> bool:
+    """Whether ``locale``'s language is written right to left (``ar-SA``, ``he``, legacy ``iw``, ``fa``,
+    ``uz-Arab``), by CLDR's character order; ``False`` for anything babel cannot parse."""
+    loc = _babel(locale) if isinstance(locale, str) else None
+    return loc is not None and loc.character_order == "right-to-left"
 
 
 # --- negotiation ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 from bot.cards import ACTION_KEY, MAX_CARD_BYTES, SCHEMA, cut, wire_size
 from bot.escalation.tickets import Line, Role, Ticket, TicketState
 from bot.strings import Strings
-from knowledge.locales import language_name, native_language_name
+from knowledge.locales import is_right_to_left, language_name, native_language_name
 
 DESCRIPTION_INPUT = "description"
 """The confirm card's text input; the client merges what the user typed into the submitted data."""
@@ -35,8 +35,11 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str) -> dict[str, Any]:
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *, locale: str) -> dict[str, Any]:
+    """A 1.5 card, laid out right to left (``"rtl": true``) when ``locale``, its text's language, is RTL."""
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
+    if is_right_to_left(locale):
+        card["rtl"] = True
     if actions:
         card["actions"] = actions
     card["fallbackText"] = fallback
@@ -58,13 +61,13 @@ def confirm_card(*, query: str, article: str | None, strings: Strings) -> dict[s
     ]
     actions = [_submit(strings.text("send_to_support"), data),
                _submit(strings.text("cancel"), action_data("escalate_cancel", locale=strings.locale))]
-    return _card(body, actions, strings.text("confirm_escalation"))
+    return _card(body, actions, strings.text("confirm_escalation"), locale=strings.locale)
 
 
-def notice_card(text: str, *, buttons: list[tuple[str, str, int]]) -> dict[str, Any]:
-    """A message to the user with buttons ``(title, action, ticket number)`` about their ticket."""
+def notice_card(text: str, *, buttons: list[tuple[str, str, int]], locale: str) -> dict[str, Any]:
+    """A message to the user, in ``locale``, with buttons ``(title, action, ticket number)`` about their ticket."""
     actions = [_submit(title, action_data(action, ticket=str(number))) for title, action, number in buttons]
-    return _card([_text(text)], actions, text)
+    return _card([_text(text)], actions, text, locale=locale)
 
 
 # -- the agents' side -----------------------------------------------------------------------------
@@ -130,7 +133,7 @@ def ticket_card(ticket: Ticket, *, strings: Strings, recent: int = RECENT_LINES)
         if earlier:
             body.append(_text(t("agent_earlier", count=str(earlier)), isSubtle=True, size="Small"))
         fallback = "\n\n".join([f"**{title}**", *(f"{label}: {value}" for label, value in facts), *lines])
-        card = _card(body, actions, fallback)
+        card = _card(body, actions, fallback, locale=strings.locale)
         if wire_size(card) <= MAX_CARD_BYTES or recent == 0:
             return card
         recent -= 1

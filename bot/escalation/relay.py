@@ -311,7 +311,8 @@ class Escalation:
         log.info("ticket %d created (conversation %s, locale %s)", ticket.number, ticket.conversation_id,
                  ticket.locale)
         notice = cards.notice_card(strings.text("ticket_created", number=str(ticket.number)),
-                                   buttons=[(strings.text("end_conversation"), "end", ticket.number)])
+                                   buttons=[(strings.text("end_conversation"), "end", ticket.number)],
+                                   locale=strings.locale)
         await turn_context.send_activity(_card_activity(notice))
         if self.mode is not HandoffMode.TEAMS:
             await turn_context.send_activity(handoff_initiation(turn_context, ticket, handoff_context(ticket)))
@@ -385,7 +386,7 @@ class Escalation:
             await turn_context.send_activity(say.text("agent_resolved", agent=name, number=n))
         if not after.handoff or self.mode is HandoffMode.BOTH:
             await self._send(turn_context.adapter, after.conversation,
-                             _card_activity(cards.notice_card(text, buttons=buttons)))
+                             _card_activity(cards.notice_card(text, buttons=buttons, locale=strings.locale)))
         self._count(before, after)
 
     async def _user_action(self, turn_context: TurnContext, action: str, number: int | None,

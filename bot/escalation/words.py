@@ -3,11 +3,15 @@
 A request matches when the message is short and holds one of the catalog's phrases as whole words
 (``"I want to talk to a human"``), never as part of a longer text: a pasted error that happens to say
 "talk to a human resources server" is an error, not a request. Phrases in scripts without spaces
-(Chinese, Japanese) match when the message is little more than the phrase.
+between words (Chinese, Japanese, Thai) match when the message is little more than the phrase: a few
+more Han characters, or a few more letters of kana or Thai, where a word takes more letters
+(``ขอคุยกับเจ้าหน้าที่ครับ``, ``すみません、担当者と話したいです``). Combining marks (Thai vowel
+and tone marks, kana voicing marks) are not counted as letters.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,7 +22,13 @@ MAX_REQUEST_CHARS = 80
 EXTRA_WORDS = 4
 """Words a request may hold besides the phrase ("please, can I …")."""
 EXTRA_CHARS = 4
-"""Characters a space-less request may hold besides the phrase (请, 我要…)."""
+"""Han characters a space-less request may hold besides the phrase (请, 我要…)."""
+EXTRA_LETTERS = 8
+"""Kana or Thai letters a request may hold besides a phrase written in them (すみません…です, อยาก…ครับ)."""
+_SPACELESS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x3400, 0x9FFF),
+              (0xF900, 0xFAFF), (0xFF66, 0xFF9F))
+"""Scripts without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han (not Hangul: Korean is spaced)."""
+_HAN = ((0x3400, 0x9FFF), (0xF900, 0xFAFF))
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,25 @@ class Phrases:
             if len(words) <= len(phrase) + EXTRA_WORDS and _contains(words, phrase):
                 return True
         squeezed = folded.replace(" ", "")
-        return any(p in squeezed and len(squeezed) <= len(p) + EXTRA_CHARS for p in self.spaceless)
+        return any(p in squeezed and _letters(squeezed) - _letters(p) <= _allowance(p) for p in self.spaceless)
+
+
+def _in(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(lo <= ord(ch) <= hi for lo, hi in ranges)
 
 
 def _is_spaceless_script(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+    return any(_in(ch, _SPACELESS) for ch in text)
+
+
+def _letters(text: str) -> int:
+    """Characters that are not combining marks (Thai vowel and tone marks, voicing marks)."""
+    return sum(1 for ch in text if not unicodedata.category(ch).startswith("M"))
+
+
+def _allowance(phrase: str) -> int:
+    """Extra letters a request may hold: Han characters are words, kana and Thai letters are not."""
+    return EXTRA_CHARS if all(_in(ch, _HAN) for ch in phrase) else EXTRA_LETTERS
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:

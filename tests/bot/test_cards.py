@@ -228,3 +228,50 @@ def test_markdown_answer_for_channels_without_cards() -> None:
     assert LINK in markdown
     long = cards.answer_markdown(title="T", body="ord " * 5000, locale="sv-SE", note="n", strings=strings)
     assert long.endswith(f"_{strings.text('truncated')}_") and len(long) < cards.MAX_BODY_CHARS + 200
+
+
+def _answer_in(locale: str) -> dict[str, Any]:
+    strings = strings_for(locale)
+    return cards.answer_card(article_id=SEED, title="title", body="body", locale=locale,
+                             note=cards.answer_note(strings, "x", None), query="q", strings=strings, languages=[])
+
+
+@pytest.mark.parametrize("locale", ["ar-SA", "he-IL", "ar", "iw"])
+def test_an_answer_in_a_right_to_left_language_is_laid_out_right_to_left(locale: str) -> None:
+    assert _answer_in(locale)["rtl"] is True
+
+
+@pytest.mark.parametrize("locale", ["sv-SE", "ja-JP", "en", "ru-RU", "th-TH", "not a locale"])
+def test_left_to_right_answers_do_not_carry_rtl(locale: str) -> None:
+    assert "rtl" not in _answer_in(locale)
+
+
+def test_an_english_article_for_an_arabic_user_is_laid_out_left_to_right() -> None:
+    """The answer card follows the article's language; the buttons are Arabic, the text is English."""
+    strings = strings_for("ar-SA")
+    card = cards.answer_card(article_id=SEED, title="t", body="b", locale="en", note="n", query="q",
+                             strings=strings, languages=[])
+    assert "rtl" not in card
+    assert [a["title"] for a in card["actions"]] == [strings.text("helped"), strings.text("not_helped"),
+                                                     strings.text("talk_to_person")]
+
+
+@pytest.mark.parametrize("locale", ["ar-SA", "he-IL"])
+def test_the_other_cards_in_a_right_to_left_language_are_laid_out_right_to_left(locale: str) -> None:
+    strings = strings_for(locale)
+    made = [
+        cards.suggest_card([cards.Choice("a", "A")], query="q", strings=strings),
+        cards.not_found_card(query="q", strings=strings),
+        cards.welcome_card(strings=strings),
+        cards.escalate_card(query="q", article_id=None, strings=strings),
+    ]
+    assert [card.get("rtl") for card in made] == [True, True, True, True]
+    assert made[1]["body"][0]["text"] == strings.text("not_found")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP", "ko-KR", "el-GR", "hi-IN"])
+def test_the_other_left_to_right_cards_do_not_carry_rtl(locale: str) -> None:
+    strings = strings_for(locale)
+    assert "rtl" not in cards.suggest_card([cards.Choice("a", "A")], query="q", strings=strings)
+    assert "rtl" not in cards.not_found_card(query="q", strings=strings)
+    assert "rtl" not in cards.welcome_card(strings=strings)

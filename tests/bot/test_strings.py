@@ -39,11 +39,17 @@ def test_the_bundled_knowledge_base_locales_are_all_in_the_catalog() -> None:
         assert strings_for(locale).locale == locale
 
 
-@pytest.mark.parametrize(("asked", "got"), [("sv", "sv-SE"), ("zh-HK", "zh-TW"), ("zh-SG", "zh-CN"),
-                                             ("pt-PT", "pt-BR"), ("nn", "nb-NO"), ("de-DE", "en-US"), (None, "en-US")])
+@pytest.mark.parametrize(("asked", "got"), [
+    ("sv", "sv-SE"), ("zh-HK", "zh-TW"), ("zh-SG", "zh-CN"), ("pt-PT", "pt-BR"), ("nn", "nb-NO"),
+    ("ja", "ja-JP"), ("ja-JP", "ja-JP"), ("ar", "ar-SA"), ("ar-EG", "ar-SA"), ("he", "he-IL"), ("iw", "he-IL"),
+    ("iw-IL", "he-IL"), ("ru-KZ", "ru-RU"), ("ru", "ru-RU"), ("uk", "uk-UA"), ("el", "el-GR"), ("el-CY", "el-GR"),
+    ("th", "th-TH"), ("de-AT", "de-DE"), ("de-CH", "de-DE"), ("fr-CA", "fr-FR"), ("fr-BE", "fr-FR"), ("hi", "hi-IN"),
+    ("vi-VN", "en-US"), ("sr-Latn", "en-US"), (None, "en-US"),
+])
 def test_strings_for_negotiates(asked: str | None, got: str) -> None:
     assert strings_for(asked).locale == got
 
 
 def test_language_command_words_in_several_languages() -> None:
-    assert {"language", "lang", "språk", "언어", "語言"} <= all_language_commands()
+    assert {"language", "lang", "språk", "언어", "語言", "言語", "اللغة", "שפה", "язык", "γλώσσα", "ภาษา", "мова",
+            "sprache", "langue", "भाषा"} <= all_language_commands()

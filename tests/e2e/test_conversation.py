@@ -90,11 +90,11 @@ async def test_english_paste_with_a_locale_the_article_lacks_falls_back_to_engli
     start_bot: StartBot, connector: ConnectorStub
 ) -> None:
     bot = await start_bot()
-    await bot.post(teams_message(connector.url, "There was an error validating access token", locale="de-DE"))
+    await bot.post(teams_message(connector.url, "There was an error validating access token", locale="vi-VN"))
     card = only_card(connector)
     heading = "\"There was an error validating access token\" error during Desktop Analytics onboarding"
     assert card["body"][0]["text"] == heading
-    assert "isn't available in German" in card["body"][1]["text"]
+    assert "isn't available in Vietnamese" in card["body"][1]["text"]
     assert f"https://learn.microsoft.com/en-us/{LINK}" in card_text(card)
 
 

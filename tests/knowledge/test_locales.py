@@ -15,6 +15,7 @@ from knowledge.locales import (
     choose_reply_locale,
     detect_script,
     is_english,
+    is_right_to_left,
     language_name,
     localize_docs_url,
     localize_links,
@@ -492,3 +493,15 @@ def test_detect_script_without_letters(text: str) -> None:
 
 def test_detect_script_reads_a_bounded_sample() -> None:
     assert detect_script("error " * 2000 + "錯誤" * 100_000) == "Latin"
+
+
+@pytest.mark.parametrize("tag", ["ar", "ar-SA", "ar_EG", "AR-sa", "he", "he-IL", "iw", "iw-IL", "fa-IR", "ur", "yi",
+                                 "uz-Arab", "ar-SA-x-private"])
+def test_right_to_left_languages(tag: str) -> None:
+    assert is_right_to_left(tag)
+
+
+@pytest.mark.parametrize("tag", ["en", "en-US", "sv-SE", "ja-JP", "zh-TW", "ru", "el-GR", "th-TH", "hi-IN", "uz",
+                                 "", "xx-YY", "not a tag", "und", "@@", "ar-SA-toolongvariantx"])
+def test_left_to_right_languages_and_junk(tag: str) -> None:
+    assert not is_right_to_left(tag)

@@ -42,7 +42,8 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "escalate-confirm-sv-SE": lambda: confirm_card(query="Ett fel uppstod", article="art",
                                                    strings=strings_for("sv-SE")),
     "ticket-notice-zh-TW": lambda: notice_card(strings_for("zh-TW").text("agent_joined", agent="Anna"),
-                                               buttons=[(strings_for("zh-TW").text("end_conversation"), "end", 12)]),
+                                               buttons=[(strings_for("zh-TW").text("end_conversation"), "end", 12)],
+                                               locale="zh-TW"),
 }
 
 
@@ -87,3 +88,20 @@ def test_long_transcripts_are_capped_on_the_card_and_say_how_many_are_kept() -> 
 def test_huge_lines_in_every_slot_still_fit() -> None:
     huge = ticket(lines=50, text="x" * 4000, description="d" * 5000, questions=("q" * 9000,))
     assert wire_size(ticket_card(huge, strings=strings_for("en-US"))) <= MAX_CARD_BYTES
+
+
+@pytest.mark.parametrize("locale", ["ar-SA", "he-IL"])
+def test_escalation_cards_in_a_right_to_left_language_are_laid_out_right_to_left(locale: str) -> None:
+    strings = strings_for(locale)
+    made = [confirm_card(query="x", article=None, strings=strings), ticket_card(ticket(), strings=strings),
+            notice_card(strings.text("agent_joined", agent="Anna"),
+                        buttons=[(strings.text("end_conversation"), "end", 12)], locale=strings.locale)]
+    assert [card.get("rtl") for card in made] == [True, True, True]
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP", "ru-RU", "zh-TW"])
+def test_left_to_right_escalation_cards_do_not_carry_rtl(locale: str) -> None:
+    strings = strings_for(locale)
+    made = [confirm_card(query="x", article=None, strings=strings), ticket_card(ticket(), strings=strings),
+            notice_card("x", buttons=[], locale=strings.locale)]
+    assert all("rtl" not in card for card in made)
