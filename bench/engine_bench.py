@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+PRODUCT_LOCALES = 40
+"""How many locales the product is to carry: the projection line of the output."""
 LOCALE_STEPS = (1, 2, 4, 8, 15)
 ALL_LOCALES = ("sv-SE", "zh-TW", "ko-KR", "cs-CZ", "da-DK", "es-ES", "fi-FI", "id-ID", "it-IT", "nb-NO",
                "nl-NL", "pl-PL", "pt-BR", "tr-TR", "zh-CN")
@@ -165,7 +167,28 @@ def main(argv: list[str] | None = None) -> int:
           f"{last['speedup_p50']:.0f}x faster than the naive scan at p50 (target >= 100x), "
           f"cold build {last['cold']['build_s']:.1f} s (target <= 20), warm {last['warm']['build_s']:.2f} s "
           f"(target <= 2), RSS {last['cold']['rss_mb']:.0f} MB (target <= 600)")
+    if len(rows) > 1:
+        print(projection(rows, PRODUCT_LOCALES))
     return 0
+
+
+def projection(rows: list[dict[str, Any]], locales: int) -> str:
+    """What a straight line through the measured rows (least squares) gives for ``locales`` locales."""
+    xs = [float(r["locales"]) for r in rows]
+
+    def at(values: list[float]) -> tuple[float, float]:
+        mean_x, mean_y = sum(xs) / len(xs), sum(values) / len(values)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, values, strict=True)) / sum(
+            (x - mean_x) ** 2 for x in xs)
+        return slope, mean_y + slope * (locales - mean_x)
+
+    rss_slope, rss = at([r["cold"]["rss_mb"] for r in rows])
+    cold_slope, cold = at([r["cold"]["build_s"] for r in rows])
+    warm_slope, warm = at([r["warm"]["build_s"] for r in rows])
+    _, p99 = at([r["cold"]["p99_ms"] for r in rows])
+    return (f"growth per locale (both snapshots): RSS {rss_slope:.1f} MB, cold build {cold_slope:.2f} s, warm "
+            f"{warm_slope:.3f} s; on that line {locales} locales: RSS {rss:.0f} MB, cold {cold:.1f} s, "
+            f"warm {warm:.2f} s, p99 {p99:.2f} ms (a projection, not a measurement)")
 
 
 if __name__ == "__main__":
