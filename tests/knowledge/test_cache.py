@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 from knowledge.cache import fingerprint, load_or_build
+from knowledge.corpus import load_knowledge_base
+from knowledge.engine import BUNDLED_ARTICLES
+from knowledge.model import Article, EnglishSource, pack
 
 
 def make_folder(tmp_path: Path) -> Path:
@@ -62,3 +66,15 @@ def test_folder_order_is_part_of_the_key(tmp_path: Path) -> None:
     assert load_or_build([a, b], lambda: "ab", cache) == "ab"
     assert load_or_build([b, a], lambda: "ba", cache) == "ba"
     assert load_or_build([a, b], lambda: "never", cache) == "ab"
+
+
+def test_a_cached_knowledge_base_comes_back_equal_sharing_one_english_source_per_article() -> None:
+    kb = load_knowledge_base([BUNDLED_ARTICLES])
+    source = EnglishSource(heading="Error", error_strings=("Error",), packed_body=pack("Body."))
+    twins = [Article(id="a", locale=loc, path=f"{loc}/a.md", kb_root="/kb", title="T", heading="H", anchor=None,
+                     error_strings=(), packed_body=pack("Text."), custom_ids=("1",), english=source)
+             for loc in ("sv-SE", "da-DK")]
+    again = pickle.loads(pickle.dumps((kb.articles, twins), protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == (kb.articles, twins)
+    assert again[1][0].english is again[1][1].english
+    assert again[1][0].body == "Text." and again[1][0].english.body == "Body."
