@@ -24,15 +24,16 @@ ENGINE_SOURCE = Path(__file__).resolve().parent
 
 def _walk(folder: Path) -> list[tuple[str, int, int]]:
     found: list[tuple[str, int, int]] = []
-    stack = [folder]
+    stack = [str(folder)]
+    skip = len(os.path.join(str(folder), ""))  # every path below starts with the folder and a separator
     while stack:
         with os.scandir(stack.pop()) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=True):
-                    stack.append(Path(entry.path))
+                    stack.append(entry.path)
                 elif entry.name.endswith(".md"):
                     st = entry.stat()
-                    found.append((os.path.relpath(entry.path, folder), st.st_size, st.st_mtime_ns))
+                    found.append((entry.path[skip:], st.st_size, st.st_mtime_ns))
     found.sort()
     return found
 
