@@ -14,6 +14,7 @@ finds its article. Where an unspaced script meets another (``附加文件Outlook
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -64,9 +65,12 @@ GARBLED_CONFIDENCE = 90.0
 """The confidence a garbled paste of a text gets (see ``_garbled``)."""
 
 
+_DENSE_CHAR = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in DENSE_RANGES) + "]")
+
+
 def _dense(ch: str) -> bool:
-    code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in DENSE_RANGES)
+    """Whether ``ch`` belongs to a script written without spaces (``DENSE_RANGES``)."""
+    return _DENSE_CHAR.match(ch) is not None
 
 
 def features(norm: str) -> list[str]:
