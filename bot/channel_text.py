@@ -6,6 +6,7 @@ import html
 import re
 from typing import Any
 
+from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 _BLOCK_TAG = re.compile(r"<\s*(?:br|/p|/div|/li|/tr|p|div|li|tr)\b[^>]*>", re.IGNORECASE)
@@ -114,6 +115,17 @@ def message_text(activity: Activity) -> str:
         if plain != mention:
             text = text.replace(plain, " ", 1)
     return text.strip()
+
+
+_TURN_TEXT = "InsightDesk.text"
+
+
+def turn_text(turn_context: TurnContext) -> str:
+    """``message_text`` of the turn's activity, worked out once per turn (escalation and the answer both read it)."""
+    text = turn_context.turn_state.get(_TURN_TEXT)
+    if not isinstance(text, str):
+        text = turn_context.turn_state[_TURN_TEXT] = message_text(turn_context.activity)
+    return text
 
 
 def client_locale(activity: Activity) -> str | None:

@@ -12,7 +12,7 @@ from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 from msrest.serialization import Model
 
-from bot.channel_text import addressed_to_bot, message_text
+from bot.channel_text import addressed_to_bot, turn_text
 from bot.plugin import InsightDesk
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
@@ -32,7 +32,7 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
             return
         if not addressed_to_bot(turn_context.activity):  # channel chatter the bot may read: never answered
             return
-        if message_text(turn_context.activity):
+        if turn_text(turn_context):
             await self.desk.reply_not_found(turn_context)
         else:  # a bare mention, a screenshot, a card's data from elsewhere: say what the bot does
             await self.desk.send_help(turn_context)

@@ -28,7 +28,7 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import cards
-from bot.channel_text import addressed_to_bot, client_locale, message_text
+from bot.channel_text import addressed_to_bot, client_locale, turn_text
 from bot.feedback import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
 from bot.storage import StorageError
 from bot.strings import CATALOG, Strings, all_language_commands, strings_for
@@ -104,7 +104,7 @@ class InsightDesk:
         if isinstance(activity.value, dict) and cards.ACTION_KEY in activity.value:
             handled = await self.on_card_action(turn_context, activity.value)
         else:
-            handled = await self._on_text(turn_context, message_text(activity))
+            handled = await self._on_text(turn_context, turn_text(turn_context))
         if handled:
             await self.save_state(turn_context)
         return handled
@@ -148,7 +148,7 @@ class InsightDesk:
 
     async def reply_not_found(self, turn_context: TurnContext) -> None:
         """Say that nothing matched, in the user's language, offer a person, and record the query."""
-        text = message_text(turn_context.activity)
+        text = turn_text(turn_context)
         strings = await self._strings(turn_context, text=text)
         unanswered = await self._count_unanswered(turn_context)
         said = strings.text("not_found_again" if unanswered >= 2 and self.escalation else "not_found")
@@ -332,7 +332,7 @@ class InsightDesk:
         activity = turn_context.activity
         data = activity.value if isinstance(activity.value, dict) else {}
         strings = await self._data_strings(turn_context, data) if data else await self._strings(
-            turn_context, text=message_text(activity))
+            turn_context, text=turn_text(turn_context))
         try:
             await escalation.begin_turn(turn_context)
             return await escalation.on_message(turn_context, strings)

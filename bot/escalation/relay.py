@@ -33,7 +33,7 @@ from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import cards as bot_cards
-from bot.channel_text import client_locale, message_text
+from bot.channel_text import client_locale, turn_text
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
 from bot.escalation.queues import Queue, QueueRegistry, parse_register
@@ -152,7 +152,7 @@ class Escalation:
         if self._transcript is None:
             return
         lines = await self._lines(turn_context)
-        text = message_text(activity)
+        text = turn_text(turn_context)
         if text:
             user = _person(activity)
             lines.append(_line_document(Line(Role.USER, user.name or user.id, self.mask(text))))
@@ -203,7 +203,7 @@ class Escalation:
             return await self.on_card_action(turn_context, data, strings)
         if data and bot_cards.ACTION_KEY in data:
             return False
-        text = message_text(activity)
+        text = turn_text(turn_context)
         channel = channel_id_of(activity)
         if channel is not None and (parse_register(text) is not None or await self.queues.find(channel)):
             return await self._on_agents_message(turn_context, text)
@@ -215,7 +215,7 @@ class Escalation:
         ``False`` (and not a word) for anything else: the bot reads channels, it does not join in."""
         activity = turn_context.activity
         channel = channel_id_of(activity)
-        text = message_text(activity)
+        text = turn_text(turn_context)
         queue = await self.queues.find(channel) if channel and text else None
         if queue is None:
             return False

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from botbuilder.core import MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity
 
+from bot import channel_text
 from bot.escalation import Escalation
 from bot.escalation.relay import MAX_EARLY_LINE_CHARS, MAX_TRANSCRIPT_LINES
 from bot.feedback import MemoryFeedbackStore
@@ -55,3 +58,21 @@ async def test_without_escalation_the_request_is_only_recorded(engine: Knowledge
     await adapter.send(message(value={"insightDesk": "escalate", "query": "q", "locale": "en-US"}))
     (reply,) = replies(adapter)
     assert reply.text.startswith("I've recorded your request for the support team")
+
+
+async def test_a_turn_works_out_the_users_text_once_for_escalation_and_the_answer(
+    engine: KnowledgeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, adapter, _ = desk_and_adapter(engine)
+    calls: list[str] = []
+
+    def counted(activity: Activity) -> str:
+        calls.append(activity.text or "")
+        return original(activity)
+
+    original = channel_text.message_text
+    monkeypatch.setattr(channel_text, "message_text", counted)
+    await adapter.send(message("the printer on floor 3 is jammed"))  # transcript, escalation, not found
+    await adapter.send(message("Ett fel uppstod vid validering av åtkomsttoken"))  # transcript, escalation, answer
+    assert calls == ["the printer on floor 3 is jammed", "Ett fel uppstod vid validering av åtkomsttoken"]
+    assert len(replies(adapter)) == 2
