@@ -143,8 +143,8 @@ def _data(action: str, **fields: str | None) -> dict[str, Any]:
     return data
 
 
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *, locale: str,
-          full_width: bool = False) -> dict[str, Any]:
+def adaptive_card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *, locale: str,
+                  full_width: bool = False) -> dict[str, Any]:
     """A 1.5 card; ``"rtl": true`` (right-to-left layout) when ``locale``, its text's language, is
     written right to left. Left-to-right cards do not carry the key."""
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
@@ -158,11 +158,13 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: s
     return card
 
 
-def _text(text: str, **style: Any) -> dict[str, Any]:
+def text_block(text: str, **style: Any) -> dict[str, Any]:
+    """A wrapping ``TextBlock``; ``style`` adds its other properties (weight, size, …)."""
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _submit(title: str, data: dict[str, Any]) -> dict[str, Any]:
+def submit_button(title: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An ``Action.Submit`` carrying ``data``, its title cut to ``MAX_BUTTON_CHARS``."""
     return {"type": "Action.Submit", "title": _short(title, MAX_BUTTON_CHARS), "data": data}
 
 
@@ -210,9 +212,8 @@ def answer_card(
         for label, url in links(markdown)
     ]
     actions += [
-        _submit(strings.text("helped"), _data("helped", article=article_id, query=query, locale=locale)),
-        _submit(strings.text("not_helped"), _data("not_helped", article=article_id, query=query, locale=locale)),
-        _submit(strings.text("talk_to_person"), _data("escalate", article=article_id, query=query, locale=locale)),
+        submit_button(strings.text(key), _data(action, article=article_id, query=query, locale=locale))
+        for key, action in (("helped", "helped"), ("not_helped", "not_helped"), ("talk_to_person", "escalate"))
     ]
     if languages:
         picker = {
@@ -222,7 +223,9 @@ def answer_card(
                 "label": strings.text("change_language"),
                 "choices": [{"title": name, "value": loc} for loc, name in languages],
             }],
-            "actions": [_submit(strings.text("show_language"), _data("language", article=article_id, query=query))],
+            "actions": [
+                submit_button(strings.text("show_language"), _data("language", article=article_id, query=query)),
+            ],
         }
         actions.append({"type": "Action.ShowCard", "title": strings.text("change_language"), "card": picker})
 
@@ -230,13 +233,13 @@ def answer_card(
     while True:
         text, was_cut = cut(markdown, limit)
         blocks = [
-            _text(title, weight="Bolder", size="Medium", style="heading"),
-            _text(note, isSubtle=True, size="Small", spacing="None"),
-            _text(text),
+            text_block(title, weight="Bolder", size="Medium", style="heading"),
+            text_block(note, isSubtle=True, size="Small", spacing="None"),
+            text_block(text),
         ]
         if was_cut:
-            blocks.append(_text(strings.text("truncated"), isSubtle=True, size="Small"))
-        card = _card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings), locale=locale,
+            blocks.append(text_block(strings.text("truncated"), isSubtle=True, size="Small"))
+        card = adaptive_card(blocks, actions, _answer_markdown(title, note, text, was_cut, strings), locale=locale,
                      full_width=True)
         size = wire_size(card)
         if size <= MAX_CARD_BYTES or limit <= MIN_BODY_CHARS:
@@ -256,10 +259,10 @@ def answer_markdown(*, title: str, body: str, locale: str, note: str, strings: S
 
 def suggest_card(choices: list[Choice], *, query: str, strings: Strings) -> dict[str, Any]:
     """"Did you mean…": one button per candidate article; choosing one answers it."""
-    actions = [_submit(c.title, _data("choose", article=c.article_id, query=query, locale=strings.locale))
+    actions = [submit_button(c.title, _data("choose", article=c.article_id, query=query, locale=strings.locale))
                for c in choices]
-    actions.append(_submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale)))
-    return _card([_text(strings.text("did_you_mean"), weight="Bolder")], actions,
+    actions.append(submit_button(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale)))
+    return adaptive_card([text_block(strings.text("did_you_mean"), weight="Bolder")], actions,
                  suggest_markdown(choices, strings=strings), locale=strings.locale)
 
 
@@ -270,15 +273,16 @@ def suggest_markdown(choices: list[Choice], *, strings: Strings) -> str:
 
 def not_found_card(*, query: str, strings: Strings, text: str | None = None) -> dict[str, Any]:
     """Nothing matched: say so (``text``, else the catalog's ``not_found``) and offer a person."""
-    offer = _submit(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale))
+    offer = submit_button(strings.text("talk_to_person"), _data("escalate", query=query, locale=strings.locale))
     said = text or strings.text("not_found")
-    return _card([_text(said)], [offer], said, locale=strings.locale)
+    return adaptive_card([text_block(said)], [offer], said, locale=strings.locale)
 
 
 def welcome_card(*, strings: Strings) -> dict[str, Any]:
     """The greeting on install: what the bot does and how to choose its language."""
-    return _card([_text(strings.text("welcome_title"), weight="Bolder", size="Medium", style="heading"),
-                  _text(strings.text("welcome_text"))], [], welcome_markdown(strings=strings), locale=strings.locale)
+    blocks = [text_block(strings.text("welcome_title"), weight="Bolder", size="Medium", style="heading"),
+              text_block(strings.text("welcome_text"))]
+    return adaptive_card(blocks, [], welcome_markdown(strings=strings), locale=strings.locale)
 
 
 def welcome_markdown(*, strings: Strings) -> str:
@@ -287,7 +291,7 @@ def welcome_markdown(*, strings: Strings) -> str:
 
 def escalate_card(*, query: str, article_id: str | None, strings: Strings) -> dict[str, Any]:
     """Offered after "this didn't help": one button to reach a person."""
-    return _card([_text(strings.text("sorry_not_helped"))],
-                 [_submit(strings.text("talk_to_person"),
+    return adaptive_card([text_block(strings.text("sorry_not_helped"))],
+                 [submit_button(strings.text("talk_to_person"),
                           _data("escalate", article=article_id, query=query, locale=strings.locale))],
                  strings.text("sorry_not_helped"), locale=strings.locale)

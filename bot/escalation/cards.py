@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cards import ACTION_KEY, MAX_CARD_BYTES, SCHEMA, cut, wire_size
+from bot.cards import ACTION_KEY, MAX_CARD_BYTES, adaptive_card, cut, submit_button, text_block, wire_size
 from bot.escalation.tickets import Line, Role, Ticket, TicketState
 from bot.strings import Strings
-from knowledge.locales import is_right_to_left, language_name, native_language_name
+from knowledge.locales import language_name, native_language_name
 
 DESCRIPTION_INPUT = "description"
 """The confirm card's text input; the client merges what the user typed into the submitted data."""
@@ -27,25 +27,6 @@ def action_data(action: str, **fields: str) -> dict[str, Any]:
     return {ACTION_KEY: action, **fields}
 
 
-def _submit(title: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Action.Submit", "title": title, "data": data}
-
-
-def _text(text: str, **style: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **style}
-
-
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], fallback: str, *, locale: str) -> dict[str, Any]:
-    """A 1.5 card, laid out right to left (``"rtl": true``) when ``locale``, its text's language, is RTL."""
-    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
-    if is_right_to_left(locale):
-        card["rtl"] = True
-    if actions:
-        card["actions"] = actions
-    card["fallbackText"] = fallback
-    return card
-
-
 # -- the user's side ------------------------------------------------------------------------------
 
 
@@ -55,19 +36,19 @@ def confirm_card(*, query: str, article: str | None, strings: Strings) -> dict[s
     if article:
         data["article"] = article
     body = [
-        _text(strings.text("confirm_escalation")),
+        text_block(strings.text("confirm_escalation")),
         {"type": "Input.Text", "id": DESCRIPTION_INPUT, "isMultiline": True, "maxLength": MAX_DESCRIPTION_CHARS,
          "label": strings.text("describe_problem")},
     ]
-    actions = [_submit(strings.text("send_to_support"), data),
-               _submit(strings.text("cancel"), action_data("escalate_cancel", locale=strings.locale))]
-    return _card(body, actions, strings.text("confirm_escalation"), locale=strings.locale)
+    actions = [submit_button(strings.text("send_to_support"), data),
+               submit_button(strings.text("cancel"), action_data("escalate_cancel", locale=strings.locale))]
+    return adaptive_card(body, actions, strings.text("confirm_escalation"), locale=strings.locale)
 
 
 def notice_card(text: str, *, buttons: list[tuple[str, str, int]], locale: str) -> dict[str, Any]:
     """A message to the user, in ``locale``, with buttons ``(title, action, ticket number)`` about their ticket."""
-    actions = [_submit(title, action_data(action, ticket=str(number))) for title, action, number in buttons]
-    return _card([_text(text)], actions, text, locale=locale)
+    actions = [submit_button(title, action_data(action, ticket=str(number))) for title, action, number in buttons]
+    return adaptive_card([text_block(text)], actions, text, locale=locale)
 
 
 # -- the agents' side -----------------------------------------------------------------------------
@@ -115,25 +96,25 @@ def ticket_card(ticket: Ticket, *, strings: Strings, recent: int = RECENT_LINES)
     title = t("agent_ticket_title", number=str(ticket.number), state=state_name(ticket.state, strings))
     actions = []
     if ticket.state in (TicketState.WAITING, TicketState.REOPENED):
-        actions.append(_submit(t("agent_take"), action_data("take", ticket=str(ticket.number))))
+        actions.append(submit_button(t("agent_take"), action_data("take", ticket=str(ticket.number))))
     if ticket.is_open:
-        actions.append(_submit(t("agent_resolve"), action_data("resolve", ticket=str(ticket.number))))
+        actions.append(submit_button(t("agent_resolve"), action_data("resolve", ticket=str(ticket.number))))
     facts = ticket_facts(ticket, strings)
     while True:
         shown = list(ticket.transcript[-recent:]) if recent else []
         lines = [_line_markdown(line, strings) for line in shown]
         body: list[dict[str, Any]] = [
-            _text(title, weight="Bolder", size="Medium", style="heading"),
+            text_block(title, weight="Bolder", size="Medium", style="heading"),
             {"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in facts]},
         ]
         if lines:
-            body.append(_text(t("agent_recent"), weight="Bolder", spacing="Medium"))
-            body += [_text(line, spacing="Small") for line in lines]
+            body.append(text_block(t("agent_recent"), weight="Bolder", spacing="Medium"))
+            body += [text_block(line, spacing="Small") for line in lines]
         earlier = len(ticket.transcript) - len(shown)
         if earlier:
-            body.append(_text(t("agent_earlier", count=str(earlier)), isSubtle=True, size="Small"))
+            body.append(text_block(t("agent_earlier", count=str(earlier)), isSubtle=True, size="Small"))
         fallback = "\n\n".join([f"**{title}**", *(f"{label}: {value}" for label, value in facts), *lines])
-        card = _card(body, actions, fallback, locale=strings.locale)
+        card = adaptive_card(body, actions, fallback, locale=strings.locale)
         if wire_size(card) <= MAX_CARD_BYTES or recent == 0:
             return card
         recent -= 1
