@@ -123,7 +123,8 @@ def cmd_kb_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     kb = load_knowledge_base(folders, progress=progress_bar(err, "checking"))
     for problem in kb.problems:
         out.write(f"{problem}\n")
-    out.write(f"{len(kb.articles)} files loaded, {len(kb.problems)} bad\n")
+    alternates = f" and {len(kb.alternates)} alternate texts" if kb.alternates else ""
+    out.write(f"{len(kb.articles)} files{alternates} loaded, {len(kb.problems)} bad\n")
     return 1 if kb.problems else 0
 
 
@@ -135,7 +136,8 @@ def cmd_kb_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     per_locale: dict[str, int] = {}
     for article in kb.articles:
         per_locale[article.locale] = per_locale.get(article.locale, 0) + 1
-    out.write(f"{len(kb)} articles x {len(kb.locales)} locales ({len(kb.articles)} files)"
+    alternates = f", {len(kb.alternates)} alternate texts" if kb.alternates else ""
+    out.write(f"{len(kb)} articles x {len(kb.locales)} locales ({len(kb.articles)} files{alternates})"
               f", loaded and indexed in {seconds:.2f} s\n")
     for locale in sorted(per_locale):
         out.write(f"  {locale:<10} {per_locale[locale]:>7}\n")
@@ -202,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(run=cmd_ask)
 
     kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", required=True)
-    check = kb.add_parser("check", help="report every bad article file; exit 1 if any")
+    check = kb.add_parser("check", help="report every bad article file and alternate text; exit 1 if any")
     check.add_argument("dirs", nargs="*")
     check.set_defaults(run=cmd_kb_check)
     stats = kb.add_parser("stats", help="articles x locales and load time")

@@ -24,6 +24,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.alternates import ALTERNATES_FILE
 from knowledge.engine import KnowledgeEngine
 
 __all__ = ["HotReload", "KnowledgeReloader", "ReloadOutcome", "kb_fingerprint"]
@@ -34,7 +35,8 @@ Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 def kb_fingerprint(folders: Sequence[str | Path]) -> Fingerprint:
-    """(path, size, mtime) of every markdown file below ``folders``, hidden folders (``.git``) skipped.
+    """(path, size, mtime) of every markdown and alternate-texts file below ``folders``, hidden folders
+    (``.git``) skipped.
 
     A folder that is missing is one entry of its own, so its vanishing and its return are both changes.
     """
@@ -47,7 +49,7 @@ def kb_fingerprint(folders: Sequence[str | Path]) -> Fingerprint:
         for current, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in files:
-                if name.lower().endswith(".md"):
+                if name.lower().endswith(".md") or name == ALTERNATES_FILE:
                     path = os.path.join(current, name)
                     try:
                         st = os.stat(path)
@@ -72,8 +74,10 @@ def _problem_paths(engine: KnowledgeEngine) -> set[str]:
     return {os.path.realpath(p.path) for p in engine.kb.problems}
 
 
-def _article_paths(engine: KnowledgeEngine) -> set[str]:
-    return {os.path.realpath(os.path.join(a.kb_root, a.path)) for a in engine.kb.articles}
+def _loaded_paths(engine: KnowledgeEngine) -> set[str]:
+    """The article files and alternate-texts files that gave ``engine`` something."""
+    return ({os.path.realpath(os.path.join(a.kb_root, a.path)) for a in engine.kb.articles}
+            | {os.path.realpath(alt.path) for alt in engine.kb.alternates})
 
 
 class KnowledgeReloader:
@@ -108,10 +112,12 @@ class KnowledgeReloader:
                 return self._finish(ReloadOutcome("kept", f"the knowledge base could not be loaded: {e}",
                                                   len(self.current.kb)))
             problems = tuple(str(p) for p in engine.kb.problems)
-            turned_bad = _problem_paths(engine) & _article_paths(self.current)
+            # A file that gave the old engine something and gives the new one nothing but a problem;
+            # one bad entry in an alternate-texts file whose other entries load does not count.
+            turned_bad = (_problem_paths(engine) & _loaded_paths(self.current)) - _loaded_paths(engine)
             if turned_bad:
                 return self._finish(ReloadOutcome(
-                    "kept", f"{len(turned_bad)} article file(s) that loaded before are bad now: "
+                    "kept", f"{len(turned_bad)} file(s) that loaded before are bad now: "
                     + ", ".join(sorted(turned_bad)[:5]), len(self.current.kb), problems))
             if len(engine.kb) == 0 and len(self.current.kb) > 0:
                 return self._finish(ReloadOutcome("kept", "the new knowledge base has no articles",

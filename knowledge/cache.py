@@ -1,6 +1,7 @@
 """A disk cache for anything built from knowledge-base folders, invalidated when any article changes.
 
-The key is a fingerprint of every article file (relative path, size, modification time) and of
+The key is a fingerprint of every article file and alternate-texts file (relative path, size,
+modification time) and of
 the engine's own source, so an edited, added or removed article, or a new engine version,
 rebuilds; an unreadable or stale cache file is ignored and rewritten.
 """
@@ -15,6 +16,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
+
+from knowledge.alternates import ALTERNATES_FILE
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ def _walk(folder: Path) -> list[tuple[str, int, int]]:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=True):
                     stack.append(entry.path)
-                elif entry.name.endswith(".md"):
+                elif entry.name.endswith(".md") or entry.name == ALTERNATES_FILE:
                     st = entry.stat()
                     found.append((entry.path[skip:], st.st_size, st.st_mtime_ns))
     found.sort()
@@ -39,7 +42,7 @@ def _walk(folder: Path) -> list[tuple[str, int, int]]:
 
 
 def fingerprint(folders: Sequence[str | Path]) -> str:
-    """A digest of every ``*.md`` file below ``folders`` and of the engine's Python source."""
+    """A digest of every ``*.md`` and alternate-texts file below ``folders`` and of the engine's Python source."""
     digest = hashlib.blake2b(digest_size=20)
     for source in sorted(ENGINE_SOURCE.glob("*.py")):
         digest.update(source.name.encode())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from knowledge.alternates import AlternateText, read_alternates
 from knowledge.docfx import article_id_from_stem, parse_article
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, ArticleProblem, EnglishSource
@@ -55,12 +56,19 @@ class KnowledgeBase:
 
     ``articles`` keeps every file version in load order, so when two folders hold the same
     article and locale both texts are there to match; the later folder's version is the one
-    ``translations`` and ``article`` give to show.
+    ``translations`` and ``article`` give to show. ``alternates`` are further texts to match
+    (see ``knowledge.alternates``), each naming a loaded article.
     """
 
-    def __init__(self, articles: Sequence[Article], problems: Sequence[ArticleProblem] = ()) -> None:
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        problems: Sequence[ArticleProblem] = (),
+        alternates: Sequence[AlternateText] = (),
+    ) -> None:
         self.articles: tuple[Article, ...] = tuple(articles)
         self.problems: tuple[ArticleProblem, ...] = tuple(problems)
+        self.alternates: tuple[AlternateText, ...] = tuple(alternates)
         shown: dict[str, dict[str, Article]] = {}
         for article in self.articles:  # later folders come later: their text is shown
             shown.setdefault(article.id, {})[article.locale] = article
@@ -190,23 +198,31 @@ def _parse_all(jobs: list[ArticleFile], progress: Progress | None) -> list[Artic
 def load_knowledge_base(folders: Sequence[str | Path], *, progress: Progress | None = None) -> KnowledgeBase:
     """Load every article below each folder, later folders shown first; bad files become problems.
 
-    ``progress(done, total)`` is called as files are parsed. Raises ``FileNotFoundError`` for a
-    folder that does not exist.
+    Each folder's alternate texts (``knowledge.alternates``) may name an article of any folder;
+    one naming no loaded article is a problem. ``progress(done, total)`` is called as files are
+    parsed. Raises ``FileNotFoundError`` for a folder that does not exist.
     """
     jobs: list[ArticleFile] = []
+    alternates: list[AlternateText] = []
+    problems: list[ArticleProblem] = []
     for folder in folders:
         root = Path(folder).resolve()
         if not root.is_dir():
             raise FileNotFoundError(f"knowledge-base folder not found: {folder}")
         jobs += find_article_files(root)
+        found, wrong = read_alternates(root)
+        alternates += found
+        problems += wrong
     articles: list[Article] = []
-    problems: list[ArticleProblem] = []
     for result in _parse_all(jobs, progress):
         if isinstance(result, Article):
             articles.append(result)
         else:
             problems.append(result)
-    return KnowledgeBase(articles, problems)
+    ids = {a.id for a in articles}
+    problems += [ArticleProblem(alt.path, alt.line, f"alternate texts: no article {alt.article_id!r} in the loaded "
+                                "folders") for alt in alternates if alt.article_id not in ids]
+    return KnowledgeBase(articles, problems, [alt for alt in alternates if alt.article_id in ids])
 
 
 class _Repeats:

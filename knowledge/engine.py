@@ -72,7 +72,7 @@ class KnowledgeEngine:
 
     def __init__(self, kb: KnowledgeBase, *, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
-        self.index = MatchIndex.build(kb.articles)
+        self.index = MatchIndex.build(kb.articles, kb.alternates)
         self.thresholds = thresholds or Thresholds()
 
     @classmethod

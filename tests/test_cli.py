@@ -80,6 +80,20 @@ def test_kb_check_reports_bad_files_and_exits_nonzero(tmp_path: Path) -> None:
     assert "1 files loaded, 1 bad" in out
 
 
+def test_kb_check_reports_bad_alternate_texts_with_their_lines(tmp_path: Path) -> None:
+    (tmp_path / "alternate-texts.yaml").write_text(
+        f"sv-SE:\n  {SEED}: Token kunde inte verifieras\n  no-such-article: Något\nxx-QQ:\n  a: b\n",
+        encoding="utf-8")
+    bundled = str(REPO / "knowledge" / "articles")
+    code, out, _ = run("kb", "check", bundled, str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path / 'alternate-texts.yaml'}:3: alternate texts: no article 'no-such-article'" in out
+    assert f"{tmp_path / 'alternate-texts.yaml'}:4: alternate texts: unknown locale 'xx-QQ'" in out
+    assert "3 files and 1 alternate texts loaded, 2 bad" in out
+    code, out, _ = run("kb", "stats", bundled, str(tmp_path))
+    assert code == 0 and "(3 files, 1 alternate texts)" in out
+
+
 def test_kb_check_of_bundled_articles_is_clean() -> None:
     code, out, _ = run("kb", "check")
     assert code == 0, out

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from bot.kb_reload import KnowledgeReloader, ReloadOutcome, kb_fingerprint
+from knowledge.alternates import ALTERNATES_FILE
 from knowledge.engine import KnowledgeEngine
 
 BUNDLED = Path(__file__).resolve().parents[2] / "knowledge" / "articles"
-SWEDISH = "sv-SE/error-validating-access-token-during-onboarding.md"
+SEED_ID = "error-validating-access-token-during-onboarding"
+SWEDISH = f"sv-SE/{SEED_ID}.md"
 SWEDISH_ERROR = "Ett fel uppstod vid validering av åtkomsttoken"
 
 
@@ -95,6 +97,35 @@ async def test_a_good_file_turning_bad_keeps_the_last_good_index(harness: Harnes
     retitle(harness.kb, "v4")
     fixed = await harness.reloader.check()
     assert fixed is not None and fixed.outcome == "loaded" and heading(harness.engine).endswith("v4")
+
+
+ALTERNATE = "Token kunde inte verifieras vid registreringen"
+
+
+def write_alternates(kb: Path, text: str) -> None:
+    path = kb / ALTERNATES_FILE
+    path.write_text(text, encoding="utf-8")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+async def test_alternate_texts_reload_and_a_half_saved_file_keeps_the_last_good_ones(harness: Harness) -> None:
+    write_alternates(harness.kb, f"sv-SE:\n  {SEED_ID}: {ALTERNATE}\n")
+    added = await harness.reloader.check()
+    assert added is not None and added.outcome == "loaded", "a new alternate-texts file is a change"
+    assert [a.text for a in harness.engine.kb.alternates] == [ALTERNATE]
+    good = harness.engine
+
+    write_alternates(harness.kb, f"sv-SE:\n  {SEED_ID}: [{ALTERNATE}\n")  # half saved: broken YAML
+    broken = await harness.reloader.check()
+    assert broken is not None and broken.outcome == "kept" and ALTERNATES_FILE in broken.reason
+    assert harness.engine is good
+
+    write_alternates(harness.kb, f"sv-SE:\n  {SEED_ID}: {ALTERNATE}\n  no-such-article: Något\n")
+    one_bad = await harness.reloader.check()
+    assert one_bad is not None and one_bad.outcome == "loaded", "one bad entry does not hold the others back"
+    assert len(one_bad.problems) == 1 and "no-such-article" in one_bad.problems[0]
+    assert [a.text for a in harness.engine.kb.alternates] == [ALTERNATE]
 
 
 async def test_a_vanished_folder_keeps_the_index_and_its_return_loads(harness: Harness) -> None:
