@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot serve | chat | ask | kb check | kb stats | kb import | report``."""
+"""Command line: ``python -m bot serve | chat | ask | kb check | kb stats | kb import | kb learn | report``."""
 
 from __future__ import annotations
 
@@ -158,6 +158,22 @@ def cmd_kb_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_kb_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.feedback import load_events
+    from bot.learning import format_alternates, learned_alternates
+
+    settings = _settings()
+    if args.min_users < 1:
+        err.write("kb learn: --min-users must be at least 1\n")
+        return 2
+    events = load_events(args.store or settings.state_store,
+                         blob_connection_string=settings.azure_storage_connection_string)
+    texts = learned_alternates(load_engine(args.kb, err), events, min_users=args.min_users)
+    out.write(format_alternates(texts))
+    err.write(f"{len(texts)} texts proposed from {len(events)} feedback events\n")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.feedback import format_report, load_report
 
@@ -215,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     kb_import.add_argument("destination", help="the knowledge-base folder to fill (KB_PATH)")
     kb_import.add_argument("--default-locale", help="locale of files outside any locale folder (else skipped)")
     kb_import.set_defaults(run=cmd_kb_import)
+
+    learn = kb.add_parser("learn", help="propose alternate texts from what users said helped (YAML to review)")
+    learn.add_argument("--kb", action="append", help="knowledge-base folder (repeatable; default KB_PATH)")
+    learn.add_argument("--store", help="state store URL (default: STATE_STORE)")
+    learn.add_argument("--min-users", type=int, default=2, help="different users who must agree (default 2)")
+    learn.set_defaults(run=cmd_kb_learn)
 
     report = sub.add_parser("report", help="unanswered and unhelpful queries, most frequent first")
     report.add_argument("--limit", type=int, default=20)

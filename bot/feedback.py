@@ -42,6 +42,7 @@ __all__ = [
     "create_feedback_store",
     "format_report",
     "hash_user_id",
+    "load_events",
     "load_report",
     "query_key",
     "report_from_events",
@@ -259,6 +260,20 @@ class SqliteFeedbackStore:
         _check_limit(limit)
         return self.database.run_sync("read the feedback report", lambda c: self._report(c, limit))
 
+    def events_sync(self, kinds: Sequence[FeedbackKind] = tuple(FeedbackKind)) -> list[FeedbackEvent]:
+        """Every recorded event of ``kinds``, oldest first (for code without an event loop)."""
+        wanted = [kind.value for kind in kinds]
+
+        def work(connection: sqlite3.Connection) -> list[FeedbackEvent]:
+            rows = connection.execute(
+                "SELECT kind, query, article, locale, user_id, conversation_id, timestamp FROM feedback"
+                " WHERE kind IN (SELECT value FROM json_each(?)) ORDER BY timestamp, id", (_json_list(wanted),))
+            return [FeedbackEvent(kind, query, article, locale, user_id=user, conversation_id=conversation,
+                                  timestamp=datetime.fromisoformat(moment))
+                    for kind, query, article, locale, user, conversation, moment in rows]
+
+        return self.database.run_sync("read the feedback events", work)
+
     def close(self) -> None:
         self.database.close()
 
@@ -322,6 +337,25 @@ def load_report(url: str, limit: int = 20, *, blob_connection_string: str = "") 
     store = SqliteFeedbackStore(storage.database)
     try:
         return store.report_sync(limit)
+    finally:
+        store.close()
+
+
+def load_events(url: str, *, blob_connection_string: str = "") -> list[FeedbackEvent]:
+    """Every feedback event of the state store at ``url``, oldest first, for the command line; creates nothing."""
+    storage = create_storage(url, blob_connection_string=blob_connection_string)
+    if url.partition(":")[0].lower() in ("redis", "rediss", "azureblob"):
+        from bot.feedback_redis import load_network_events
+
+        return load_network_events(storage)
+    if not isinstance(storage, SqliteStorage):
+        raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; this needs sqlite:///path"
+                         " or redis://host:port/db")
+    if not storage.path.is_file():
+        raise FileNotFoundError(f"no state store at {storage.path} (STATE_STORE={url}): nothing recorded yet")
+    store = SqliteFeedbackStore(storage.database)
+    try:
+        return store.events_sync()
     finally:
         store.close()
 

@@ -93,3 +93,21 @@ def load_network_report(storage: Storage, limit: int = 20) -> list[ReportRow]:
             await aclose_storage(storage)
 
     return asyncio.run(read())
+
+
+def load_network_events(storage: Storage) -> list[FeedbackEvent]:
+    """Every feedback event of a Redis or Blob state store, oldest first, for the command line."""
+    from bot.feedback import create_feedback_store
+    from bot.feedback_blob import BlobFeedbackStore
+    from bot.storage import aclose_storage
+
+    async def read() -> list[FeedbackEvent]:
+        try:
+            store = create_feedback_store(storage)
+            if not isinstance(store, RedisFeedbackStore | BlobFeedbackStore):
+                raise ValueError(f"{type(storage).__name__} is not a Redis or Blob state store")
+            return await store.events()
+        finally:
+            await aclose_storage(storage)
+
+    return asyncio.run(read())

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +57,27 @@ def test_the_report_command_reads_redis(redis_service: RunningService) -> None:
     out = io.StringIO()
     assert main(["report", "--store", url], out=out, err=io.StringIO()) == 0
     assert "3x  Printer tray 2 is jammed" in out.getvalue()
+
+
+def test_kb_learn_reads_redis(redis_service: RunningService) -> None:
+    url = redis_service.url.replace("/0", "/6")                # its own database: the default prefix is free
+    portal = "Det gick inte att verifiera åtkomsttoken"
+    seed = "error-validating-access-token-during-onboarding"
+
+    async def record() -> None:
+        storage = RedisStorage(url, prefix="insight-desk:state:")
+        feedback = RedisFeedbackStore(storage)
+        await storage.client.delete(feedback.key)
+        for n in range(2):  # two users said the seed article helped with the portal's wording
+            await feedback.record(replace(event(FeedbackKind.HELPED, portal, n, seed), user_id=f"user-{n}"))
+        await storage.aclose()
+
+    asyncio.run(record())
+    out, err = io.StringIO(), io.StringIO()
+    bundled = str(Path(__file__).resolve().parents[2] / "knowledge" / "articles")
+    assert main(["kb", "learn", "--store", url, "--kb", bundled], out=out, err=err) == 0, err.getvalue()
+    assert "1 texts proposed from 2 feedback events" in err.getvalue()
+    assert f'"sv-SE":\n  "{seed}":\n    # 2 users' in out.getvalue() and f'- "{portal}"' in out.getvalue()
 
 
 async def test_a_garbage_record_and_a_dead_server_are_storage_errors(redis_service: RunningService) -> None:
