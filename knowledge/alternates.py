@@ -45,6 +45,8 @@ class AlternateText:
 
 
 _NULL = "tag:yaml.org,2002:null"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML has it: a big file reads about ten times faster."""
 
 
 def _line(node: yaml.Node) -> int:
@@ -79,7 +81,7 @@ def read_alternates(root: Path) -> tuple[list[AlternateText], list[ArticleProble
     except UnicodeDecodeError as e:
         return [], [ArticleProblem(where, 1, f"alternate texts: not UTF-8 text ({e.reason} at byte {e.start})")]
     try:
-        document = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

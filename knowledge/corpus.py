@@ -20,6 +20,7 @@ from knowledge.alternates import AlternateText, read_alternates
 from knowledge.docfx import article_id_from_stem, parse_article
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, ArticleProblem, EnglishSource
+from knowledge.normalize import normalize
 
 __all__ = [
     "KnowledgeBase",
@@ -219,10 +220,41 @@ def load_knowledge_base(folders: Sequence[str | Path], *, progress: Progress | N
             articles.append(result)
         else:
             problems.append(result)
+    usable, wrong = _usable_alternates(articles, alternates)
+    return KnowledgeBase(articles, problems + wrong, usable)
+
+
+def _usable_alternates(
+    articles: Sequence[Article], alternates: Sequence[AlternateText]
+) -> tuple[list[AlternateText], list[ArticleProblem]]:
+    """The alternates that name a loaded article and are not another article's own text in their language
+    (its heading, title or a quoted error string: that article keeps its text), and problems for the rest."""
+    if not alternates:
+        return [], []
+    languages = {alt.locale.split("-")[0] for alt in alternates}
+    owners: dict[tuple[str, str], set[str]] = {}
+    for a in articles:
+        language = a.locale.split("-")[0]
+        if language in languages:
+            for raw in (a.heading, a.title, *a.error_strings):
+                owners.setdefault((language, normalize(raw)), set()).add(a.id)
+        if a.english is not None and "en" in languages:
+            for raw in (a.english.heading, *a.english.error_strings):
+                owners.setdefault(("en", normalize(raw)), set()).add(a.id)
     ids = {a.id for a in articles}
-    problems += [ArticleProblem(alt.path, alt.line, f"alternate texts: no article {alt.article_id!r} in the loaded "
-                                "folders") for alt in alternates if alt.article_id not in ids]
-    return KnowledgeBase(articles, problems, [alt for alt in alternates if alt.article_id in ids])
+    usable: list[AlternateText] = []
+    problems: list[ArticleProblem] = []
+    for alt in alternates:
+        others = owners.get((alt.locale.split("-")[0], normalize(alt.text)), set()) - {alt.article_id}
+        if alt.article_id not in ids:
+            problems.append(ArticleProblem(alt.path, alt.line, f"alternate texts: no article {alt.article_id!r} in "
+                                                                "the loaded folders"))
+        elif others:
+            problems.append(ArticleProblem(alt.path, alt.line, f"alternate texts: {alt.text!r} is the text of "
+                                                                f"article {sorted(others)[0]!r}, which keeps it"))
+        else:
+            usable.append(alt)
+    return usable, problems
 
 
 class _Repeats:

@@ -112,6 +112,22 @@ def test_a_folder_of_alternates_may_name_articles_of_another_folder(tmp_path: Pa
     ]
 
 
+def test_an_alternate_that_is_another_articles_own_text_is_left_out(tmp_path: Path) -> None:
+    for name, heading in (("printer-jam", "Skrivaren har papperstrassel"), ("printer-offline", "Skrivaren är offline")):
+        (tmp_path / "sv-SE").mkdir(exist_ok=True)
+        (tmp_path / "sv-SE" / f"{name}.md").write_text(f"---\ntitle: {heading}\n---\n# {heading}\n\nText.\n",
+                                                      encoding="utf-8")
+    write_alternates(tmp_path, "sv-SE:\n  printer-jam:\n    - SKRIVAREN ÄR OFFLINE!\n    - Papperet har fastnat\n")
+    kb = load_knowledge_base([tmp_path])
+    assert [a.text for a in kb.alternates] == ["Papperet har fastnat"]
+    assert [(p.line, p.reason) for p in kb.problems] == [
+        (3, "alternate texts: 'SKRIVAREN ÄR OFFLINE!' is the text of article 'printer-offline', which keeps it"),
+    ]
+    engine = KnowledgeEngine.load([tmp_path])
+    assert engine.ask("Skrivaren är offline").article.id == "printer-offline"  # type: ignore[union-attr]
+    assert engine.ask("Papperet har fastnat").article.id == "printer-jam"  # type: ignore[union-attr]
+
+
 def test_the_cache_is_rebuilt_when_the_alternates_change(tmp_path: Path) -> None:
     ours = tmp_path / "ours"
     path = write_alternates(ours, f"sv-SE:\n  {SEED_ID}: Token kunde inte verifieras\n")
