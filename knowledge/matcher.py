@@ -38,6 +38,10 @@ MIN_CONTAINED_CHARS = 6
 """A quoted error string this long found whole inside a paste counts nearly as a full match."""
 COMMON_FEATURE_SHARE = 0.05
 """n-grams in more entries than this share are skipped when gathering candidates."""
+RARE_MIN_SHARE = 0.3
+"""When fewer of a query's n-grams than this share are rare enough to gather candidates, common ones join."""
+COMMON_POSTINGS_BUDGET = 40_000
+"""How many postings of common n-grams may join then (least common first)."""
 WORD_PREFIX = 5
 """Words of spaced scripts are cut to this many characters: a crude stemmer for inflected languages."""
 RELATED_WEIGHT = 100.0
@@ -268,9 +272,16 @@ class MatchIndex:
             return []
         fids = np.asarray(ids, dtype=np.int64)
         starts, ends = self.offsets[fids], self.offsets[fids + 1]
-        keep = (ends - starts) <= self.max_df
+        counts = ends - starts
+        keep = counts <= self.max_df
         if not keep.any():
-            keep = (ends - starts) == (ends - starts).min()
+            keep = counts == counts.min()
+        elif keep.sum() < RARE_MIN_SHARE * len(keep):
+            # A typo in a text of common words ("micosoft outlook") leaves a few rare n-grams of its
+            # own: they alone would draw the candidates. Add the least common others, within a budget.
+            order = np.argsort(counts, kind="stable")
+            within = np.cumsum(np.where(keep[order], 0, counts[order])) <= COMMON_POSTINGS_BUDGET
+            keep[order[within]] = True
         fids, starts, ends = fids[keep], starts[keep], ends[keep]
         postings = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
         weights = np.repeat(self.idf[fids], ends - starts)

@@ -222,6 +222,20 @@ def test_a_garbled_short_han_heading_is_matched_confidently_and_an_other_heading
     assert other and all(m.score < 80 for m in other)
 
 
+def test_a_typo_in_a_text_of_common_words_still_finds_it() -> None:
+    # Every n-gram of "microsoft outlook" is in most entries, so candidates are drawn by the rarer
+    # ones; a typo ("micosoft") brings rare n-grams of its own ("ico", "cos") that only an unrelated
+    # text shares. The common n-grams must still bring the text in.
+    fillers = [f"microsoft outlook {chr(97 + i // 26)}{chr(97 + i % 26)}xq" for i in range(150)]
+    articles = [article(f"filler-{i}", "tr-TR", text) for i, text in enumerate(fillers)]
+    articles += [article("cannot-start-outlook", "tr-TR", "Outlook: Microsoft Outlook"),
+                 article("cosmic-icons", "tr-TR", "Kozmik ikonlar: cosmic icons")]
+    index = MatchIndex.build(articles)
+    found = index.match("ERROR: Outlook: Micosoft Outlook")
+    assert found and found[0].article_id == "cannot-start-outlook"
+    assert found[0].score > 95
+
+
 def test_skip_bigrams_pair_characters_one_apart_in_unspaced_scripts_only() -> None:
     assert skip_bigrams(normalize("群原組群則 policy")) == ["群組", "原群", "組則"]
     assert skip_bigrams(normalize("group policy")) == []
