@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from botbuilder.core import MemoryStorage, Storage
 
@@ -33,6 +33,7 @@ from knowledge.normalize import clean_paste, normalize
 
 __all__ = [
     "MAX_QUERY_CHARS",
+    "EventFeedbackStore",
     "FeedbackEvent",
     "FeedbackKind",
     "FeedbackStore",
@@ -47,6 +48,8 @@ __all__ = [
     "query_key",
     "report_from_events",
 ]
+
+T = TypeVar("T")
 
 MAX_QUERY_CHARS = 500
 """How much of a query is kept: enough to recognize the error, bounded whatever users paste."""
@@ -137,6 +140,14 @@ class FeedbackStore(Protocol):
 
     async def report(self, limit: int = 20) -> list[ReportRow]:
         """The ``limit`` most frequent unanswered, unhelpful or escalated query groups, most frequent first."""
+        ...
+
+
+class EventFeedbackStore(FeedbackStore, Protocol):
+    """A store that can also give back every event (the Redis and Blob ones)."""
+
+    async def events(self) -> list[FeedbackEvent]:
+        """Every recorded event, oldest first."""
         ...
 
 
@@ -322,42 +333,41 @@ def create_feedback_store(storage: Storage) -> FeedbackStore:
     raise ValueError(f"no feedback store goes with {type(storage).__name__}; pass one explicitly")
 
 
-def load_report(url: str, limit: int = 20, *, blob_connection_string: str = "") -> list[ReportRow]:
-    """The report of the state store at ``url`` (``STATE_STORE``), for the command line; creates nothing."""
+def _read_state_store(
+    url: str,
+    blob_connection_string: str,
+    network: Callable[[EventFeedbackStore], Awaitable[T]],
+    local: Callable[[SqliteFeedbackStore], T],
+) -> T:
+    """What ``network`` reads from the feedback beside a Redis or Blob state store at ``url``, or ``local``
+    from the SQLite file's; for the command line, which creates nothing."""
     storage = create_storage(url, blob_connection_string=blob_connection_string)
     if url.partition(":")[0].lower() in ("redis", "rediss", "azureblob"):
-        from bot.feedback_redis import load_network_report
+        from bot.feedback_redis import read_network_feedback
 
-        return load_network_report(storage, limit)
+        return read_network_feedback(storage, network)
     if not isinstance(storage, SqliteStorage):
-        raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; the report needs sqlite:///path"
+        raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; reading it needs sqlite:///path"
                          " or redis://host:port/db")
     if not storage.path.is_file():
         raise FileNotFoundError(f"no state store at {storage.path} (STATE_STORE={url}): nothing recorded yet")
     store = SqliteFeedbackStore(storage.database)
     try:
-        return store.report_sync(limit)
+        return local(store)
     finally:
         store.close()
+
+
+def load_report(url: str, limit: int = 20, *, blob_connection_string: str = "") -> list[ReportRow]:
+    """The report of the state store at ``url`` (``STATE_STORE``), for the command line; creates nothing."""
+    return _read_state_store(url, blob_connection_string, lambda store: store.report(limit),
+                             lambda store: store.report_sync(limit))
 
 
 def load_events(url: str, *, blob_connection_string: str = "") -> list[FeedbackEvent]:
     """Every feedback event of the state store at ``url``, oldest first, for the command line; creates nothing."""
-    storage = create_storage(url, blob_connection_string=blob_connection_string)
-    if url.partition(":")[0].lower() in ("redis", "rediss", "azureblob"):
-        from bot.feedback_redis import load_network_events
-
-        return load_network_events(storage)
-    if not isinstance(storage, SqliteStorage):
-        raise ValueError(f"STATE_STORE {url!r} keeps no feedback between runs; this needs sqlite:///path"
-                         " or redis://host:port/db")
-    if not storage.path.is_file():
-        raise FileNotFoundError(f"no state store at {storage.path} (STATE_STORE={url}): nothing recorded yet")
-    store = SqliteFeedbackStore(storage.database)
-    try:
-        return store.events_sync()
-    finally:
-        store.close()
+    return _read_state_store(url, blob_connection_string, lambda store: store.events(),
+                             lambda store: store.events_sync())
 
 
 def format_report(rows: Iterable[ReportRow]) -> str:

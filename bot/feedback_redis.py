@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botbuilder.core import Storage
 from redis.exceptions import RedisError
 
-from bot.feedback import FeedbackEvent, FeedbackKind, ReportRow, report_from_events
+from bot.feedback import EventFeedbackStore, FeedbackEvent, FeedbackKind, ReportRow, report_from_events
 from bot.storage import StorageError
 from bot.storage_redis import RedisStorage
 
-__all__ = ["RedisFeedbackStore", "event_from_record", "event_json", "load_network_report"]
+__all__ = ["RedisFeedbackStore", "event_from_record", "event_json", "read_network_feedback"]
+
+T = TypeVar("T")
 
 _PAGE = 1000
 """Events read per round trip when building the report."""
@@ -81,33 +84,20 @@ class RedisFeedbackStore:
         return report_from_events(await self.events(), limit)
 
 
-def load_network_report(storage: Storage, limit: int = 20) -> list[ReportRow]:
-    """The report of a Redis or Blob state store, for the command line (runs its own event loop)."""
-    from bot.feedback import create_feedback_store
-    from bot.storage import aclose_storage
-
-    async def read() -> list[ReportRow]:
-        try:
-            return await create_feedback_store(storage).report(limit)
-        finally:
-            await aclose_storage(storage)
-
-    return asyncio.run(read())
-
-
-def load_network_events(storage: Storage) -> list[FeedbackEvent]:
-    """Every feedback event of a Redis or Blob state store, oldest first, for the command line."""
+def read_network_feedback(storage: Storage, read: Callable[[EventFeedbackStore], Awaitable[T]]) -> T:
+    """What ``read`` gets from the feedback store beside a Redis or Blob state store, for the command line
+    (runs its own event loop, closes the storage)."""
     from bot.feedback import create_feedback_store
     from bot.feedback_blob import BlobFeedbackStore
     from bot.storage import aclose_storage
 
-    async def read() -> list[FeedbackEvent]:
+    async def run() -> T:
         try:
             store = create_feedback_store(storage)
             if not isinstance(store, RedisFeedbackStore | BlobFeedbackStore):
                 raise ValueError(f"{type(storage).__name__} is not a Redis or Blob state store")
-            return await store.events()
+            return await read(store)
         finally:
             await aclose_storage(storage)
 
-    return asyncio.run(read())
+    return asyncio.run(run())

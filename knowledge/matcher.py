@@ -286,11 +286,12 @@ class MatchIndex:
         postings = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
         weights = np.repeat(self.idf[fids], ends - starts)
         shared = np.bincount(postings, weights=weights, minlength=len(self.texts))
+        sharing = np.flatnonzero(shared)  # the cosine and the top-k of these only: far fewer than all entries
         query_weight = float(self.idf[np.asarray(ids)].sum())
-        cosine = shared / np.sqrt(self.entry_weight * query_weight + 1e-9)
+        cosine = shared[sharing] / np.sqrt(self.entry_weight[sharing] * query_weight + 1e-9)
         k = min(CANDIDATES, len(cosine))
-        top = np.argpartition(-cosine, k - 1)[:k]
-        return [(int(i), float(cosine[i])) for i in top if shared[i] > 0]
+        top = np.argpartition(-cosine, k - 1)[:k] if k < len(cosine) else np.arange(len(cosine))
+        return [(int(sharing[i]), float(cosine[i])) for i in top]
 
     def _related(self, query: str, articles: np.ndarray) -> np.ndarray:
         """How well each given article's words, in any of its languages, go with the query's words (0-1).

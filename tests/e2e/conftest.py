@@ -176,3 +176,14 @@ def teams_message(
         activity["value"] = value
         activity["text"] = ""
     return activity
+
+
+def write_mfa_kb(root: Path) -> Path:
+    """A KB folder of two English articles whose headings start alike (a cut-off paste fits both)."""
+    folder = root / "kb" / "en-US"
+    folder.mkdir(parents=True)
+    for stem, heading in [("reset-mfa-phone", "Reset the MFA phone number for a user"),
+                          ("reset-mfa-app", "Reset the MFA authenticator app for a user")]:
+        (folder / f"{stem}.md").write_text(f"---\ntitle: {heading}\nms.contentlocale: en-US\n---\n# {heading}\n\n"
+                                           f"Steps for {stem}.\n", encoding="utf-8")
+    return root / "kb"

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.feedback import hash_user_id
-from tests.e2e.conftest import BOT_ID, BOT_NAME, ConnectorStub, StartBot, teams_message
+from tests.e2e.conftest import BOT_ID, BOT_NAME, ConnectorStub, StartBot, teams_message, write_mfa_kb
 
 SEED = "error-validating-access-token-during-onboarding"
 LINK = "azure/active-directory/conditional-access/plan-conditional-access"
@@ -115,13 +115,7 @@ async def test_channel_html_paste_is_answered_in_the_thread(start_bot: StartBot,
 async def test_suggest_then_choose_answers_the_chosen_article(
     start_bot: StartBot, connector: ConnectorStub, tmp_path: Path
 ) -> None:
-    kb = tmp_path / "kb" / "en-US"
-    kb.mkdir(parents=True)
-    for stem, heading in [("reset-mfa-phone", "Reset the MFA phone number for a user"),
-                          ("reset-mfa-app", "Reset the MFA authenticator app for a user")]:
-        (kb / f"{stem}.md").write_text(f"---\ntitle: {heading}\nms.contentlocale: en-US\n---\n# {heading}\n\n"
-                                       f"Steps for {stem}.\n", encoding="utf-8")
-    bot = await start_bot(kb=(str(tmp_path / "kb"),))
+    bot = await start_bot(kb=(str(write_mfa_kb(tmp_path)),))
     await bot.post(teams_message(connector.url, "Reset the MFA", locale="en-US"))
     card = only_card(connector)
     assert card["body"][0]["text"] == "Did you mean one of these?"

@@ -11,19 +11,9 @@ from typing import Any
 from bot.__main__ import main
 from knowledge.alternates import ALTERNATES_FILE
 from knowledge.engine import KnowledgeEngine
-from tests.e2e.conftest import ConnectorStub, StartBot, teams_message
+from tests.e2e.conftest import ConnectorStub, StartBot, teams_message, write_mfa_kb
 
 PORTAL = "The authenticator app registration could not be completed for this account"
-
-
-def write_kb(root: Path) -> Path:
-    folder = root / "kb" / "en-US"
-    folder.mkdir(parents=True)
-    for stem, heading in [("reset-mfa-phone", "Reset the MFA phone number for a user"),
-                          ("reset-mfa-app", "Reset the MFA authenticator app for a user")]:
-        (folder / f"{stem}.md").write_text(f"---\ntitle: {heading}\nms.contentlocale: en-US\n---\n# {heading}\n\n"
-                                           f"Steps for {stem}.\n", encoding="utf-8")
-    return root / "kb"
 
 
 def actions(card: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, Any]]:
@@ -33,7 +23,7 @@ def actions(card: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, Any]
 
 async def test_users_teach_the_bot_a_portal_wording(start_bot: StartBot, connector: ConnectorStub,
                                                     tmp_path: Path) -> None:
-    kb = write_kb(tmp_path)
+    kb = write_mfa_kb(tmp_path)
     state = tmp_path / "state.db"
     bot = await start_bot(kb=(str(kb),), state=state)
     for user in ("29:user-1", "29:user-2"):
