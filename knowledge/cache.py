@@ -1,9 +1,8 @@
 """A disk cache for anything built from knowledge-base folders, invalidated when any article changes.
 
 The key is a fingerprint of every article file and alternate-texts file (relative path, size,
-modification time) and of
-the engine's own source, so an edited, added or removed article, or a new engine version,
-rebuilds; an unreadable or stale cache file is ignored and rewritten.
+modification time) and of the engine's own source, so an edited, added or removed article, or a
+new engine version, rebuilds; an unreadable or stale cache file is ignored and rewritten.
 """
 
 from __future__ import annotations

@@ -200,8 +200,9 @@ def load_knowledge_base(folders: Sequence[str | Path], *, progress: Progress | N
     """Load every article below each folder, later folders shown first; bad files become problems.
 
     Each folder's alternate texts (``knowledge.alternates``) may name an article of any folder;
-    one naming no loaded article is a problem. ``progress(done, total)`` is called as files are
-    parsed. Raises ``FileNotFoundError`` for a folder that does not exist.
+    one naming no loaded article, or that is another article's own text, is a problem and left out.
+    ``progress(done, total)`` is called as files are parsed. Raises ``FileNotFoundError`` for a
+    folder that does not exist.
     """
     jobs: list[ArticleFile] = []
     alternates: list[AlternateText] = []
