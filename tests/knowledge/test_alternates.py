@@ -4,16 +4,21 @@ a product's own wording of an error that the docs translate differently."""
 from __future__ import annotations
 
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from knowledge.alternates import ALTERNATES_FILE, MAX_ALTERNATE_CHARS, AlternateText, read_alternates
 from knowledge.corpus import load_knowledge_base
 from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 from knowledge.locales import is_english
 from knowledge.model import Tier
+from tests.fuzz_budget import fuzz_settings
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 SEED_ID = "error-validating-access-token-during-onboarding"
@@ -97,6 +102,30 @@ def test_a_file_that_cannot_be_read_is_one_problem(tmp_path: Path, content: str 
 def test_an_empty_file_is_no_alternates(tmp_path: Path) -> None:
     write_alternates(tmp_path, "# nothing yet\n")
     assert read_alternates(tmp_path) == ([], [])
+
+
+YAML_PIECES = ["sv-SE:", "xx:", "\n", "\n  ", "\n    - ", "art-1:", " Fel vid åtkomst", " 令牌", " ~", " ''", " [",
+               " {a: b}", " &x", " *x", " |", " #", "\t", ":", "-", "'", '"', "\\", "!!binary", "%", "@", "`"]
+TEXTS = st.text(max_size=30) | st.sampled_from(["Fel vid åtkomst", "令牌驗證", "x" * (MAX_ALTERNATE_CHARS + 1)])
+STRUCTURED = st.dictionaries(
+    st.sampled_from(["sv-SE", "zh_tw", "en", "xx-QQ", "", "123"]),
+    st.dictionaries(st.text(max_size=12), st.one_of(st.none(), st.integers(), TEXTS, st.lists(TEXTS, max_size=3)),
+                    max_size=3) | TEXTS,
+    max_size=3,
+).map(lambda d: yaml.safe_dump(d, allow_unicode=True))
+BROKEN = st.tuples(STRUCTURED, st.integers(min_value=0), st.sampled_from(YAML_PIECES)).map(
+    lambda t: t[0][: t[1] % (len(t[0]) + 1)] + t[2] + t[0][t[1] % (len(t[0]) + 1):])
+"""Alternate-texts files: made by a YAML writer (good and bad entries), then with one piece spliced in."""
+
+
+@fuzz_settings()
+@given(content=st.one_of(STRUCTURED, BROKEN, st.binary(max_size=200)))
+def test_any_file_content_is_read_or_reported_never_raised(content: str | bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        write_alternates(Path(folder), content)
+        found, problems = read_alternates(Path(folder))
+    assert all(p.line >= 1 and p.reason.startswith("alternate texts: ") for p in problems)
+    assert all(a.text and a.text == a.text.strip() and len(a.text) <= MAX_ALTERNATE_CHARS for a in found)
 
 
 # --- loading beside articles -----------------------------------------------------------------------------------
