@@ -106,7 +106,7 @@ def test_an_empty_file_is_no_alternates(tmp_path: Path) -> None:
 
 YAML_PIECES = ["sv-SE:", "xx:", "\n", "\n  ", "\n    - ", "art-1:", " Fel vid åtkomst", " 令牌", " ~", " ''", " [",
                " {a: b}", " &x", " *x", " |", " #", "\t", ":", "-", "'", '"', "\\", "!!binary", "%", "@", "`"]
-TEXTS = st.text(max_size=30) | st.sampled_from(["Fel vid åtkomst", "令牌驗證", "x" * (MAX_ALTERNATE_CHARS + 1)])
+TEXTS = st.text(max_size=30) | st.sampled_from(["Fel vid åtkomst", "  令牌驗證 ", "x" * (MAX_ALTERNATE_CHARS + 1)])
 STRUCTURED = st.dictionaries(
     st.sampled_from(["sv-SE", "zh_tw", "en", "xx-QQ", "", "123"]),
     st.dictionaries(st.text(max_size=12), st.one_of(st.none(), st.integers(), TEXTS, st.lists(TEXTS, max_size=3)),
