@@ -131,7 +131,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[SERVICES].engine
-    return web.json_response({"status": "ok", "articles": len(engine.kb), "locales": list(engine.locales)})
+    return web.json_response({"status": "ok", "articles": len(engine.kb), "locales": list(engine.locales),
+                              "alternate_texts": len(engine.kb.alternates)})
 
 
 def create_app(

@@ -47,6 +47,8 @@ async def test_users_teach_the_bot_a_portal_wording(start_bot: StartBot, connect
 
     connector.received.clear()
     learned = await start_bot(engine=KnowledgeEngine.load([kb]), state=tmp_path / "state2.db")
+    async with learned.session.get(f"{learned.url}/healthz") as response:
+        assert (await response.json())["alternate_texts"] == 1
     await learned.post(teams_message(connector.url, f"<p>{PORTAL}</p>", locale="en-US", user="29:user-3"))
     card = connector.cards()[-1]
     assert card["body"][0]["text"] == "Reset the MFA authenticator app for a user"
