@@ -81,6 +81,9 @@ def _dense(ch: str) -> bool:
 
 def features(norm: str) -> list[str]:
     """The n-grams of a normalized text: bigrams in unspaced scripts, padded trigrams elsewhere."""
+    if _DENSE_CHAR.search(norm) is None:  # most texts: every trigram of the padded text but those across a space
+        padded = f" {' '.join(norm.split())} "
+        return [padded[i: i + 3] for i in range(len(padded) - 2) if padded[i + 1] != " "]
     grams: list[str] = []
     for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
         if _dense(token[0]):
@@ -105,6 +108,8 @@ def skip_bigrams(norm: str) -> list[str]:
 
 def words(norm: str) -> list[str]:
     """Word features of a normalized text: words cut to ``WORD_PREFIX`` characters; bigrams in unspaced scripts."""
+    if _DENSE_CHAR.search(norm) is None:
+        return [token[:WORD_PREFIX] for token in norm.split()]
     out: list[str] = []
     for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
         if _dense(token[0]):
@@ -228,9 +233,13 @@ class MatchIndex:
         entry_path: list[str] = []
         entry_is_error: list[bool] = []
         seen: set[tuple[str, str, str]] = set()
+        normalized: dict[str, str] = {}  # a third of the raw texts are distinct: titles repeat headings,
+        # span files repeat their English source in every locale
 
         def add(raw: str, article: Article, locale: str, is_error: bool = False) -> None:
-            norm = normalize(raw)
+            norm = normalized.get(raw)
+            if norm is None:
+                norm = normalized[raw] = normalize(raw)
             key = (article.id, locale, norm)
             if len(norm) < 2 or key in seen or (article.id, ENGLISH, norm) in seen:
                 return

@@ -3,19 +3,33 @@ differential test of the indexed search against a naive scan over real corpus ar
 
 from __future__ import annotations
 
+import re
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
 from knowledge.corpus import load_knowledge_base
 from knowledge.engine import BUNDLED_ARTICLES
-from knowledge.matcher import GARBLED_CONFIDENCE, MatchIndex, _garbled, features, skip_bigrams, words
+from knowledge.matcher import (
+    GARBLED_CONFIDENCE,
+    WORD_PREFIX,
+    MatchIndex,
+    _garbled,
+    features,
+    skip_bigrams,
+    words,
+)
 from knowledge.model import ENGLISH, Article, EnglishSource, pack
-from knowledge.normalize import normalize
+from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, normalize
+from tests.fuzz_budget import fuzz_settings
+
+DENSE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in DENSE_RANGES) + "]")
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CORPUS = SHARED / "corpus"
@@ -62,6 +76,29 @@ def test_an_unspaced_script_and_a_spaced_one_written_together_are_separate_words
     assert features("附加文件outlook") == features("附加文件 outlook")
     assert "件o" not in features("附加文件outlook") and " ou" in features("附加文件outlook")
     assert words("键盘快捷方式outlook") == ["键盘", "盘快", "快捷", "捷方", "方式", "outlo"]
+
+
+def reference_features(norm: str) -> tuple[list[str], list[str]]:
+    """``features`` and ``words`` by their definition, token by token (the module takes shortcuts)."""
+    grams: list[str] = []
+    word_list: list[str] = []
+    for token in SCRIPT_BOUNDARY.sub(" ", norm).split():
+        if DENSE.match(token[0]):
+            pairs = [token] if len(token) == 1 else [token[i: i + 2] for i in range(len(token) - 1)]
+            grams += pairs
+            word_list += pairs
+        else:
+            padded = f" {token} "
+            grams += [padded[i: i + 3] for i in range(len(padded) - 2)]
+            word_list.append(token[:WORD_PREFIX])
+    return grams, word_list
+
+
+@fuzz_settings()
+@given(st.text(alphabet=st.sampled_from([*"ab é-\n\t", "ö", "驗", "證", "토", "큰", "เ", "ก", "ш", "Ω"]), max_size=40))
+def test_features_and_words_keep_their_definition_in_every_script(text: str) -> None:
+    for norm in (text, normalize(text)):
+        assert (features(norm), words(norm)) == reference_features(norm)
 
 
 def test_features_of_nothing() -> None:
