@@ -6,9 +6,10 @@
     print(format_report(await feedback.report()))
 
 Kinds: ``helped`` and ``not_helped`` (the answer card's buttons), ``unanswered`` (nothing matched),
-``escalated`` (the user asked for a person). The report groups the unanswered, unhelpful and escalated
-queries by ``query_key`` (the normalized error text, so the same error with other ids, timestamps or
-casing is one row) and lists the groups most frequent first.
+``escalated`` (the user asked for a person), ``chosen`` (the user picked an article from "did you
+mean"). The report groups the unanswered, unhelpful and escalated queries by ``query_key`` (the
+normalized error text, so the same error with other ids, timestamps or casing is one row) and lists
+the groups most frequent first.
 
 SQLite keeps the events in the ``feedback`` table of the state file: ``id``, ``kind``, ``query``,
 ``query_key``, ``article``, ``locale``, ``user_id``, ``conversation_id``, ``timestamp`` (ISO 8601, UTC).
@@ -62,6 +63,8 @@ class FeedbackKind(StrEnum):
     NOT_HELPED = "not_helped"
     UNANSWERED = "unanswered"
     ESCALATED = "escalated"
+    CHOSEN = "chosen"
+    """The user picked the article from "did you mean" for the query (no problem: not in the report)."""
 
 
 PROBLEM_KINDS = (FeedbackKind.UNANSWERED, FeedbackKind.NOT_HELPED, FeedbackKind.ESCALATED)

@@ -1,12 +1,12 @@
 """Alternate texts learned from users: the errors they pasted that the bot did not answer outright, and
-the article they then said helped (found through "did you mean" or a second try).
+the article they then picked from "did you mean" or said helped.
 
     texts = learned_alternates(engine, load_events(settings.state_store), min_users=2)
     print(format_alternates(texts))     # alternate-texts.yaml entries, for a person to review and add
 
-A text is proposed when at least ``min_users`` different users said the same article helped with it,
-more users said so than said it did not, and the knowledge base does not already answer it with that
-article. Nothing is added by itself: a person reads the list and copies what is right into a folder's
+A text is proposed when at least ``min_users`` different users picked the same article for it or said
+it helped, more users did so than said it did not help, and the knowledge base does not already answer
+it with that article. Nothing is added by itself: a person reads the list and copies what is right into a folder's
 ``alternate-texts.yaml`` (see ``knowledge.alternates``), which the bot then matches like a heading.
 """
 
@@ -27,7 +27,9 @@ from knowledge.normalize import clean_paste
 __all__ = ["LearnedText", "format_alternates", "learned_alternates"]
 
 MIN_USERS = 2
-"""Different users who must have said an article helped with a text before it is proposed."""
+"""Different users who must have found an article for a text before it is proposed."""
+FOUND_IT = (FeedbackKind.HELPED, FeedbackKind.CHOSEN)
+"""What says a user found the article for their text: they said it helped, or picked it from "did you mean"."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,10 @@ def learned_alternates(
     helped: dict[tuple[str, str], list[FeedbackEvent]] = {}
     not_helped: dict[tuple[str, str], set[str]] = {}
     for event in events:
-        if not event.article or event.kind not in (FeedbackKind.HELPED, FeedbackKind.NOT_HELPED):
+        if not event.article or event.kind not in (*FOUND_IT, FeedbackKind.NOT_HELPED):
             continue
         key = (event.article, query_key(event.query))
-        if event.kind is FeedbackKind.HELPED:
+        if event.kind in FOUND_IT:
             helped.setdefault(key, []).append(event)
         else:
             not_helped.setdefault(key, set()).add(_who(event))
@@ -90,7 +92,7 @@ def learned_alternates(
 
 def format_alternates(texts: Iterable[LearnedText]) -> str:
     """``texts`` as ``alternate-texts.yaml`` entries, each with a comment saying who backs it."""
-    lines = ["# Texts users found these articles with (they said the article helped).",
+    lines = ["# Texts users found these articles with (picked from \"did you mean\" or said it helped).",
              "# Review them, then copy the right ones into alternate-texts.yaml in a knowledge-base folder."]
     locale = article = None
     for t in texts:

@@ -269,6 +269,7 @@ class InsightDesk:
                 preferred: str | None = locale
             else:
                 preferred = await self._preferred_locale(turn_context) or locale
+                await self._record(turn_context, FeedbackKind.CHOSEN, query, article, locale)  # for kb learn
             answer = self.engine.present(article, locale=preferred, client_locale=activity_locale)
             if answer is not None:
                 await self._send_answer(turn_context, answer, query=query)

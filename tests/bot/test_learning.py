@@ -48,6 +48,15 @@ def test_a_text_two_users_found_helpful_is_proposed_cleaned(engine: KnowledgeEng
     assert learned_alternates(engine, events) == [LearnedText(SEED, "sv-SE", PORTAL, 2, START + timedelta(minutes=9))]
 
 
+def test_picking_the_article_from_did_you_mean_counts_like_saying_it_helped(engine: KnowledgeEngine) -> None:
+    events = [said(FeedbackKind.CHOSEN, "u1"), said(FeedbackKind.HELPED, "u2", minutes=3)]
+    assert [(t.text, t.users) for t in learned_alternates(engine, events)] == [(PORTAL, 2)]
+    picked_only = [said(FeedbackKind.CHOSEN, "u1"), said(FeedbackKind.CHOSEN, "u2"),
+                   said(FeedbackKind.NOT_HELPED, "u2")]  # u2 picked it, then said it did not help
+    assert [(t.text, t.users) for t in learned_alternates(engine, picked_only)] == [(PORTAL, 2)]
+    assert learned_alternates(engine, [*picked_only, said(FeedbackKind.NOT_HELPED, "u3")]) == []
+
+
 @pytest.mark.parametrize("events", [
     pytest.param([said(FeedbackKind.HELPED, "u1"), said(FeedbackKind.HELPED, "u1", minutes=1)], id="one-user"),
     pytest.param([said(FeedbackKind.HELPED, "u1"), said(FeedbackKind.HELPED, "u2"),
