@@ -161,13 +161,18 @@ def cmd_kb_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_kb_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.feedback import load_events
     from bot.learning import format_alternates, learned_alternates
+    from bot.storage import StorageError
 
     settings = _settings()
     if args.min_users < 1:
         err.write("kb learn: --min-users must be at least 1\n")
         return 2
-    events = load_events(args.store or settings.state_store,
-                         blob_connection_string=settings.azure_storage_connection_string)
+    try:
+        events = load_events(args.store or settings.state_store,
+                             blob_connection_string=settings.azure_storage_connection_string)
+    except (ValueError, StorageError) as e:  # no feedback kept there, or the store is down
+        err.write(f"error: {e}\n")
+        return 2
     texts = learned_alternates(load_engine(args.kb, err), events, min_users=args.min_users)
     out.write(format_alternates(texts))
     err.write(f"{len(texts)} texts proposed from {len(events)} feedback events\n")
@@ -176,10 +181,15 @@ def cmd_kb_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.feedback import format_report, load_report
+    from bot.storage import StorageError
 
     settings = _settings()
-    rows = load_report(args.store or settings.state_store, args.limit,
-                       blob_connection_string=settings.azure_storage_connection_string)
+    try:
+        rows = load_report(args.store or settings.state_store, args.limit,
+                           blob_connection_string=settings.azure_storage_connection_string)
+    except (ValueError, StorageError) as e:  # no feedback kept there, a bad --limit, or the store is down
+        err.write(f"error: {e}\n")
+        return 2
     out.write(format_report(rows) + "\n")
     return 0
 

@@ -121,3 +121,15 @@ def test_kb_learn_without_a_state_file_is_a_clear_error(tmp_path: Path) -> None:
     code = main(["kb", "learn", "--store", f"sqlite:///{tmp_path / 'none.db'}", "--kb", str(BUNDLED_ARTICLES)],
                 out=out, err=err)
     assert code == 2 and "nothing recorded yet" in err.getvalue()
+
+
+@pytest.mark.parametrize("command", [["kb", "learn", "--kb", str(BUNDLED_ARTICLES)], ["report"]])
+@pytest.mark.parametrize(("store", "says"), [
+    ("memory://", "keeps no feedback between runs"),
+    ("redis://127.0.0.1:9/0", "failed"),  # nothing listens on loopback port 9: the store is down
+])
+def test_a_store_without_feedback_or_down_is_a_clear_error(command: list[str], store: str, says: str) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*command, "--store", store], out=out, err=err) == 2
+    assert err.getvalue().startswith("error: ") and says in err.getvalue()
+    assert "Traceback" not in err.getvalue() and out.getvalue() == ""
