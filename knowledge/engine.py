@@ -8,12 +8,14 @@ from pathlib import Path
 
 from knowledge.cache import load_or_build
 from knowledge.corpus import KnowledgeBase, load_knowledge_base
-from knowledge.locales import choose_reply_locale
+from knowledge.locales import choose_reply_locale, is_english, locale_script, negotiate
 from knowledge.matcher import MatchIndex
 from knowledge.model import ENGLISH, Answer, Article, Match, Tier
 
 BUNDLED_ARTICLES = Path(__file__).resolve().parent / "articles"
 DEFAULT_LOCALE = "en-US"
+TEXT_LANGUAGE_SURE = 95.0
+"""A match at least this close tells the pasted text's language (see ``KnowledgeEngine._text_locale``)."""
 
 
 @dataclass(frozen=True)
@@ -144,17 +146,37 @@ class KnowledgeEngine:
             score = matches[0].score if matches else 0.0
             return Answer(Tier.NONE, None, score, wanted, wanted, False, tuple(matches), ())
         best = matches[0]
+        article_locales = self.article_locales(best.article_id)
         reply, wanted, fell_back = choose_reply_locale(
             explicit=locale,
-            text_locale=best.locale,
+            text_locale=self._text_locale(best, client_locale, article_locales),
             client_locale=client_locale,
-            article_locales=self.article_locales(best.article_id),
+            article_locales=article_locales,
             default=DEFAULT_LOCALE,
         )
         return Answer(
             tier, self.version(best.article_id, reply), best.score, reply, wanted, fell_back,
             tuple(matches), tuple(matches[1:]),
         )
+
+    @staticmethod
+    def _text_locale(best: Match, client_locale: str | None, article_locales: Sequence[str]) -> str | None:
+        """The language of the pasted text, as far as the match tells it.
+
+        The text that matched best tells the paste's language only when it matched nearly word for
+        word, or by its script: an older Danish translation may be closer to the Norwegian heading
+        than to the Danish one, and a Simplified Chinese one to the Traditional heading, but Chinese
+        is never Korean. So when the match is looser and the chat client is in another language of
+        the same script, or another script of the same language, that the article has (not
+        English), the client's language is the better guess: ``None`` lets it decide.
+        """
+        if (best.score < TEXT_LANGUAGE_SURE and client_locale and not is_english(client_locale)
+                and negotiate([client_locale], [best.locale]) is None
+                and (locale_script(client_locale) == locale_script(best.locale) is not None
+                     or client_locale.split("-")[0].lower() == best.locale.split("-")[0].lower())
+                and negotiate([client_locale], article_locales)):
+            return None
+        return best.locale
 
     def present(self, article_id: str, *, locale: str | None = None, client_locale: str | None = None) -> Answer | None:
         """One chosen article (from "did you mean" or the language picker) as an answer, or ``None``."""

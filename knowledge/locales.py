@@ -35,6 +35,7 @@ __all__ = [
     "is_english",
     "is_right_to_left",
     "language_name",
+    "locale_script",
     "localize_docs_url",
     "localize_links",
     "native_language_name",
@@ -173,6 +174,13 @@ def is_english(locale: str | None) -> bool:
     """Whether ``locale`` is English in any region (``en``, ``en-US``, ``EN_gb``)."""
     sub = _split(locale) if locale else None
     return sub is not None and sub.language == "en"
+
+
+def locale_script(locale: str) -> str | None:
+    """The script ``locale`` is written in, given or implied by CLDR (``sv-SE`` → ``Latn``, ``zh-TW`` →
+    ``Hant``, ``sr-Latn`` → ``Latn``); ``None`` for junk."""
+    sub = _split(locale) if isinstance(locale, str) else None
+    return _script_of(sub.language, sub.script, sub.region) if sub else None
 
 
 def is_right_to_left(locale: str) -> bool:

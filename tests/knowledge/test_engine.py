@@ -144,6 +144,42 @@ def test_english_with_a_client_locale_the_article_lacks_falls_back_to_english(en
     assert answer.article.heading.startswith(f'"{EN}"')
 
 
+CAPTIONS = {"nb-NO": "Administrere direkte teksting i Teams-møter", "da-DK": "Administrer livetekster i Teams-møder",
+            "ko-KR": "Teams 모임에서 실시간 캡션 관리", "zh-TW": "管理 Teams 會議中的即時字幕",
+            "zh-CN": "管理 Teams 会议中的实时字幕"}
+
+
+@pytest.fixture(scope="module")
+def captions(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeEngine:
+    root = tmp_path_factory.mktemp("captions")
+    for locale, heading in CAPTIONS.items():
+        (root / locale).mkdir()
+        (root / locale / "live-captions.md").write_text(f"---\ntitle: {heading}\n---\n# {heading}\n\nText.\n",
+                                                        encoding="utf-8")
+    return KnowledgeEngine.load([root])
+
+
+@pytest.mark.parametrize(("text", "client", "matched", "reply"), [
+    # An older Danish wording that is closer to the Norwegian heading: the Danish client decides.
+    ("Administrere direkte tekstning i møder", "da-DK", "nb-NO", "da-DK"),
+    ("Administration af direkte teksting i Teams-møder", "da-DK", "nb-NO", "da-DK"),
+    # With an English client, or one in another script, the matched text's language stands.
+    ("Administrere direkte tekstning i møder", "en-US", "nb-NO", "nb-NO"),
+    ("Administrere direkte tekstning i møder", "ko-KR", "nb-NO", "nb-NO"),
+    # Word for word the Norwegian heading: that is the pasted language, whatever the client.
+    ("Administrere direkte teksting i Teams-møter", "da-DK", "nb-NO", "nb-NO"),
+    # Traditional characters of an older wording, a Simplified Chinese client.
+    ("管理 Teams 會議的即時標題", "zh-CN", "zh-TW", "zh-CN"),
+    ("管理 Teams 會議的即時標題", "en-US", "zh-TW", "zh-TW"),
+])
+def test_a_loose_match_in_a_language_like_the_client_s_answers_in_the_client_s(
+    captions: KnowledgeEngine, text: str, client: str, matched: str, reply: str
+) -> None:
+    answer = captions.ask(text, client_locale=client)
+    assert answer.tier is Tier.ANSWER and answer.matches[0].locale == matched
+    assert answer.reply_locale == reply and not answer.fell_back
+
+
 def test_an_explicit_locale_wins_over_the_pasted_language_and_the_client(engine: KnowledgeEngine) -> None:
     answer = engine.ask(SV, locale="ko", client_locale="zh-TW")
     assert (answer.reply_locale, answer.wanted_locale, answer.fell_back) == ("ko-KR", "ko", False)
