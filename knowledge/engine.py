@@ -8,7 +8,7 @@ from pathlib import Path
 
 from knowledge.cache import load_or_build
 from knowledge.corpus import KnowledgeBase, load_knowledge_base
-from knowledge.locales import choose_reply_locale, is_english, locale_script, negotiate
+from knowledge.locales import canonical_locale, choose_reply_locale, is_english, locale_script, negotiate
 from knowledge.matcher import MatchIndex
 from knowledge.model import ENGLISH, Answer, Article, Match, Tier
 
@@ -170,11 +170,12 @@ class KnowledgeEngine:
         the same script, or another script of the same language, that the article has (not
         English), the client's language is the better guess: ``None`` lets it decide.
         """
-        if (best.score < TEXT_LANGUAGE_SURE and client_locale and not is_english(client_locale)
-                and negotiate([client_locale], [best.locale]) is None
-                and (locale_script(client_locale) == locale_script(best.locale) is not None
-                     or client_locale.split("-")[0].lower() == best.locale.split("-")[0].lower())
-                and negotiate([client_locale], article_locales)):
+        client = canonical_locale(client_locale) if client_locale else None
+        if (best.score < TEXT_LANGUAGE_SURE and client and not is_english(client)
+                and negotiate([client], [best.locale]) is None
+                and (locale_script(client) == locale_script(best.locale) is not None
+                     or client.split("-")[0] == best.locale.split("-")[0].lower())
+                and negotiate([client], article_locales)):
             return None
         return best.locale
 

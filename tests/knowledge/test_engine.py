@@ -170,6 +170,7 @@ def captions(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeEngine:
     ("Administrere direkte teksting i Teams-møter", "da-DK", "nb-NO", "nb-NO"),
     # Traditional characters of an older wording, a Simplified Chinese client.
     ("管理 Teams 會議的即時標題", "zh-CN", "zh-TW", "zh-CN"),
+    ("管理 Teams 會議的即時標題", "zh_cn", "zh-TW", "zh-CN"),  # as some channels spell it
     ("管理 Teams 會議的即時標題", "en-US", "zh-TW", "zh-TW"),
 ])
 def test_a_loose_match_in_a_language_like_the_client_s_answers_in_the_client_s(
