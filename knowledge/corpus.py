@@ -233,15 +233,18 @@ def _usable_alternates(
     if not alternates:
         return [], []
     languages = {alt.locale.split("-")[0] for alt in alternates}
-    owners: dict[tuple[str, str], set[str]] = {}
-    for a in articles:
+    by_raw: dict[tuple[str, str], set[str]] = {}  # each distinct text is normalized once below: titles repeat
+    for a in articles:                            # headings, span files their English source in every locale
         language = a.locale.split("-")[0]
         if language in languages:
             for raw in (a.heading, a.title, *a.error_strings):
-                owners.setdefault((language, normalize(raw)), set()).add(a.id)
+                by_raw.setdefault((language, raw), set()).add(a.id)
         if a.english is not None and "en" in languages:
             for raw in (a.english.heading, *a.english.error_strings):
-                owners.setdefault(("en", normalize(raw)), set()).add(a.id)
+                by_raw.setdefault(("en", raw), set()).add(a.id)
+    owners: dict[tuple[str, str], set[str]] = {}
+    for (language, raw), users in by_raw.items():
+        owners.setdefault((language, normalize(raw)), set()).update(users)
     ids = {a.id for a in articles}
     usable: list[AlternateText] = []
     problems: list[ArticleProblem] = []
