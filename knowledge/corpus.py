@@ -93,6 +93,12 @@ class KnowledgeBase:
         """The version of one article to show in one locale, ``None`` when there is none."""
         return self._shown.get(article_id, {}).get(locale)
 
+    def alternate_versions(self) -> list[tuple[AlternateText, Article]]:
+        """Each alternate text with the version of its article it stands for: the one in its locale, else
+        the first loaded (the reply picks its own locale)."""
+        return [(alt, versions.get(alt.locale) or next(iter(versions.values())))
+                for alt in self.alternates if (versions := self._shown.get(alt.article_id))]
+
 
 def folder_locale(name: str) -> str | None:
     """The locale a folder name states: a tag with a region or script (``sv-SE``, ``zh-Hant``).

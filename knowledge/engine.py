@@ -74,7 +74,7 @@ class KnowledgeEngine:
 
     def __init__(self, kb: KnowledgeBase, *, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
-        self.index = MatchIndex.build(kb.articles, kb.alternates)
+        self.index = MatchIndex.build(kb.articles, kb.alternate_versions())
         self.thresholds = thresholds or Thresholds()
 
     @classmethod

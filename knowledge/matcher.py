@@ -224,9 +224,11 @@ class MatchIndex:
         self.word_deletions = deletions
 
     @classmethod
-    def build(cls, articles: Iterable[Article], alternates: Iterable[AlternateText] = ()) -> MatchIndex:
+    def build(cls, articles: Iterable[Article],
+              alternates: Iterable[tuple[AlternateText, Article]] = ()) -> MatchIndex:
         """Index every title, heading and quoted error string, localized and English, once per article,
-        and each alternate text as an error text of its article in its locale (see ``knowledge.alternates``)."""
+        and each alternate text as an error text of the article version it stands for, in its locale
+        (``KnowledgeBase.alternate_versions``; see ``knowledge.alternates``)."""
         texts: list[str] = []
         entry_article: list[str] = []
         entry_locale: list[str] = []
@@ -252,9 +254,7 @@ class MatchIndex:
 
         # English first, so a "translation" that is still the English text counts as English:
         # a paste of it is in English and the reply goes by the client's locale.
-        versions: dict[str, dict[str, Article]] = {}
         for article in articles:
-            versions.setdefault(article.id, {})[article.locale] = article
             if article.english is not None:
                 for raw in article.english.error_strings:
                     add(raw, article, ENGLISH, is_error=True)
@@ -263,11 +263,8 @@ class MatchIndex:
                 add(raw, article, article.locale, is_error=True)
             for raw in (article.heading, article.title):
                 add(raw, article, article.locale)
-        for alternate in alternates:
-            found = versions.get(alternate.article_id)
-            if found:  # its file in that locale, else any version's: the reply picks its own locale
-                locale = ENGLISH if is_english(alternate.locale) else alternate.locale
-                add(alternate.text, found.get(alternate.locale) or next(iter(found.values())), locale, True)
+        for alternate, version in alternates:
+            add(alternate.text, version, ENGLISH if is_english(alternate.locale) else alternate.locale, True)
         return cls(texts, entry_article, entry_locale, entry_path, entry_is_error)
 
     def __len__(self) -> int:
