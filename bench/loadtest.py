@@ -62,6 +62,7 @@ from bench.loopback import Query, free_port, load_queries, percentile, wait_unti
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bot.markdown_escape import escape_markdown  # noqa: E402  # relayed lines arrive escaped
 from bot.strings import CATALOG, strings_for  # noqa: E402  # the catalog tells the reply kinds apart
 
 SUGGEST_TITLES = {entry["did_you_mean"] for entry in CATALOG.values()}
@@ -69,6 +70,8 @@ NOT_FOUND_TEXTS = {entry[key] for entry in CATALOG.values() for key in ("not_fou
 EVAL_KB = Path("/tmp/insight-kb/sxs")
 BOT = {"id": "28:bench-bot", "name": "Insight Desk"}
 TENANT = "bench-tenant"
+AGENT_TEAM = "19:bench-team@thread.tacv2"
+"""The agents' team, listed in the bot's ``AGENT_TEAMS``."""
 CHANNEL = "19:bench-agents@thread.tacv2"
 AGENTS = tuple(f"Agent {n}" for n in range(1, 9))
 AGENT_LINES = 3
@@ -160,7 +163,7 @@ def channel_message(service_url: str, activity_id: str, agent: str, *, thread: s
         "conversation": {"id": thread or f"{CHANNEL};messageid=bench-register", "conversationType": "channel",
                          "isGroup": True, "tenantId": TENANT},
         "recipient": BOT, "text": text, "textFormat": "plain", "entities": entities,
-        "channelData": {"tenant": {"id": TENANT}, "team": {"id": "19:bench-team@thread.tacv2"},
+        "channelData": {"tenant": {"id": TENANT}, "team": {"id": AGENT_TEAM},
                         "channel": {"id": CHANNEL, "name": "Support"}},
     }
     if thread:
@@ -410,7 +413,8 @@ class Driver:
     async def relay(self, flow: Escalated, activity_id: str) -> None:
         text = f"[{flow.number}.{len(flow.relay_texts) + 1}] {self.query().text.splitlines()[0].strip()}"[:300]
         flow.relay_texts.append(text)
-        flow.relayed.append(f"**{user_name(flow.number)}:** {text}")
+        flow.relayed.append(f"**{escape_markdown(user_name(flow.number), html=True)}:** "
+                            f"{escape_markdown(text, html=True)}")  # people's words reach agents escaped
         await self.send(user_message(self.service_url, flow.number, activity_id, text=text, locale=flow.locale,
                                      conversation=flow.conversation), "relay", wait_key=f"p:{flow.thread}",
                         wait_n=len(flow.relayed))
@@ -450,7 +454,8 @@ class Driver:
         for k in range(1, AGENT_LINES + 1):
             text = f"Agent line {k} for request #{n}"
             flow.agent_texts.append(text)
-            flow.to_user.append(strings.text("agent_says", agent=owner, text=text))
+            flow.to_user.append(strings.text("agent_says", agent=escape_markdown(owner, html=True),
+                                             text=escape_markdown(text, html=True)))
             await self.agent_post(channel_message(self.service_url, f"agent-{flow.number}-line-{k}", owner,
                                                   thread=thread, text=text))
             if not await self.stub.until(f"p:{flow.conversation}", len(flow.to_user), LOST_AFTER_S):
@@ -608,7 +613,7 @@ def start_bot(state: Path, log: Path, kb: Sequence[str], port: int) -> subproces
     env = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "MICROSOFT"))}
     env.update(HOST="127.0.0.1", PORT=str(port), STATE_STORE=f"sqlite:///{state}", RATE_LIMIT_PER_MINUTE="0",
                LOG_LEVEL="WARNING", PYTHONPATH=str(REPO), KB_CACHE_DIR=str(REPO / "var" / "kb-cache"),
-               ESCALATION_HANDOFF="teams")
+               ESCALATION_HANDOFF="teams", AGENT_TEAMS=AGENT_TEAM)
     env.pop("ALLOWED_TENANTS", None)
     if kb:
         env["KB_PATH"] = os.pathsep.join(kb)

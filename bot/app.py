@@ -29,7 +29,7 @@ from bot.plugin import InsightDesk
 from bot.redact import RedactingFeedbackStore, redact
 from bot.settings import Settings
 from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
-from bot.storage import aclose_storage, create_storage
+from bot.storage import StorageError, aclose_storage, create_storage
 from bot.strings import strings_for
 from bot.telemetry import create_telemetry
 from bot.tenants import TenantAllowList
@@ -165,7 +165,8 @@ def create_app(
             adapter.use(telemetry.middleware)
         adapter.use(TenantAllowList(settings.allowed_tenants))
         escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
-                                mask=redact if settings.redact_transcripts else None)
+                                mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams)
+        await _log_unlisted_queues(escalation)
         escalation.observe_state = metrics.escalation
         desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
@@ -190,6 +191,13 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler(lambda request: request.app[METRICS]))
     return app
+
+
+async def _log_unlisted_queues(escalation: Escalation) -> None:
+    try:
+        await escalation.log_unlisted_queues()
+    except StorageError as e:
+        log.error("could not read the agents' channels at start: %s", e)
 
 
 def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> HotReload:

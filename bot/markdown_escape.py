@@ -10,7 +10,7 @@ bold text that imitates the bot's own speaker lines, or HTML.
 Plain URLs stay as they are, so Teams can still link them: a plain URL shows its real target. Inside
 them, only the characters that could end them early or open markup are percent-encoded. ``html=True``
 (Teams message text, which renders some HTML) also turns ``&``, ``<`` and ``>`` into entities; Adaptive
-Card text renders no HTML, so cards escape ``<`` and ``>`` with a backslash instead.
+Card text renders no HTML, so on cards they stay as typed.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ __all__ = ["escape_markdown"]
 
 _URL = re.compile(r"https?://[^\s<>\[\]()`\"']+", re.IGNORECASE)
 _MARKUP = re.compile(r"([\\`*_~\[\]])")
-_ANGLE = re.compile(r"([<>])")
-_LINE_START = re.compile(r"^([ \t]*)([-+=]|#{1,6}|\d{1,9}[.)])(?=\s|$)", re.MULTILINE)
+_LINE_START = re.compile(r"^([ \t]*)(>|(?:[-+=]|#{1,6}|\d{1,9}[.)])(?=\s|$))", re.MULTILINE)
 _URL_UNSAFE = {"*": "%2A", "~": "%7E", "\\": "%5C"}
 
 
@@ -30,7 +29,7 @@ def _escape_words(text: str, *, html: bool) -> str:
     text = _MARKUP.sub(r"\\\1", text)
     if html:
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _ANGLE.sub(r"\\\1", text)
+    return text
 
 
 def _escape_url(url: str) -> str:

@@ -320,7 +320,7 @@ class InsightDesk:
             return
         if locale is None:
             choices = ", ".join(sorted({loc.split("-")[0] for loc in self._available_locales()}))
-            await turn_context.send_activity(strings.text("language_unknown", value=value[:40], choices=choices))
+            await turn_context.send_activity(strings.text("language_unknown", choices=choices))  # never echoes X
             return
         await self._remember_language(turn_context, locale)
         strings = strings_for(locale)

@@ -72,6 +72,9 @@ class Settings:
     """Where tickets go: ``teams`` (agents' channels), ``hub`` (``handoff.initiate``), ``both``."""
     allowed_tenants: frozenset[str] = frozenset()
     """Teams tenant ids served (``ALLOWED_TENANTS``, comma-separated); empty serves every tenant."""
+    agent_teams: frozenset[str] = frozenset()
+    """Teams whose channels may act as support (``AGENT_TEAMS``: comma-separated team ids ``19:…@thread.tacv2``
+    or AAD group ids); empty: no channel may ``register agents``."""
     rate_limit_per_minute: float = DEFAULT_RATE_LIMIT_PER_MINUTE
     """Messages one conversation may send per minute on average (``RATE_LIMIT_PER_MINUTE``); 0 turns it off."""
     rate_limit_burst: int = DEFAULT_RATE_LIMIT_BURST
@@ -121,7 +124,8 @@ class Settings:
             azure_storage_connection_string=env.get("AZURE_STORAGE_CONNECTION_STRING", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             escalation_handoff=_handoff(env.get("ESCALATION_HANDOFF", "teams")),
-            allowed_tenants=frozenset(t.strip() for t in env.get("ALLOWED_TENANTS", "").split(",") if t.strip()),
+            allowed_tenants=_id_list(env.get("ALLOWED_TENANTS", "")),
+            agent_teams=_id_list(env.get("AGENT_TEAMS", "")),
             rate_limit_per_minute=_number(env, "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
             rate_limit_burst=int(_number(env, "RATE_LIMIT_BURST", DEFAULT_RATE_LIMIT_BURST, integer=True)),
             redact_transcripts=_flag(env, "REDACT_TRANSCRIPTS"),
@@ -135,6 +139,11 @@ class Settings:
             APP_TENANTID=env.get("MicrosoftAppTenantId", ""),
             bot_framework={k: env[k] for k in BOT_FRAMEWORK_KEYS if env.get(k)},
         )
+
+
+def _id_list(value: str) -> frozenset[str]:
+    """Comma-separated ids, spaces around each ignored."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
 HANDOFF_MODES = ("teams", "hub", "both")

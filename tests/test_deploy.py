@@ -333,7 +333,7 @@ def _env_example() -> dict[str, str]:
 def test_env_example_lists_the_settings_each_with_a_comment() -> None:
     keys = _env_example()
     assert set(keys) == {"HOST", "PORT", "KB_PATH", "STATE_STORE", "MicrosoftAppId", "MicrosoftAppPassword",
-                         "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL", "ALLOWED_TENANTS",
+                         "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL", "ALLOWED_TENANTS", "AGENT_TEAMS",
                          "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "REDACT_TRANSCRIPTS", "LOG_FORMAT",
                          "KB_RELOAD_SECONDS", "AZURE_STORAGE_CONNECTION_STRING",
                          "APPLICATIONINSIGHTS_CONNECTION_STRING"}

@@ -1,8 +1,10 @@
 """Escalation's Adaptive Cards: pure functions of data, each with its markdown as ``fallbackText``.
 
 Users see them in their language; agents see the ticket card in their channel's language, with
-the user's language named. Buttons are ``Action.Submit`` whose data
-carries ``bot.cards.ACTION_KEY`` and the ticket number, as the other Insight Desk cards do.
+the user's language named. What people wrote (names, questions, descriptions, transcript lines)
+is escaped (``bot.markdown_escape``): on a card it reads as the words typed, never as markup.
+Buttons are ``Action.Submit`` whose data carries ``bot.cards.ACTION_KEY`` and the ticket number,
+as the other Insight Desk cards do.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from bot.cards import ACTION_KEY, MAX_CARD_BYTES, adaptive_card, cut, submit_button, text_block, wire_size
 from bot.escalation.tickets import Line, Role, Ticket, TicketState
+from bot.markdown_escape import escape_markdown
 from bot.strings import Strings
 from knowledge.locales import language_name, native_language_name
 
@@ -56,8 +59,9 @@ def notice_card(text: str, *, buttons: list[tuple[str, str, int]], locale: str) 
 
 def _line_markdown(line: Line, strings: Strings) -> str:
     text, _ = cut(" ".join(line.text.split()), MAX_LINE_ON_CARD)
-    who = strings.text("agent_label", name=line.name) if line.role is Role.AGENT else line.name
-    return f"**{who}:** {text}"
+    name = escape_markdown(line.name)
+    who = strings.text("agent_label", name=name) if line.role is Role.AGENT else name
+    return f"**{who}:** {escape_markdown(text) if line.role is not Role.BOT else text}"
 
 
 def state_name(state: TicketState, strings: Strings) -> str:
@@ -68,20 +72,21 @@ def ticket_facts(ticket: Ticket, strings: Strings) -> list[tuple[str, str]]:
     """The ticket's facts as ``(label, value)`` pairs in ``strings``' language, values cut to fit a card."""
     t = strings.text
     question, _ = cut(" ".join((ticket.questions[-1] if ticket.questions else "").split()), MAX_QUESTION_ON_CARD)
+    article_id = escape_markdown(ticket.article or "")  # from the card data the user's client sent
     article = t("agent_no_article") if not ticket.article else (
-        ticket.article if ticket.score is None else t("agent_article_score", article=ticket.article,
-                                                       score=f"{ticket.score:.0f}"))
+        article_id if ticket.score is None else t("agent_article_score", article=article_id,
+                                                   score=f"{ticket.score:.0f}"))
     language = f"{native_language_name(ticket.locale)} · {language_name(ticket.locale, strings.locale)}"
     facts = [
-        (t("agent_user"), ticket.user.name or ticket.user.id),
-        (t("agent_language"), f"{language} ({ticket.locale})"),
-        (t("agent_question"), question),
+        (t("agent_user"), escape_markdown(ticket.user.name or ticket.user.id)),
+        (t("agent_language"), f"{language} ({escape_markdown(ticket.locale)})"),
+        (t("agent_question"), escape_markdown(question)),
         (t("agent_article"), article),
     ]
     if ticket.description:
-        facts.append((t("agent_description"), cut(ticket.description, MAX_QUESTION_ON_CARD)[0]))
+        facts.append((t("agent_description"), escape_markdown(cut(ticket.description, MAX_QUESTION_ON_CARD)[0])))
     if ticket.assignee:
-        facts.append((t("agent_assignee"), ticket.assignee.name or ticket.assignee.id))
+        facts.append((t("agent_assignee"), escape_markdown(ticket.assignee.name or ticket.assignee.id)))
     facts.append((t("agent_opened"), ticket.created.strftime("%Y-%m-%d %H:%M UTC")))
     return facts
 

@@ -5,7 +5,9 @@
     register agents articles:desktop-*    tickets about articles whose id matches the pattern
 
 Queues are kept in order of registration (registering a channel again replaces its entry in place);
-a ticket goes to the first queue that matches its locale and article.
+a ticket goes to the first queue of its tenant that matches its locale and article. A queue records the
+team and tenant it was registered from: only channels of teams listed in ``AGENT_TEAMS`` may register,
+and a queue whose team is no longer listed receives nothing (``bot.escalation.relay`` decides).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from botbuilder.core import Storage
 
 from bot.escalation.store import PREFIX
+from bot.escalation.tickets import Ticket
 from knowledge.locales import canonical_locale, negotiate
 
 QUEUES_KEY = PREFIX + "queues"
@@ -38,6 +41,12 @@ class Queue:
     articles: tuple[str, ...] = ()
     """``fnmatch`` patterns over article ids."""
     agent_locale: str = "en-US"
+    team: str = ""
+    """The Teams team id (``channelData.team.id``) the channel belongs to; ``""`` for an old registration."""
+    team_group: str = ""
+    """The team's AAD group id, when the channel named it."""
+    tenant: str = ""
+    """The tenant the registration came from; ``""`` when the activity named none."""
 
     def takes(self, locale: str, article: str | None) -> bool:
         if self.locales and not negotiate([locale], list(self.locales)) and not any(
@@ -51,6 +60,20 @@ class Queue:
         if self.articles:
             parts.append("articles " + ", ".join(self.articles))
         return "; ".join(parts)
+
+
+def route(queues: Sequence[Queue], *, locale: str, article: str | None, tenant: str) -> Queue | None:
+    """The queue a new ticket goes to: the first of the ticket's tenant (any, when the user's activity named
+    none) that takes its locale and article."""
+    return next((q for q in queues if (not tenant or q.tenant == tenant) and q.takes(locale, article)), None)
+
+
+def holds(queue: Queue, ticket: Ticket) -> bool:
+    """Whether ``queue``'s agents may see and act on ``ticket``: the queue it was posted to; while it was posted
+    to none, every queue that would take it now (same tenant, locale, article)."""
+    if ticket.queue:
+        return ticket.queue == queue.channel_id
+    return route([queue], locale=ticket.locale, article=ticket.article, tenant=ticket.tenant) is not None
 
 
 @dataclass(frozen=True)
@@ -82,13 +105,15 @@ def parse_register(text: str) -> Registration | None:
 
 def _to_document(queue: Queue) -> dict[str, Any]:
     return {"channel_id": queue.channel_id, "name": queue.name, "reference": dict(queue.reference),
-            "locales": list(queue.locales), "articles": list(queue.articles), "agent_locale": queue.agent_locale}
+            "locales": list(queue.locales), "articles": list(queue.articles), "agent_locale": queue.agent_locale,
+            "team": queue.team, "team_group": queue.team_group, "tenant": queue.tenant}
 
 
 def _from_document(doc: Mapping[str, Any]) -> Queue:
     return Queue(str(doc["channel_id"]), str(doc.get("name") or ""), dict(doc["reference"]),
                  tuple(doc.get("locales") or ()), tuple(doc.get("articles") or ()),
-                 str(doc.get("agent_locale") or "en-US"))
+                 str(doc.get("agent_locale") or "en-US"), str(doc.get("team") or ""),
+                 str(doc.get("team_group") or ""), str(doc.get("tenant") or ""))
 
 
 class QueueRegistry:
@@ -119,6 +144,3 @@ class QueueRegistry:
 
     async def find(self, channel_id: str) -> Queue | None:
         return next((q for q in await self.all() if q.channel_id == channel_id), None)
-
-    async def first_for(self, locale: str, article: str | None) -> Queue | None:
-        return next((q for q in await self.all() if q.takes(locale, article)), None)

@@ -36,10 +36,11 @@ from bot import cards as bot_cards
 from bot.channel_text import client_locale, turn_text
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
-from bot.escalation.queues import Queue, QueueRegistry, parse_register
+from bot.escalation.queues import Queue, QueueRegistry, holds, parse_register, route
 from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
 from bot.escalation.tickets import (
     Line,
+    NotInQueue,
     NotYourTicket,
     Person,
     Role,
@@ -50,8 +51,10 @@ from bot.escalation.tickets import (
     TicketTaken,
 )
 from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
+from bot.markdown_escape import escape_markdown
 from bot.storage import StorageError
 from bot.strings import Strings, strings_for
+from bot.tenants import activity_tenants
 from bot.turn_state import DeskConversationState
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,24 @@ def channel_id_of(activity: Activity) -> str | None:
     return str(channel.get("id") or (conversation.id or "").split(";", 1)[0]) or None
 
 
+def team_of(activity: Activity) -> tuple[str, str]:
+    """The Teams team a channel activity came from: its id (``channelData.team.id``) and AAD group id."""
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = channel_data.get("team")
+    team = team if isinstance(team, dict) else {}
+    return str(team.get("id") or ""), str(team.get("aadGroupId") or "")
+
+
+def tenant_of(activity: Activity) -> str:
+    """The tenant an activity names (``""`` for none); two different ones give a value no queue has."""
+    return "|".join(sorted(activity_tenants(activity)))
+
+
+def _shown(text: str) -> str:
+    """One person's words for another's Teams message: markdown and HTML cannot take effect."""
+    return escape_markdown(text, html=True)
+
+
 def _person(activity: Activity) -> Person:
     who = activity.from_property
     return Person(str(who.id if who and who.id else "unknown"), str(who.name if who and who.name else ""))
@@ -111,10 +132,13 @@ class Escalation:
     """Tickets, queues and relay over one botbuilder ``Storage``; ``app_id`` signs proactive sends."""
 
     def __init__(self, storage: Storage, *, app_id: str = "", mode: HandoffMode | str = HandoffMode.TEAMS,
-                 tickets: TicketStore | None = None, mask: Callable[[str], str] | None = None) -> None:
+                 tickets: TicketStore | None = None, mask: Callable[[str], str] | None = None,
+                 agent_teams: frozenset[str] = frozenset()) -> None:
         """``mask`` (``bot.redact.redact`` when ``REDACT_TRANSCRIPTS`` is on) is applied to every text people
         typed before it is stored (tickets, the conversation's recent lines) and to the user's words the
-        agents see; what an agent writes still reaches the user as written (it is stored masked)."""
+        agents see; what an agent writes still reaches the user as written (it is stored masked).
+        ``agent_teams`` (``AGENT_TEAMS``) are the Teams team ids or AAD group ids whose channels may act as
+        support; empty: none may."""
         self.tickets: TicketStore = tickets if tickets is not None else StorageTicketStore(storage)
         self.mask: Callable[[str], str] = mask or _as_typed
         if mask is not None:
@@ -122,6 +146,7 @@ class Escalation:
         self.queues = QueueRegistry(storage)
         self.app_id = app_id
         self.mode = HandoffMode(mode)
+        self.agent_teams = frozenset(t.strip() for t in agent_teams if t.strip())
         self._requests = escalation_phrases()
         self._status = status_phrases()
         self._transcript: StatePropertyAccessor | None = None
@@ -138,6 +163,34 @@ class Escalation:
             conversation_state.merge_property("InsightDeskTranscript", merge_transcript)
         self._shown = conversation_state.create_property("InsightDeskShown")
         self._answer = answer
+
+    # -- who is support -----------------------------------------------------------------------------
+
+    def _listed(self, team: str, group: str) -> bool:
+        return bool(team and team in self.agent_teams) or bool(group and group in self.agent_teams)
+
+    async def active_queues(self) -> list[Queue]:
+        """The registered queues whose team is still listed in ``AGENT_TEAMS``: the only ones tickets reach."""
+        return [q for q in await self.queues.all() if self._listed(q.team, q.team_group)]
+
+    async def _queue_here(self, activity: Activity) -> Queue | None:
+        """The agents' queue ``activity`` was posted in: a registered channel of a listed team, the activity
+        naming the team and tenant it was registered from; ``None`` anywhere else."""
+        channel = channel_id_of(activity)
+        queue = await self.queues.find(channel) if channel else None
+        if queue is None or not self._listed(queue.team, queue.team_group):
+            return None
+        if team_of(activity)[0] != queue.team or tenant_of(activity) != queue.tenant:
+            return None
+        return queue
+
+    async def log_unlisted_queues(self) -> None:
+        """At start: say which registered channels no longer receive tickets because their team is not listed."""
+        for queue in await self.queues.all():
+            if not self._listed(queue.team, queue.team_group):
+                log.warning("agents' channel %s (team %s, tenant %s) is registered but its team is not in "
+                            "AGENT_TEAMS: it receives no tickets", queue.channel_id, queue.team or "unknown",
+                            queue.tenant or "none")
 
     def _count(self, before: Ticket | None, after: Ticket) -> None:
         """The last step of every change: stored, announced, now counted (when the state changed)."""
@@ -205,7 +258,7 @@ class Escalation:
             return False
         text = turn_text(turn_context)
         channel = channel_id_of(activity)
-        if channel is not None and (parse_register(text) is not None or await self.queues.find(channel)):
+        if channel is not None and (parse_register(text) is not None or await self._queue_here(activity)):
             return await self._on_agents_message(turn_context, text)
         return await self._on_user_message(turn_context, text, strings)  # users may ask in any other channel
 
@@ -214,14 +267,17 @@ class Escalation:
         relayed when it is the owning agent's, in the thread of an open ticket of an agents' channel;
         ``False`` (and not a word) for anything else: the bot reads channels, it does not join in."""
         activity = turn_context.activity
-        channel = channel_id_of(activity)
         text = turn_text(turn_context)
-        queue = await self.queues.find(channel) if channel and text else None
+        queue = await self._queue_here(activity) if text else None
         if queue is None:
             return False
         ticket = await self.tickets.for_thread(activity.conversation.id if activity.conversation else "")
         agent = _person(activity)
         if ticket is None or not ticket.is_open or ticket.assignee is None or ticket.assignee.id != agent.id:
+            return False
+        if ticket.queue != queue.channel_id:
+            log.warning("refused a relay into ticket %d from channel %s: the ticket is in %s", ticket.number,
+                        queue.channel_id, ticket.queue)
             return False
         await self._relay_from_agent(turn_context, ticket, agent, text, _agent_strings(activity, queue))
         return True
@@ -253,7 +309,7 @@ class Escalation:
         if ticket is None:
             return strings.text("status_none")
         if ticket.state is TicketState.ASSIGNED and ticket.assignee:
-            return strings.text("status_assigned", number=str(ticket.number), agent=ticket.assignee.name)
+            return strings.text("status_assigned", number=str(ticket.number), agent=_shown(ticket.assignee.name))
         return strings.text("status_waiting", number=str(ticket.number))
 
     async def offer(self, turn_context: TurnContext, strings: Strings, *, query: str, article: str | None) -> None:
@@ -301,7 +357,7 @@ class Escalation:
             return Ticket(number=number, user=user, conversation=reference, locale=strings.locale,
                           questions=questions, description=description, article=article,
                           score=float(score) if isinstance(score, (int, float)) else None, transcript=transcript,
-                          handoff=self.mode is not HandoffMode.TEAMS)
+                          handoff=self.mode is not HandoffMode.TEAMS, tenant=tenant_of(activity))
 
         try:
             ticket = await self.tickets.create(build)
@@ -317,10 +373,11 @@ class Escalation:
         if self.mode is not HandoffMode.TEAMS:
             await turn_context.send_activity(handoff_initiation(turn_context, ticket, handoff_context(ticket)))
         if self.mode is not HandoffMode.HUB:
-            queue = await self.queues.first_for(ticket.locale, ticket.article)
+            queue = route(await self.active_queues(), locale=ticket.locale, article=ticket.article,
+                          tenant=ticket.tenant)
             if queue is None:
-                log.warning("ticket %d: no agents' channel takes locale %s; it waits in `tickets`",
-                            ticket.number, ticket.locale)
+                log.warning("ticket %d: no agents' channel of tenant %s takes locale %s; it waits in `tickets`",
+                            ticket.number, ticket.tenant or "none", ticket.locale)
             else:
                 await self._post_ticket(turn_context.adapter, queue, ticket)
         self._count(None, ticket)
@@ -336,11 +393,10 @@ class Escalation:
 
     async def _agent_action(self, turn_context: TurnContext, action: str, number: int | None) -> None:
         activity = turn_context.activity
-        channel = channel_id_of(activity)
-        queue = await self.queues.find(channel) if channel else None
+        queue = await self._queue_here(activity)
         say = _agent_strings(activity, queue)
         if queue is None:
-            await turn_context.send_activity(say.text("agent_not_a_queue"))
+            await self._refuse_agent_action(turn_context, action, number, say)
             return
         agent = _person(activity)
         if number is None:
@@ -351,12 +407,19 @@ class Escalation:
         card_id = activity.reply_to_id or ""
 
         def change(ticket: Ticket) -> Ticket:
+            if not holds(queue, ticket):
+                raise NotInQueue(ticket, f"ticket {ticket.number} is not in {queue.channel_id}")
             if ticket.thread is None and here and card_id:  # a ticket no thread was started for (no channel
                 ticket = ticket.with_card(here, card_id, queue.channel_id)  # took it then): this one is its thread
             return ticket.take(agent) if action == "take" else ticket.resolve(agent)
 
         try:
             result = await self.tickets.change(number, change)
+        except NotInQueue:
+            log.warning("refused %s of ticket %d from channel %s (team %s, tenant %s): another queue's ticket",
+                        action, number, queue.channel_id, queue.team, queue.tenant or "none")
+            await turn_context.send_activity(say.text("agent_unknown", number=n))
+            return
         except TicketTaken as e:
             await turn_context.send_activity(say.text("agent_taken", number=n, agent=_holder(e.ticket)))
             return
@@ -375,7 +438,7 @@ class Escalation:
             return
         await self._update_card(turn_context.adapter, after)
         strings = strings_for(after.locale)
-        name = agent.name or agent.id
+        name = _shown(agent.name or agent.id)
         if action == "take":
             text = strings.text("agent_joined", agent=name)
             buttons = [(strings.text("end_conversation"), "end", after.number)]
@@ -388,6 +451,24 @@ class Escalation:
             await self._send(turn_context.adapter, after.conversation,
                              _card_activity(cards.notice_card(text, buttons=buttons, locale=strings.locale)))
         self._count(before, after)
+
+    async def _refuse_agent_action(self, turn_context: TurnContext, action: str, number: int | None,
+                                   say: Strings) -> None:
+        """An agent's button pressed (or forged) outside an agents' channel: nothing changes. In a channel the
+        sender learns why; in a personal or group chat the bot says nothing (no agent works there)."""
+        activity = turn_context.activity
+        channel = channel_id_of(activity)
+        team, group = team_of(activity)
+        log.warning("refused %s of ticket %s from %s %s (team %s, tenant %s, user %s): not an agents' channel",
+                    action, number, activity.conversation.conversation_type if activity.conversation else None,
+                    channel or (activity.conversation.id if activity.conversation else None), team or "none",
+                    tenant_of(activity) or "none", _person(activity).id)
+        if channel is None:
+            return
+        if not self._listed(team, group):
+            await turn_context.send_activity(say.text("agent_team_not_allowed", team=_shown(team or "?")))
+        else:
+            await turn_context.send_activity(say.text("agent_not_a_queue"))
 
     async def _user_action(self, turn_context: TurnContext, action: str, number: int | None,
                            strings: Strings) -> None:
@@ -429,25 +510,31 @@ class Escalation:
         if registration is not None:
             await self._register(turn_context, registration.locales, registration.articles, registration.problem)
             return True
-        channel = channel_id_of(activity)
-        queue = await self.queues.find(channel) if channel else None
+        queue = await self._queue_here(activity)
         if queue is None:
             return False
         say = _agent_strings(activity, queue)
         if _TICKETS_COMMAND.match(text):
-            await turn_context.send_activity(await self._list_text(say))
+            await turn_context.send_activity(await self._list_text(say, queue))
             return True
         command = _TICKET_COMMAND.match(text)
         if command:
             number = _data_ticket({"ticket": command.group(1)})
             ticket = await self.tickets.get(number) if number is not None else None
+            if ticket is not None and not holds(queue, ticket):
+                log.warning("refused `ticket %d` in channel %s: another queue's ticket", ticket.number,
+                            queue.channel_id)
+                ticket = None
             if ticket is None:
-                await turn_context.send_activity(say.text("agent_unknown", number=command.group(1)[:20]))
+                await turn_context.send_activity(say.text("agent_unknown", number=_shown(command.group(1)[:20])))
             else:
                 await turn_context.send_activity(_card_activity(cards.ticket_card(ticket, strings=say)))
             return True
         conversation_id = activity.conversation.id if activity.conversation else ""
         ticket = await self.tickets.for_thread(conversation_id)
+        if ticket is not None and ticket.queue != queue.channel_id:
+            log.warning("refused a message into ticket %d's thread from channel %s", ticket.number, queue.channel_id)
+            ticket = None
         if ticket is None:
             return False
         if text:
@@ -462,32 +549,41 @@ class Escalation:
         if channel is None:
             await turn_context.send_activity(say.text("agent_not_a_channel"))
             return
+        team, group = team_of(activity)
+        tenant = tenant_of(activity)
+        if not self._listed(team, group) or "|" in tenant:
+            log.warning("register agents refused in channel %s: team %s (group %s) of tenant %s is not in "
+                        "AGENT_TEAMS", channel, team or "none", group or "none", tenant or "none")
+            await turn_context.send_activity(say.text("agent_team_not_allowed", team=_shown(team or "?")))
+            return
         if problem is not None:
-            await turn_context.send_activity(say.text("agent_register_problem", word=problem))
+            await turn_context.send_activity(say.text("agent_register_problem", word=_shown(problem)))
             return
         reference = TurnContext.get_conversation_reference(activity)
         reference.conversation.id = channel  # new posts go to the channel itself: each one starts a thread
         reference.activity_id = None
         channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         name = str((channel_data.get("channel") or {}).get("name") or channel)
-        queue = Queue(channel, name, reference.serialize(), locales, articles, agent_locale=say.locale)
+        queue = Queue(channel, name, reference.serialize(), locales, articles, agent_locale=say.locale,
+                      team=team, team_group=group, tenant=tenant)
         await self.queues.register(queue)
         scope = [", ".join(locales) or say.text("agent_all_languages")]
         if articles:
-            scope.append(say.text("agent_articles", patterns=", ".join(articles)))
-        log.info("agents' channel registered: %s (%s)", channel, queue.describe())
+            scope.append(say.text("agent_articles", patterns=_shown(", ".join(articles))))
+        log.info("agents' channel registered: %s of team %s, tenant %s (%s)", channel, team, tenant or "none",
+                 queue.describe())
         await turn_context.send_activity(say.text("agent_registered", scope="; ".join(scope)))
 
-    async def _list_text(self, say: Strings) -> str:
-        tickets = await self.tickets.open_tickets()
+    async def _list_text(self, say: Strings, queue: Queue) -> str:
+        tickets = [t for t in await self.tickets.open_tickets() if holds(queue, t)]
         if not tickets:
             return say.text("agent_no_tickets")
         rows = [say.text("agent_open_tickets")]
         for t in tickets[:MAX_LIST]:
-            question = " ".join((t.questions[-1] if t.questions else t.description).split())[:80]
-            who = f" · {t.assignee.name}" if t.assignee else ""
+            question = _shown(" ".join((t.questions[-1] if t.questions else t.description).split())[:80])
+            who = f" · {_shown(t.assignee.name)}" if t.assignee else ""
             state = cards.state_name(t.state, say)
-            rows.append(f"- #{t.number} · {state}{who} · {t.locale} · {t.user.name}: {question}")
+            rows.append(f"- #{t.number} · {state}{who} · {t.locale} · {_shown(t.user.name)}: {question}")
         return "\n".join(rows)
 
     # -- relay ------------------------------------------------------------------------------------
@@ -499,7 +595,7 @@ class Escalation:
         current = result[1] if result else ticket
         if current.handoff and self.mode is HandoffMode.HUB:
             return  # the hub carries the conversation; the bot keeps the record
-        await self._to_thread(adapter, current, None, said=f"**{line.name}:** {text}")
+        await self._to_thread(adapter, current, None, said=f"**{_shown(line.name)}:** {_shown(text)}")
 
     async def _relay_from_agent(self, turn_context: TurnContext, ticket: Ticket, agent: Person, text: str,
                                 say: Strings) -> None:
@@ -519,7 +615,7 @@ class Escalation:
             return
         line = Line(Role.AGENT, agent.name or agent.id, text)
         await self.tickets.change(ticket.number, lambda t: t.with_line(line))
-        said = strings_for(ticket.locale).text("agent_says", agent=line.name, text=text)
+        said = strings_for(ticket.locale).text("agent_says", agent=_shown(line.name), text=_shown(text))
         if await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said)) is None:
             await turn_context.send_activity(say.text("agent_not_delivered", number=n))
 
@@ -528,7 +624,7 @@ class Escalation:
         """The agent asks the bot to answer: the knowledge base's card for ``query`` (or the user's question)."""
         query = query or (ticket.questions[-1] if ticket.questions else "")
         card = answer(query, ticket.locale) if query else None
-        shown = query[:80]
+        shown = _shown(query[:80])
         if card is None:
             await turn_context.send_activity(say.text("agent_kb_none", query=shown))
             return
@@ -601,6 +697,11 @@ class Escalation:
             log.warning("handoff.status ignored (conversation %s): %s", conversation_id,
                         "unknown state" if status is None else "no open ticket")
             return True
+        if not _from_hub(activity, ticket):
+            log.warning("handoff.status refused for ticket %d (conversation %s): not from the channel it was handed "
+                        "to (channel %s, sender %s)", ticket.number, conversation_id, activity.channel_id,
+                        _person(activity).id)
+            return True
         hub = _person(activity)
         agent = Person(hub.id, status.message if status.state is HandoffState.ACCEPTED and status.message
                        else hub.name or "support")
@@ -612,7 +713,7 @@ class Escalation:
                 result = await self.tickets.change(ticket.number, lambda t: t.resolve(t.assignee or agent))
                 if result:
                     name = result[1].assignee.name if result[1].assignee else agent.name
-                    await turn_context.send_activity(strings.text("ticket_resolved", agent=name,
+                    await turn_context.send_activity(strings.text("ticket_resolved", agent=_shown(name),
                                                                   number=str(ticket.number)))
             else:
                 result = await self.tickets.change(ticket.number, lambda t: t.cancel())
@@ -623,6 +724,14 @@ class Escalation:
         if result is not None:
             self._count(*result)
         return True
+
+
+def _from_hub(activity: Activity, ticket: Ticket) -> bool:
+    """Whether a ``handoff.*`` event may change ``ticket``: the ticket was handed to a hub, and the event comes
+    through the channel and connector it was handed through, not from the user who asked."""
+    handed = ticket.conversation
+    return (ticket.handoff and activity.channel_id == handed.get("channelId")
+            and activity.service_url == handed.get("serviceUrl") and _person(activity).id != ticket.user.id)
 
 
 def _as_typed(text: str) -> str:
@@ -643,7 +752,7 @@ def _in_thread(queue: Queue, thread: str) -> dict[str, Any]:
 
 
 def _holder(ticket: Ticket) -> str:
-    return ticket.assignee.name or ticket.assignee.id if ticket.assignee else "?"
+    return _shown(ticket.assignee.name or ticket.assignee.id) if ticket.assignee else "?"
 
 
 def _closed(say: Strings, ticket: Ticket) -> str:

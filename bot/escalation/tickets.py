@@ -92,6 +92,10 @@ class NotYourTicket(TicketError):
     """Another agent owns the ticket."""
 
 
+class NotInQueue(TicketError):
+    """The ticket belongs to another agents' queue than the one that asked."""
+
+
 class TicketStillOpen(TicketError):
     """A ticket that is already open cannot be opened again."""
 
@@ -119,6 +123,8 @@ class Ticket:
     card_id: str | None = None
     handoff: bool = False
     """Sent to a contact-center hub with ``handoff.initiate`` (the hub relays, not the bot)."""
+    tenant: str = ""
+    """The user's tenant as their activity named it (``""`` when it named none): only that tenant's queues see it."""
 
     @property
     def conversation_id(self) -> str:
@@ -190,6 +196,7 @@ def ticket_to_document(ticket: Ticket) -> dict[str, Any]:
         "thread": ticket.thread,
         "card_id": ticket.card_id,
         "handoff": ticket.handoff,
+        "tenant": ticket.tenant,
     }
 
 
@@ -215,4 +222,5 @@ def ticket_from_document(doc: Mapping[str, Any]) -> Ticket:
         thread=doc.get("thread"),
         card_id=doc.get("card_id"),
         handoff=bool(doc.get("handoff")),
+        tenant=str(doc.get("tenant") or ""),
     )

@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.settings import Settings
 from knowledge.engine import KnowledgeEngine
+from tests.e2e.server_process import AGENT_TEAM
 
 BOT_ID = "28:insight-desk-bot"
 BOT_NAME = "Insight Desk"
@@ -118,6 +119,7 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[StartBot]:
             if kb not in engines:
                 engines[kb] = KnowledgeEngine.load(kb)
             engine = engines[kb]
+        overrides.setdefault("agent_teams", frozenset({AGENT_TEAM}))
         settings = Settings(state_store=f"sqlite:///{state or tmp_path / 'state.db'}", kb_paths=kb,
                             kb_cache_dir=None, **overrides)
         runner = web.AppRunner(create_app(settings, engine=engine), access_log=None)
@@ -160,7 +162,7 @@ def teams_message(
     if channel:
         conversation = {"id": "19:general@thread.tacv2;messageid=1700000000000", "conversationType": "channel",
                         "isGroup": True, "tenantId": "t-1"}
-        channel_data.update(team={"id": "19:team@thread.tacv2"}, channel={"id": "19:general@thread.tacv2"})
+        channel_data.update(team={"id": AGENT_TEAM}, channel={"id": "19:general@thread.tacv2"})
     activity: dict[str, Any] = {
         "type": "message", "id": f"activity-{number}", "timestamp": "2026-11-22T10:00:00.000Z",
         "serviceUrl": service_url, "channelId": "msteams",

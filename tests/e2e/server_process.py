@@ -21,6 +21,8 @@ from pathlib import Path
 from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+AGENT_TEAM = "19:team@thread.tacv2"
+"""The team of the test channels (``teams_message(channel=True)``): in ``AGENT_TEAMS`` unless a test says otherwise."""
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "TMPDIR", "CI")
 """The only variables of the test run's environment the bot process sees."""
 
@@ -76,7 +78,7 @@ def start_server(state: Path | None, log: Path, *, port: int | None = None, star
     port = port or free_port()
     environment = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH}
     environment.update({"HOST": "127.0.0.1", "PORT": str(port), "KB_CACHE_DIR": "", "LOG_LEVEL": "WARNING",
-                        "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"})
+                        "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "AGENT_TEAMS": AGENT_TEAM})
     if state is not None:
         environment["STATE_STORE"] = f"sqlite:///{state}"
     environment.update(env or {})

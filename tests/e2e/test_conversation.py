@@ -373,7 +373,8 @@ async def test_language_by_name_and_bare_words_that_are_not_a_language_go_to_the
     await bot.post(teams_message(connector.url, "/language 한국어", locale="en-US"))
     assert connector.received[-1]["text"] == "지금부터 한국어(으)로 답변하겠습니다."
     await bot.post(teams_message(connector.url, "/language klingon", locale="en-US"))
-    assert connector.received[-1]["text"].startswith("언어 \"klingon\"") or "klingon" in connector.received[-1]["text"]
+    assert connector.received[-1]["text"].startswith("알 수 없는 언어입니다. 다음 중 하나를 사용해 보세요: ar, cs")
+    assert "klingon" not in connector.received[-1]["text"]  # never echoed
     connector.received.clear()
     await bot.post(teams_message(connector.url, "language pack", locale="en-US"))
     (card,) = connector.cards()

@@ -23,3 +23,10 @@ def test_every_mode_builds_an_escalation() -> None:
 
     for mode in ("teams", "hub", "both"):
         assert Escalation(MemoryStorage(), mode=mode).mode is HandoffMode(mode)
+
+
+def test_agent_teams_are_read_as_a_comma_separated_list_and_default_to_none() -> None:
+    assert Settings.from_env({}, dotenv=None).agent_teams == frozenset()
+    teams = Settings.from_env({"AGENT_TEAMS": " 19:a@thread.tacv2, ,0b1c2d3e-0000-4000-8000-00000000beef "},
+                              dotenv=None).agent_teams
+    assert teams == {"19:a@thread.tacv2", "0b1c2d3e-0000-4000-8000-00000000beef"}
