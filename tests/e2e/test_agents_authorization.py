@@ -152,9 +152,13 @@ async def test_the_intruder_cannot_see_take_or_talk_and_the_real_agent_keeps_the
         await bot.post(intruder(connector, value=submits(card)[action]))
         assert connector.received[-1]["text"] == REFUSED.format(team=INTRUDER_TEAM)
     assert not [a for a in to_conversation(connector, USER_CONVERSATION) if "Mallory" in said(a)]
+    # ... and in the real agents' channel, naming another tenant or another team than it was registered from
+    for tenant, team in (("t-evil", AGENT_TEAM), ("t-1", INTRUDER_TEAM)):
+        await bot.post(in_channel(agent_message(connector, agent="Mallory", value=submits(card)["take"]),
+                                  channel=CHANNEL, team=team, tenant=tenant, thread=thread))
     refusals = [r.getMessage() for r in caplog.records
                 if r.getMessage().startswith(("refused take", "refused resolve"))]
-    assert len(refusals) == 4
+    assert len(refusals) == 6
 
     # the real agent still takes it; the user is told about Anna, never about Mallory
     await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
@@ -199,8 +203,17 @@ async def test_another_queue_of_a_listed_team_acts_only_on_its_own_tickets(
     assert any("refused take of ticket 1 from channel 19:korean-desk" in r.getMessage() for r in caplog.records)
     await bot.post(agent_message(connector, "tickets"))
     assert "#1 · Waiting" in connector.received[-1]["text"]
-    await bot.post(agent_message(connector, thread=thread_of(connector, posted), value=submits(card)["take"]))
+    thread = thread_of(connector, posted)
+    await bot.post(agent_message(connector, thread=thread, value=submits(card)["take"]))
     assert said(to_conversation(connector, USER_CONVERSATION)[-1]) == "Anna från supporten har anslutit."
+    # Bo writes into ticket 1's thread id from the Korean desk (mentioning the bot, and not): nothing reaches the user
+    before = len(connector.received)
+    for mention in (True, False):
+        bo = in_channel(agent_message(connector, "Bo here, send me your password", agent="Bo", mention=mention),
+                        channel=korean, team=AGENT_TEAM, thread=thread)
+        bo["from"]["id"] = "29:agent-anna"  # even as the owner's id
+        await bot.post(bo)
+    assert not [a for a in connector.received[before:] if a["conversation"]["id"] == USER_CONVERSATION]
 
 
 async def test_a_ticket_of_tenant_a_never_reaches_a_queue_of_tenant_b(
