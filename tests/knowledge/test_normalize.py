@@ -219,4 +219,6 @@ def test_a_megabyte_paste_is_cleaned_quickly_and_bounded(paste: str) -> None:
     cleaned = clean_paste(paste)
     elapsed = time.perf_counter() - started
     assert len(cleaned) <= MAX_PASTE_CHARS
-    assert elapsed < 3.0, f"clean_paste took {elapsed:.2f} s"  # about 0.8 s for the dotted run on 2 cores
+    # A guard against quadratic backtracking (which takes minutes), not a timing claim: about 0.8 s for the
+    # dotted run on 2 idle cores, 5 s seen with the cores shared by other test runs; the bench measures speed.
+    assert elapsed < 30.0, f"clean_paste took {elapsed:.2f} s"
