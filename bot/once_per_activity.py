@@ -45,11 +45,14 @@ log = logging.getLogger(__name__)
 
 KEEP_PER_CONVERSATION = 200
 """Activity ids remembered per conversation; a redelivery of an older one would be processed again."""
-MAX_CLAIM_ATTEMPTS = 5
+MAX_CLAIM_ATTEMPTS = 10
 """Writes of one claim, the first included, before a claim that keeps meeting e-tag conflicts gives up
-(and the activity is processed)."""
+(and the activity is processed). Each conflict means another claim of the conversation succeeded, so up
+to this many activities of one conversation claimed at once are all recorded."""
 CLAIM_BACKOFF_S = 0.005
-"""The wait before the first retry of a conflicting claim; doubled for each further one, with jitter."""
+"""The wait before the first retry of a conflicting claim; doubled for each further one (up to
+``MAX_CLAIM_BACKOFF_S``), with jitter."""
+MAX_CLAIM_BACKOFF_S = 0.1
 
 
 def processed_key(channel_id: str, conversation_id: str) -> str:
@@ -88,7 +91,7 @@ class OncePerActivity(Middleware):  # type: ignore[misc]  # botbuilder ships no 
                 await self.storage.write({key: item})
             except KeyError:  # EtagConflictError (and MemoryStorage's conflict): another writer came first
                 if attempt + 1 < self.attempts:
-                    await asyncio.sleep(CLAIM_BACKOFF_S * 2**attempt * (1 + random.random()))
+                    await asyncio.sleep(min(CLAIM_BACKOFF_S * 2**attempt, MAX_CLAIM_BACKOFF_S) * (1 + random.random()))
                 continue
             return True
         log.warning("could not record activity %s as processed after %d conflicting writes; processing it",
