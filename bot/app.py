@@ -25,6 +25,7 @@ from bot.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
 from bot.limits import ConversationRateLimit
 from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
 from bot.metrics import BotMetrics, metrics_handler
+from bot.once_per_activity import OncePerActivity
 from bot.plugin import InsightDesk
 from bot.redact import RedactingFeedbackStore, redact
 from bot.settings import Settings
@@ -164,6 +165,7 @@ def create_app(
         if telemetry is not None:
             adapter.use(telemetry.middleware)
         adapter.use(TenantAllowList(settings.allowed_tenants))
+        adapter.use(OncePerActivity(state))  # before the rate limit: a redelivery spends no message of the user's
         escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
                                 mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams)
         await _log_unlisted_queues(escalation)

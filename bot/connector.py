@@ -10,10 +10,12 @@ canonical echo bot spends per message.
 :class:`ReusingBotFrameworkAuthentication` wraps the configured authentication through
 botbuilder's own extension points:
 
-- inbound validation (``authenticate_request`` and the rest) is delegated unchanged, except that
-  every failure to validate a token surfaces as ``PermissionError``, which the adapter answers
-  with 401: botbuilder lets some escape as PyJWT errors, ``IndexError`` (unknown signing key)
-  or a bare ``Exception`` (endorsements), which would otherwise become 500s; and a failure to
+- inbound validation (``authenticate_request`` and the rest) is delegated, then the validated token's
+  lifetime claims are checked (``bot.token_lifetime``: an ``exp`` is required, ``nbf``/``iat`` may not be
+  in the future beyond 5 minutes of clock skew); every failure to validate a token surfaces as
+  ``PermissionError``, which the adapter answers with 401: botbuilder lets some escape as PyJWT
+  errors, ``IndexError`` (unknown signing key) or a bare ``Exception`` (endorsements), which would
+  otherwise become 500s; and a failure to
   fetch the signing keys (OpenID metadata or JWKS unreachable, an HTTP error, a body that is not
   the expected JSON) surfaces as :class:`SigningKeysUnavailable`, which the app answers with 503:
   the token may be fine, the channel should retry;
@@ -66,6 +68,7 @@ from msrest.universal_http.async_abc import AsyncClientResponse
 from yarl import URL
 
 from bot.json_state import plain_json
+from bot.token_lifetime import check_identity_lifetime
 
 __all__ = [
     "ConnectorClientPool",
@@ -439,14 +442,17 @@ class ReusingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         result = await _unauthorized_unless_valid(self._inner.authenticate_request(activity, auth_header))
+        check_identity_lifetime(result.claims_identity)
         if result.connector_factory is not None:
             result.connector_factory = self._reusing(result.connector_factory, result.claims_identity)
         return result
 
     async def authenticate_streaming_request(self, auth_header: str,
                                              channel_id_header: str) -> AuthenticateRequestResult:
-        return await _unauthorized_unless_valid(
+        result = await _unauthorized_unless_valid(
             self._inner.authenticate_streaming_request(auth_header, channel_id_header))
+        check_identity_lifetime(result.claims_identity)
+        return result
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         return self._reusing(self._inner.create_connector_factory(claims_identity), claims_identity)
@@ -467,7 +473,9 @@ class ReusingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
         return audience
 
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
-        return await _unauthorized_unless_valid(self._inner.authenticate_channel_request(auth_header))
+        identity = await _unauthorized_unless_valid(self._inner.authenticate_channel_request(auth_header))
+        check_identity_lifetime(identity)
+        return identity
 
     async def close(self) -> None:
         """Release the kept clients and the connections they share."""

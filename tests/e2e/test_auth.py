@@ -92,11 +92,14 @@ class Issuer:
     msi_requests: list[dict[str, str]] = field(default_factory=list)
 
     def channel_token(self, service_url: str, *, audience: str = APP_ID, issuer: str = CHANNEL_ISSUER,
-                      expires_in: int = 3600, valid_in: int = -60, key: rsa.RSAPrivateKey | None = None,
-                      kid: str = KEY_ID) -> str:
+                      expires_in: int | None = 3600, valid_in: int = -60, issued_in: int = -60,
+                      key: rsa.RSAPrivateKey | None = None, kid: str = KEY_ID) -> str:
+        """A token signed with the published key; ``expires_in=None`` leaves out ``exp``."""
         now = int(time.time())
-        claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now + valid_in,
-                  "iat": now - 60, "exp": now + expires_in, "jti": str(uuid.uuid4())}
+        claims: dict[str, Any] = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now + valid_in,
+                                  "iat": now + issued_in, "jti": str(uuid.uuid4())}
+        if expires_in is not None:
+            claims["exp"] = now + expires_in
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
 
     def unsigned_token(self, service_url: str, *, kid: str | None = KEY_ID) -> str:
@@ -252,7 +255,8 @@ async def test_a_malformed_token_is_401(secured_bot: BotServer, channel: Connect
 
 TOKEN_CASES = ["unknown key, known key id", "unknown key id", "unsigned (alg none)", "unsigned, no key id",
                "HS256 signed with the public key", "expired", "not yet valid", "wrong audience", "wrong issuer",
-               "other service URL", "emulator issuer, unknown key"]
+               "other service URL", "emulator issuer, unknown key", "no expiry", "not before 10 minutes from now",
+               "issued 10 minutes from now"]
 
 
 def forged_token(issuer: Issuer, service_url: str, case: str) -> str:
@@ -273,6 +277,9 @@ def forged_token(issuer: Issuer, service_url: str, case: str) -> str:
         "wrong audience": lambda: issuer.channel_token(service_url, audience="some-other-bot"),
         "wrong issuer": lambda: issuer.channel_token(service_url, issuer="https://issuer.example"),
         "other service URL": lambda: issuer.channel_token("https://smba.trafficmanager.net/amer/"),
+        "no expiry": lambda: issuer.channel_token(service_url, expires_in=None),
+        "not before 10 minutes from now": lambda: issuer.channel_token(service_url, valid_in=600),
+        "issued 10 minutes from now": lambda: issuer.channel_token(service_url, issued_in=600),
     }[case]()
 
 
@@ -300,6 +307,28 @@ async def test_a_token_that_does_not_validate_is_401(
     valid = issuer.channel_token(channel.url)
     assert await post(bot, teams_message(channel.url, "hello"), f"Bearer {valid}") in (200, 201)
     assert len(channel.received) == 1
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+async def test_a_token_valid_from_within_the_clock_skew_is_answered(
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer, claim: str
+) -> None:
+    # The channel's clock 2 minutes ahead of ours.
+    token = (issuer.channel_token(channel.url, valid_in=120) if claim == "nbf"
+             else issuer.channel_token(channel.url, issued_in=120))
+    assert jwt.decode(token, options={"verify_signature": False})[claim] > time.time() + 60
+    assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {token}") in (200, 201)
+    assert len(channel.received) == 1
+
+
+async def test_a_token_without_expiry_is_401_whatever_else_it_carries(
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer
+) -> None:
+    for token in (issuer.channel_token(channel.url, expires_in=None),
+                  issuer.channel_token(channel.url, expires_in=None, valid_in=-3600, issued_in=-3600)):
+        assert "exp" not in jwt.decode(token, options={"verify_signature": False})
+        assert await post(secured_bot, teams_message(channel.url, "hello"), f"Bearer {token}") == 401
+    assert channel.received == []
 
 
 async def test_an_activity_whose_service_url_is_not_the_tokens_is_401_and_nothing_is_called(

@@ -399,6 +399,7 @@ async def test_action_execute_invoke_is_handled_like_a_submit(
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("SELECT kind, article FROM feedback").fetchall() == [("helped", SEED)]
     invoke["value"]["action"]["data"] = {"someOtherBot": "x"}
+    invoke["id"] += "-other"  # another activity: the same id would be ignored as a redelivery
     async with bot.session.post(f"{bot.url}/api/messages", json=invoke) as response:
         assert response.status == 400
         assert (await response.json())["type"] == "application/vnd.microsoft.error"

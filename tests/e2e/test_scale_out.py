@@ -104,6 +104,20 @@ async def test_feedback_through_either_instance_is_in_one_report(two_bots: list[
     assert by_query["Printer tray 2 is jammed with paper again"].unanswered == 2
 
 
+async def test_a_redelivery_through_either_instance_is_answered_once(two_bots: list[BotProcess], state_url: str,
+                                                                     connector: ConnectorStub) -> None:
+    a, b = two_bots
+    message = teams_message(connector.url, SWEDISH_ERROR, user="29:user-r")
+    assert await a.post(message) == 201
+    assert await b.post(message) == 201  # the channel retried through the other instance
+    assert len(connector.received) == 1
+    click = teams_message(connector.url, value=actions(cards(connector)[-1])["not_helped"], user="29:user-r")
+    assert list(await asyncio.gather(a.post(click), b.post(click))) == [201, 201]  # both deliveries at once
+    assert len(connector.received) == 2
+    rows = await asyncio.to_thread(load_report, state_url)
+    assert [row.not_helped for row in rows if row.query == SWEDISH_ERROR] == [1]
+
+
 async def test_one_instance_killed_the_other_keeps_the_conversation(two_bots: list[BotProcess],
                                                                     connector: ConnectorStub) -> None:
     a, b = two_bots
