@@ -4,6 +4,7 @@ and people's words reach other people as words."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Iterator
@@ -328,9 +329,11 @@ async def test_handoff_status_counts_only_from_the_channel_the_ticket_was_handed
     await bot.post(teams_message(connector.url, value=submits(confirm)["escalate_confirm"], locale="en-US"))
     assert [a["name"] for a in connector.received if a["type"] == "event"] == ["handoff.initiate"]
 
+    sent = itertools.count(1)  # each event its own activity id: a redelivered one would be ignored
+
     def status(state: str, **changes: Any) -> dict[str, Any]:
         event = {"type": "event", "name": "handoff.status", "value": {"state": state, "message": "Eva"},
-                 "id": f"hub-{state}-{len(changes)}", "channelId": "msteams", "serviceUrl": connector.url,
+                 "id": f"hub-{state}-{next(sent)}", "channelId": "msteams", "serviceUrl": connector.url,
                  "from": {"id": "hub", "name": "Contoso hub"}, "recipient": {"id": "28:insight-desk-bot"},
                  "conversation": {"id": USER_CONVERSATION, "conversationType": "personal"}}
         event.update(changes)
