@@ -364,14 +364,27 @@ class SqliteDatabase:
             return
         current = file_identity(self.path)
         if current is None:
-            self._disconnect()
+            self._let_go_of_moved_file()
             raise StorageError(f"state store {self.path}: {operation} refused: the file was deleted while open;"
                                " anything written now would be lost at the next start", path=self.path,
                                operation=operation)
         if current != self._identity:
             log.warning("state store %s: the file was replaced while open; opening the new one", self.path)
-            self._disconnect()
+            self._let_go_of_moved_file()
             self._identity = None
+
+    def _let_go_of_moved_file(self) -> None:
+        """Close the connection to a file deleted or replaced at its path, emptying its ``-wal`` first: SQLite
+        neither checkpoints nor removes the WAL of a moved database on close, and would apply the old pages
+        in it to whatever database is opened at the path next (a restored backup would read them)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            log.warning("state store %s: could not empty the write-ahead log of the moved file: %s", self.path, e)
+        connection.close()
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
