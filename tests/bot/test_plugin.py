@@ -100,6 +100,37 @@ async def test_a_storage_outage_still_gets_answers_and_is_told_nothing_was_saved
     assert [a.text for a in replies(adapter)] == [strings_for("en-US").text("not_saved")]
 
 
+class FailingNextWrite(MemoryStorage):  # type: ignore[misc]  # botbuilder ships no types
+    """``MemoryStorage`` whose next ``failures`` writes fail, as a store that is down for a moment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StorageError("state store down for a moment", operation="write")
+        await super().write(changes)
+
+
+async def test_a_language_choice_that_was_not_saved_is_neither_confirmed_nor_saved_later(
+        engine: KnowledgeEngine, caplog: pytest.LogCaptureFixture) -> None:
+    storage = FailingNextWrite()
+    host = Host(InsightDesk(engine, storage, MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message("/language sv"))
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("language_set", language="svenska")]
+    storage.failures = 1  # the choice's own write fails; the end of the turn's would succeed
+    choice = message("/language fi", id="activity-fi")
+    await adapter.send(choice)
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("not_saved")]
+    assert "could not save the user's state (activity activity-fi)" in caplog.text
+    # What was not confirmed was not kept either: the user still gets Swedish.
+    await adapter.send(message("/language"))
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("language_usage", example="sv")]
+
+
 async def test_feedback_carries_the_query_article_locale_and_a_hashed_user(engine: KnowledgeEngine) -> None:
     feedback = MemoryFeedbackStore()
     host = Host(InsightDesk(engine, MemoryStorage(), feedback))
