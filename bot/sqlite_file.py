@@ -25,6 +25,7 @@ window to microseconds, it cannot close it (SIGBUS cannot be caught and resumed 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sqlite3
 import sys
@@ -68,10 +69,11 @@ _statx = _load_statx()
 def locked_attributes(path: Path) -> str | None:
     """``"immutable"`` or ``"append-only"`` when ``path`` carries that attribute, else ``None`` (also when the
     file is absent or the system cannot tell)."""
-    if _statx is None:
-        return None
-    buffer = ctypes.create_string_buffer(_STATX_BUFFER)
-    if _statx(_AT_FDCWD, os.fsencode(path), 0, _STATX_BASIC_STATS, buffer) != 0:
+    return _locked(os.fsencode(path), ctypes.create_string_buffer(_STATX_BUFFER))
+
+
+def _locked(name: bytes, buffer: ctypes.Array[ctypes.c_char]) -> str | None:
+    if _statx is None or _statx(_AT_FDCWD, name, 0, _STATX_BASIC_STATS, buffer) != 0:
         return None
     attributes = int.from_bytes(buffer.raw[_STATX_ATTRIBUTES], sys.byteorder)
     if attributes & _STATX_ATTR_IMMUTABLE:
@@ -93,12 +95,19 @@ def file_identity(path: Path) -> FileIdentity | None:
 def locked_file(path: Path) -> str | None:
     """Why the database at ``path`` must not be touched: one of its files (the database, ``-wal``, ``-shm``)
     is immutable or append-only; else ``None``. Opening such a database would map its ``-shm`` too."""
-    for suffix in ("", *SIDE_FILES):
-        name = path.with_name(path.name + suffix)
-        locked = locked_attributes(name)
+    buffer = ctypes.create_string_buffer(_STATX_BUFFER)
+    for name, encoded in _database_files(path):
+        locked = _locked(encoded, buffer)
         if locked:
             return f"{name} is {locked}: the store is read-only and cannot keep state"
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _database_files(path: Path) -> tuple[tuple[str, bytes], ...]:
+    """The database's files, as names and as the bytes ``statx`` takes (made once per database)."""
+    names = [f"{path}{suffix}" for suffix in ("", *SIDE_FILES)]
+    return tuple((name, os.fsencode(name)) for name in names)
 
 
 def abandon(connection: sqlite3.Connection) -> None:

@@ -319,11 +319,15 @@ class SqliteDatabase:
                 batch = list(self._jobs)
                 self._jobs.clear()
             settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+            try:
+                problem = self._file_problem()  # once per batch: its jobs run back to back
+            except (sqlite3.Error, OSError) as e:  # closing the connection to a moved file failed
+                problem = f"the file could not be checked: {e}"
             for job in batch:
                 if job.future.cancelled():  # its caller gave up before it started: as run_in_executor does
                     continue
                 try:
-                    value, ok = self._call(job.operation, job.work), True
+                    value, ok = self._call(job.operation, job.work, problem), True
                 except BaseException as error:  # handed to the caller, who sees it raised by its own call
                     value, ok = error, False
                 if job.loop is None:
@@ -340,9 +344,11 @@ class SqliteDatabase:
                 with suppress(RuntimeError):  # the caller's loop is closed: nobody waits any more
                     loop.call_soon_threadsafe(_settle, outcomes)
 
-    def _call(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _call(self, operation: str, work: Callable[[sqlite3.Connection], T], problem: str | None) -> T:
+        if problem is not None:
+            raise StorageError(f"state store {self.path}: {operation} refused: {problem}", path=self.path,
+                               operation=operation)
         try:
-            self._check_file(operation)
             return work(self._connect())
         except StorageError:
             raise
@@ -351,27 +357,28 @@ class SqliteDatabase:
             raise StorageError(f"state store {self.path}: {operation} failed: {e}",
                                path=self.path, operation=operation) from e
 
-    def _check_file(self, operation: str) -> None:
-        """``StorageError`` when the file must not be used now (see the module); a replaced file is reopened."""
+    def _file_problem(self) -> str | None:
+        """Why the file must not be used now (see the module), else ``None``; a replaced file is reopened."""
         locked = locked_file(self.path)
         if locked is not None:
             connection, self._connection = self._connection, None
             if connection is not None:
                 abandon(connection)
-            raise StorageError(f"state store {self.path}: {operation} refused: {locked}", path=self.path,
-                               operation=operation)
+            return locked
         if self._identity is None:
-            return
-        current = file_identity(self.path)
+            return None
+        try:
+            current = file_identity(self.path)
+        except OSError as e:
+            return f"the file cannot be checked: {e}"
         if current is None:
             self._let_go_of_moved_file()
-            raise StorageError(f"state store {self.path}: {operation} refused: the file was deleted while open;"
-                               " anything written now would be lost at the next start", path=self.path,
-                               operation=operation)
+            return "the file was deleted while open; anything written now would be lost at the next start"
         if current != self._identity:
             log.warning("state store %s: the file was replaced while open; opening the new one", self.path)
             self._let_go_of_moved_file()
             self._identity = None
+        return None
 
     def _let_go_of_moved_file(self) -> None:
         """Close the connection to a file deleted or replaced at its path, emptying its ``-wal`` first: SQLite
