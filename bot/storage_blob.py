@@ -148,18 +148,6 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
             except AzureError as e:
                 raise self._failure("delete", key, e) from e
 
-    async def problem(self) -> str | None:
-        """Why this store cannot keep state now (the account does not answer, or refuses the credentials),
-        else ``None``; a container not created yet is none: the first write creates it. One attempt, no
-        retries: a health check answers at once."""
-        try:
-            await self.container.get_container_properties(retry_total=0)
-        except ResourceNotFoundError:
-            return None
-        except AzureError as e:
-            return str(self._failure("health check", self.container_name, e))
-        return None
-
     async def aclose(self) -> None:
         """Close the HTTP connections."""
         await self.container.close()

@@ -157,14 +157,6 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
         except RedisError as e:
             raise self._failure("delete", e) from e
 
-    async def problem(self) -> str | None:
-        """Why this store cannot keep state now (the server does not answer a PING), else ``None``."""
-        try:
-            await self.client.ping()
-        except RedisError as e:
-            return str(self._failure("health check", e))
-        return None
-
     async def aclose(self) -> None:
         """Close the connections (a later call opens new ones)."""
         client, self._client = self._client, None

@@ -24,7 +24,6 @@ from bot.storage import (
     StorageError,
     aclose_storage,
     honours_create_only,
-    storage_problem,
 )
 from bot.storage_blob import AzureBlobStorage, create_blob_storage
 from bot.storage_redis import RedisStorage
@@ -303,15 +302,12 @@ def out_of_reach(request: pytest.FixtureRequest, backend: Backend, store: Storag
     pytest.skip("memory:// keeps state in the process: nothing outside it can take it away")
 
 
-async def test_a_store_that_cannot_keep_state_refuses_writes_and_says_why(
+async def test_a_store_that_cannot_keep_state_refuses_writes(
         request: pytest.FixtureRequest, backend: Backend, store: Storage) -> None:
     await store.write({"k": {"v": 1}})
-    assert await storage_problem(store) is None
     broken = out_of_reach(request, backend, store)
     try:
-        problem = await storage_problem(broken)
-        assert problem is not None and "state store" in problem
-        with pytest.raises(StorageError):  # never a write acknowledged that nothing keeps
+        with pytest.raises(StorageError, match="state store"):  # never a write acknowledged that nothing keeps
             await broken.write({"k": {"v": 2}})
     finally:
         if broken is not store:
