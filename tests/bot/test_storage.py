@@ -408,11 +408,6 @@ async def test_a_file_replaced_while_open_is_opened_anew(tmp_path: Path, caplog:
         store.close()
 
 
-async def test_the_database_file_is_never_memory_mapped(storage: SqliteStorage) -> None:
-    await storage.write({"k": {"v": 1}})
-    assert await storage.database.run("read mmap_size", lambda c: c.execute("PRAGMA mmap_size").fetchone()[0]) == 0
-
-
 async def test_a_damaged_item_is_a_storage_error_naming_it(storage: SqliteStorage) -> None:
     await storage.write({"k": {"v": 1}, "fine": {"v": 2}})
 
