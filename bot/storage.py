@@ -32,11 +32,11 @@ opened on first use, used only from the database's own worker thread: the event 
 the disk. Every failure of the file or the database is a ``StorageError`` naming the file and the
 operation, so a caller can log it and still answer the user; the next call opens the file again.
 
-Before each call the file is checked (``bot.sqlite_file``): a database file deleted while open fails every
-call (rather than writing to the unlinked file, lost at the next start) until a file is at the path again;
-a file replaced while open is opened anew; an immutable or append-only database, ``-wal`` or ``-shm`` file
-fails every call without SQLite touching it (its mapped ``-shm`` would crash the process with SIGBUS).
-``SqliteStorage.problem()`` (``GET /healthz``) says which, or ``None``.
+Before each batch of calls the file is checked (``bot.sqlite_file``): a database file deleted while open
+fails every call (rather than writing to the unlinked file, lost at the next start) until a file is at the
+path again; a file replaced while open is opened anew; an immutable or append-only database, ``-wal`` or
+``-shm`` file fails every call without SQLite touching it (its mapped ``-shm`` would crash the process with
+SIGBUS). ``SqliteStorage.problem()`` (``GET /healthz``) says which, or ``None``.
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ class SqliteDatabase:
 
     async def problem(self) -> str | None:
         """Why the database cannot keep state now (the file deleted or immutable, or it cannot be opened),
-        else ``None``: the checks every call makes, without reading or writing anything."""
+        else ``None``: the checks every call makes, opening the file if need be, reading and writing nothing."""
         try:
             await self.run("health check", lambda connection: None)
         except StorageError as e:
@@ -363,6 +363,7 @@ class SqliteDatabase:
         if locked is not None:
             connection, self._connection = self._connection, None
             if connection is not None:
+                log.error("state store %s: %s; every call fails until it is writable again", self.path, locked)
                 abandon(connection)
             return locked
         if self._identity is None:
@@ -372,6 +373,9 @@ class SqliteDatabase:
         except OSError as e:
             return f"the file cannot be checked: {e}"
         if current is None:
+            if self._connection is not None:
+                log.error("state store %s: the file was deleted while open; every call fails until a file is"
+                          " back at the path", self.path)
             self._let_go_of_moved_file()
             return "the file was deleted while open; anything written now would be lost at the next start"
         if current != self._identity:
