@@ -30,7 +30,7 @@ from bot.plugin import InsightDesk
 from bot.redact import RedactingFeedbackStore, redact
 from bot.settings import Settings
 from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
-from bot.storage import StorageError, aclose_storage, create_storage
+from bot.storage import StorageError, aclose_storage, create_storage, storage_problem
 from bot.strings import strings_for
 from bot.telemetry import create_telemetry
 from bot.tenants import TenantAllowList
@@ -131,9 +131,16 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    engine = request.app[SERVICES].engine
-    return web.json_response({"status": "ok", "articles": len(engine.kb), "locales": list(engine.locales),
-                              "alternate_texts": len(engine.kb.alternates)})
+    """200 with the knowledge base's size; 503 ``"degraded"`` with the ``reason`` when the state store cannot
+    keep state (its file deleted or made read-only while the bot runs, say)."""
+    services = request.app[SERVICES]
+    engine = services.engine
+    body: dict[str, Any] = {"status": "ok", "articles": len(engine.kb), "locales": list(engine.locales),
+                            "alternate_texts": len(engine.kb.alternates)}
+    problem = await storage_problem(services.storage)
+    if problem is not None:
+        body.update(status="degraded", reason=problem)
+    return web.json_response(body, status=503 if problem is not None else 200)
 
 
 def create_app(

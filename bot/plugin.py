@@ -275,8 +275,8 @@ class InsightDesk:
                 await self._send_answer(turn_context, answer, query=query)
                 return
         elif action == "helped":
-            await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
-            await turn_context.send_activity(strings.text("thanks"))
+            recorded = await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
+            await turn_context.send_activity(strings.text("thanks" if recorded else "not_saved"))
             return
         elif action == "not_helped":
             await self._record(turn_context, FeedbackKind.NOT_HELPED, query, article, locale)
@@ -322,7 +322,14 @@ class InsightDesk:
             choices = ", ".join(sorted({loc.split("-")[0] for loc in self._available_locales()}))
             await turn_context.send_activity(strings.text("language_unknown", choices=choices))  # never echoes X
             return
-        await self._remember_language(turn_context, locale)
+        previous = await self._preferred_locale(turn_context)
+        remembered = await self._remember_language(turn_context, locale)
+        if not (remembered and await self._save_user_state(turn_context)):
+            # Never "I'll answer in ..." for a choice that was not kept; nor keep it for this turn's later save.
+            if remembered:
+                await self._restore_language(turn_context, previous)
+            await turn_context.send_activity(strings.text("not_saved"))
+            return
         strings = strings_for(locale)
         await turn_context.send_activity(strings.text("language_set", language=language_name(locale, locale)))
 
@@ -377,11 +384,33 @@ class InsightDesk:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    async def _remember_language(self, turn_context: TurnContext, locale: str) -> None:
+    async def _remember_language(self, turn_context: TurnContext, locale: str) -> bool:
+        """Set the user's language for this turn's save; ``False`` (and a log line) when their state is out of reach."""
         try:
             await self._language.set(turn_context, locale)
         except StorageError as e:
             log.error("could not remember the language (activity %s): %s", turn_context.activity.id, e)
+            return False
+        return True
+
+    async def _restore_language(self, turn_context: TurnContext, previous: str | None) -> None:
+        """Put back the language the turn loaded, so the end of the turn has nothing of a failed choice to save."""
+        try:
+            if previous is None:
+                await self._language.delete(turn_context)
+            else:
+                await self._language.set(turn_context, previous)
+        except StorageError as e:
+            log.error("could not restore the language (activity %s): %s", turn_context.activity.id, e)
+
+    async def _save_user_state(self, turn_context: TurnContext) -> bool:
+        """Write the user's state now; ``False`` (and a log line with the activity id) when the store failed."""
+        try:
+            await self.user_state.save_changes(turn_context)
+        except StorageError as e:
+            log.error("could not save the user's state (activity %s): %s", turn_context.activity.id, e)
+            return False
+        return True
 
     async def _preferred_locale(self, turn_context: TurnContext) -> str | None:
         try:

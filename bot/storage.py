@@ -31,6 +31,12 @@ SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, on one c
 opened on first use, used only from the database's own worker thread: the event loop never waits on
 the disk. Every failure of the file or the database is a ``StorageError`` naming the file and the
 operation, so a caller can log it and still answer the user; the next call opens the file again.
+
+Before each batch of calls the file is checked (``bot.sqlite_file``): a database file deleted while open
+fails every call (rather than writing to the unlinked file, lost at the next start) until a file is at the
+path again; a file replaced while open is opened anew; an immutable or append-only database, ``-wal`` or
+``-shm`` file fails every call without SQLite touching it (its mapped ``-shm`` would crash the process with
+SIGBUS). ``SqliteStorage.problem()`` (``GET /healthz``) says which, or ``None``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import asyncio
 import copy
 import itertools
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -58,6 +65,7 @@ from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 
 from bot.json_state import pickle_tags_in, plain_json
+from bot.sqlite_file import FileIdentity, abandon, file_identity, locked_file
 
 __all__ = [
     "CREATE_ONLY_E_TAG",
@@ -77,10 +85,12 @@ __all__ = [
     "honours_create_only",
     "set_e_tag",
     "sqlite_path",
+    "storage_problem",
     "write_items",
 ]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CREATE_ONLY_E_TAG = "create-only"
 """The e-tag of an item to be written only if its key holds nothing yet (never a real e-tag of our stores)."""
@@ -185,6 +195,15 @@ def close_storage(storage: Storage) -> None:
         storage.close()
 
 
+async def storage_problem(storage: Storage) -> str | None:
+    """Why ``storage`` cannot keep state now (a store with a ``problem()`` check, as SQLite's), else ``None``."""
+    check = getattr(storage, "problem", None)
+    if check is None:
+        return None
+    problem: str | None = await check()
+    return problem
+
+
 async def aclose_storage(storage: Storage) -> None:
     """``close_storage`` for every kind of store, network connections included; call it on the store's loop."""
     close_storage(storage)
@@ -230,6 +249,8 @@ class SqliteDatabase:
         self._schemas: list[str] = []
         self._applied = 0
         self._connection: sqlite3.Connection | None = None
+        self._identity: FileIdentity | None = None
+        """The file the connection opened (kept after closing it): the file at the path must still be it."""
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self._jobs: deque[_Job] = deque()
@@ -253,13 +274,23 @@ class SqliteDatabase:
         self._enqueue(_Job(operation, work, None, future))
         return future.result()
 
+    async def problem(self) -> str | None:
+        """Why the database cannot keep state now (the file deleted or immutable, or it cannot be opened),
+        else ``None``: the checks every call makes, opening the file if need be, reading and writing nothing."""
+        try:
+            await self.run("health check", lambda connection: None)
+        except StorageError as e:
+            return str(e)
+        return None
+
     def close(self) -> None:
-        """Finish pending work and close the connection; a later call opens it again."""
+        """Finish pending work and close the connection; a later call opens the file at the path again."""
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.submit(self._disconnect)
             executor.shutdown(wait=True)
+        self._identity = None  # closed on purpose: the next call may find (and create) a new file
 
     def _worker(self) -> ThreadPoolExecutor:
         with self._executor_lock:
@@ -288,11 +319,15 @@ class SqliteDatabase:
                 batch = list(self._jobs)
                 self._jobs.clear()
             settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+            try:
+                problem = self._file_problem()  # once per batch: its jobs run back to back
+            except (sqlite3.Error, OSError) as e:  # closing the connection to a moved file failed
+                problem = f"the file could not be checked: {e}"
             for job in batch:
                 if job.future.cancelled():  # its caller gave up before it started: as run_in_executor does
                     continue
                 try:
-                    value, ok = self._call(job.operation, job.work), True
+                    value, ok = self._call(job.operation, job.work, problem), True
                 except BaseException as error:  # handed to the caller, who sees it raised by its own call
                     value, ok = error, False
                 if job.loop is None:
@@ -309,7 +344,10 @@ class SqliteDatabase:
                 with suppress(RuntimeError):  # the caller's loop is closed: nobody waits any more
                     loop.call_soon_threadsafe(_settle, outcomes)
 
-    def _call(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _call(self, operation: str, work: Callable[[sqlite3.Connection], T], problem: str | None) -> T:
+        if problem is not None:
+            raise StorageError(f"state store {self.path}: {operation} refused: {problem}", path=self.path,
+                               operation=operation)
         try:
             return work(self._connect())
         except StorageError:
@@ -318,6 +356,46 @@ class SqliteDatabase:
             self._disconnect()
             raise StorageError(f"state store {self.path}: {operation} failed: {e}",
                                path=self.path, operation=operation) from e
+
+    def _file_problem(self) -> str | None:
+        """Why the file must not be used now (see the module), else ``None``; a replaced file is reopened."""
+        locked = locked_file(self.path)
+        if locked is not None:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                log.error("state store %s: %s; every call fails until it is writable again", self.path, locked)
+                abandon(connection)
+            return locked
+        if self._identity is None:
+            return None
+        try:
+            current = file_identity(self.path)
+        except OSError as e:
+            return f"the file cannot be checked: {e}"
+        if current is None:
+            if self._connection is not None:
+                log.error("state store %s: the file was deleted while open; every call fails until a file is"
+                          " back at the path", self.path)
+            self._let_go_of_moved_file()
+            return "the file was deleted while open; anything written now would be lost at the next start"
+        if current != self._identity:
+            log.warning("state store %s: the file was replaced while open; opening the new one", self.path)
+            self._let_go_of_moved_file()
+            self._identity = None
+        return None
+
+    def _let_go_of_moved_file(self) -> None:
+        """Close the connection to a file deleted or replaced at its path, emptying its ``-wal`` first: SQLite
+        neither checkpoints nor removes the WAL of a moved database on close, and would apply the old pages
+        in it to whatever database is opened at the path next (a restored backup would read them)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            log.warning("state store %s: could not empty the write-ahead log of the moved file: %s", self.path, e)
+        connection.close()
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -330,10 +408,12 @@ class SqliteDatabase:
                 if str(mode).lower() != "wal":
                     raise sqlite3.OperationalError(f"could not switch to WAL mode (journal_mode is {mode})")
                 connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute("PRAGMA mmap_size = 0")  # the database file is read, never mapped
             except BaseException:
                 connection.close()
                 raise
             self._connection, self._applied = connection, 0
+            self._identity = file_identity(self.path)
         if self._applied < len(self._schemas):
             for statement in self._schemas[self._applied :]:
                 self._connection.execute(statement)
@@ -356,7 +436,11 @@ class SqliteDatabase:
 
     def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
+        if connection is None:
+            return
+        if locked_file(self.path) is not None:  # closing would write to the mapped -shm: SIGBUS
+            abandon(connection)
+        else:
             connection.close()
 
 
@@ -517,6 +601,10 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
                 connection.executemany("DELETE FROM bot_state WHERE key = ?", doomed)
 
         await self.database.run("delete", work)
+
+    async def problem(self) -> str | None:
+        """Why this store cannot keep state now, else ``None`` (``SqliteDatabase.problem``)."""
+        return await self.database.problem()
 
     def close(self) -> None:
         """Close the database file (it is opened again if the storage is used later)."""

@@ -28,6 +28,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "I couldn't find an article for that message. You can rephrase it, paste the exact error "
                      "text, or talk to a person.",
         "thanks": "Thanks for letting me know!",
+        "not_saved": "Sorry, I couldn't save that: my storage isn't working right now. Please try again later.",
         "sorry_not_helped": "Sorry that didn't help. Would you like to talk to a person?",
         "escalated": "I've recorded your request for the support team, with your question and what I showed you.",
         "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
@@ -51,6 +52,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "did_you_mean": "您是指下列其中一項嗎？",
         "not_found": "我找不到與這則訊息相關的文章。您可以換個說法、貼上完整的錯誤文字，或與專人對談。",
         "thanks": "感謝您的回饋！",
+        "not_saved": "抱歉，我無法儲存這項內容：我的儲存空間目前無法使用。請稍後再試。",
         "sorry_not_helped": "很抱歉沒有幫上忙。您要與專人對談嗎？",
         "escalated": "我已為支援小組記錄您的要求，包括您的問題和我提供的內容。",
         "apology": "抱歉，我這裡發生問題。請稍後再試一次。",
@@ -74,6 +76,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "did_you_mean": "你是指以下某项吗？",
         "not_found": "我找不到与此消息相关的文章。你可以换个说法、粘贴完整的错误文本，或联系人工支持。",
         "thanks": "感谢你的反馈！",
+        "not_saved": "抱歉，我无法保存此内容：我的存储目前无法使用。请稍后重试。",
         "sorry_not_helped": "很抱歉没有帮上忙。要联系人工支持吗？",
         "escalated": "我已为支持团队记录你的请求，包括你的问题和我提供的内容。",
         "apology": "抱歉，我这边出了问题。请稍后重试。",
@@ -99,6 +102,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Jag hittade ingen artikel för det meddelandet. Formulera om det, klistra in den exakta "
                      "feltexten eller prata med en person.",
         "thanks": "Tack för att du berättade!",
+        "not_saved": "Tyvärr kunde jag inte spara det: min lagring fungerar inte just nu. Försök igen senare.",
         "sorry_not_helped": "Tyvärr hjälpte det inte. Vill du prata med en person?",
         "escalated": "Jag har registrerat din begäran för supportteamet, med din fråga och det jag visade dig.",
         "apology": "Tyvärr gick något fel hos mig. Försök igen om en stund.",
@@ -124,6 +128,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "해당 메시지에 대한 문서를 찾지 못했습니다. 다르게 표현하거나 정확한 오류 텍스트를 붙여 넣거나 "
                      "상담원과 대화하세요.",
         "thanks": "알려 주셔서 감사합니다!",
+        "not_saved": "죄송합니다. 지금은 저장소가 작동하지 않아 저장하지 못했습니다. 나중에 다시 시도해 주세요.",
         "sorry_not_helped": "도움이 되지 못해 죄송합니다. 상담원과 대화하시겠습니까?",
         "escalated": "질문과 제가 보여 드린 내용을 포함하여 지원 팀에 요청을 기록했습니다.",
         "apology": "죄송합니다. 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.",
@@ -149,6 +154,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "K této zprávě jsem nenašel žádný článek. Zkuste ji přeformulovat, vložit přesný text chyby, "
                      "nebo mluvte s člověkem.",
         "thanks": "Děkuji za zpětnou vazbu!",
+        "not_saved": "Omlouvám se, nepodařilo se mi to uložit: moje úložiště teď nefunguje. Zkuste to prosím později.",
         "sorry_not_helped": "Je mi líto, že to nepomohlo. Chcete mluvit s člověkem?",
         "escalated": "Vaši žádost jsem zaznamenal pro tým podpory i s vaší otázkou a tím, co jsem vám ukázal.",
         "apology": "Omlouvám se, na mé straně se něco pokazilo. Zkuste to prosím za chvíli znovu.",
@@ -174,6 +180,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Jeg kunne ikke finde en artikel til den meddelelse. Omformuler den, indsæt den præcise "
                      "fejltekst, eller tal med en person.",
         "thanks": "Tak for din tilbagemelding!",
+        "not_saved": "Beklager, jeg kunne ikke gemme det: mit lager virker ikke lige nu. Prøv igen senere.",
         "sorry_not_helped": "Beklager, at det ikke hjalp. Vil du tale med en person?",
         "escalated": "Jeg har registreret din anmodning til supportteamet med dit spørgsmål og det, jeg viste dig.",
         "apology": "Beklager, noget gik galt hos mig. Prøv igen om lidt.",
@@ -199,6 +206,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "No encontré ningún artículo para ese mensaje. Puedes reformularlo, pegar el texto exacto del "
                      "error o hablar con una persona.",
         "thanks": "¡Gracias por tu opinión!",
+        "not_saved": "Lo siento, no he podido guardarlo: mi almacenamiento no funciona en este momento. Inténtalo de "
+                     "nuevo más tarde.",
         "sorry_not_helped": "Siento que no te haya ayudado. ¿Quieres hablar con una persona?",
         "escalated": "He registrado tu solicitud para el equipo de soporte, con tu pregunta y lo que te mostré.",
         "apology": "Lo siento, algo ha fallado por mi parte. Inténtalo de nuevo en un momento.",
@@ -224,6 +233,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "En löytänyt artikkelia tälle viestille. Muotoile se uudelleen, liitä tarkka virheteksti "
                      "tai keskustele ihmisen kanssa.",
         "thanks": "Kiitos palautteesta!",
+        "not_saved": "Valitettavasti en voinut tallentaa sitä: tallennustilani ei toimi juuri nyt. Yritä myöhemmin "
+                     "uudelleen.",
         "sorry_not_helped": "Valitettavasti tästä ei ollut apua. Haluatko keskustella ihmisen kanssa?",
         "escalated": "Kirjasin pyyntösi tukitiimille kysymyksesi ja näyttämäni sisällön kanssa.",
         "apology": "Valitettavasti jokin meni vikaan. Yritä hetken kuluttua uudelleen.",
@@ -249,6 +260,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Saya tidak menemukan artikel untuk pesan tersebut. Coba ubah kalimatnya, tempelkan teks "
                      "kesalahan yang persis, atau bicara dengan orang.",
         "thanks": "Terima kasih atas masukan Anda!",
+        "not_saved": "Maaf, saya tidak dapat menyimpannya: penyimpanan saya sedang tidak berfungsi. Silakan coba lagi "
+                     "nanti.",
         "sorry_not_helped": "Maaf, itu tidak membantu. Apakah Anda ingin berbicara dengan orang?",
         "escalated": "Saya telah mencatat permintaan Anda untuk tim dukungan, beserta pertanyaan Anda dan yang saya tampilkan.",
         "apology": "Maaf, terjadi kesalahan di pihak saya. Silakan coba lagi sebentar lagi.",
@@ -274,6 +287,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Non ho trovato un articolo per quel messaggio. Puoi riformularlo, incollare il testo esatto "
                      "dell'errore o parlare con una persona.",
         "thanks": "Grazie per il feedback!",
+        "not_saved": "Spiacente, non sono riuscito a salvarlo: il mio archivio non funziona al momento. Riprova più "
+                     "tardi.",
         "sorry_not_helped": "Mi dispiace che non sia stato utile. Vuoi parlare con una persona?",
         "escalated": "Ho registrato la tua richiesta per il team di supporto, con la tua domanda e ciò che ti ho mostrato.",
         "apology": "Spiacente, qualcosa è andato storto. Riprova tra un momento.",
@@ -299,6 +314,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Jeg fant ingen artikkel for den meldingen. Omformuler den, lim inn den nøyaktige "
                      "feilteksten, eller snakk med en person.",
         "thanks": "Takk for tilbakemeldingen!",
+        "not_saved": "Beklager, jeg kunne ikke lagre det: lagringen min fungerer ikke akkurat nå. Prøv igjen senere.",
         "sorry_not_helped": "Beklager at det ikke hjalp. Vil du snakke med en person?",
         "escalated": "Jeg har registrert forespørselen din for kundestøtteteamet, med spørsmålet ditt og det jeg viste deg.",
         "apology": "Beklager, noe gikk galt hos meg. Prøv igjen om litt.",
@@ -324,6 +340,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Ik kon geen artikel vinden voor dat bericht. Formuleer het anders, plak de exacte fouttekst "
                      "of praat met een persoon.",
         "thanks": "Bedankt voor uw feedback!",
+        "not_saved": "Sorry, ik kon dit niet opslaan: mijn opslag werkt op dit moment niet. Probeer het later opnieuw.",
         "sorry_not_helped": "Jammer dat dit niet hielp. Wilt u met een persoon praten?",
         "escalated": "Ik heb uw verzoek voor het ondersteuningsteam vastgelegd, met uw vraag en wat ik u liet zien.",
         "apology": "Sorry, er ging iets mis aan mijn kant. Probeer het zo opnieuw.",
@@ -349,6 +366,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Nie znalazłem artykułu dla tego komunikatu. Sformułuj go inaczej, wklej dokładny tekst błędu "
                      "lub porozmawiaj z człowiekiem.",
         "thanks": "Dziękuję za opinię!",
+        "not_saved": "Przepraszam, nie udało mi się tego zapisać: mój magazyn danych teraz nie działa. Spróbuj "
+                     "ponownie później.",
         "sorry_not_helped": "Przykro mi, że to nie pomogło. Chcesz porozmawiać z człowiekiem?",
         "escalated": "Zarejestrowałem Twoją prośbę dla zespołu pomocy technicznej wraz z pytaniem i tym, co Ci pokazałem.",
         "apology": "Przepraszam, coś poszło nie tak po mojej stronie. Spróbuj ponownie za chwilę.",
@@ -374,6 +393,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Não encontrei um artigo para essa mensagem. Reformule-a, cole o texto exato do erro ou fale "
                      "com uma pessoa.",
         "thanks": "Obrigado pelo retorno!",
+        "not_saved": "Desculpe, não consegui salvar isso: meu armazenamento não está funcionando agora. Tente "
+                     "novamente mais tarde.",
         "sorry_not_helped": "Sinto muito que não tenha ajudado. Quer falar com uma pessoa?",
         "escalated": "Registrei sua solicitação para a equipe de suporte, com sua pergunta e o que eu mostrei.",
         "apology": "Desculpe, algo deu errado do meu lado. Tente novamente em instantes.",
@@ -399,6 +420,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Bu ileti için bir makale bulamadım. Farklı ifade edin, hata metninin tamamını yapıştırın "
                      "veya bir kişiyle konuşun.",
         "thanks": "Geri bildiriminiz için teşekkürler!",
+        "not_saved": "Üzgünüm, bunu kaydedemedim: depolama alanım şu anda çalışmıyor. Lütfen daha sonra yeniden "
+                     "deneyin.",
         "sorry_not_helped": "Yardımcı olamadığım için üzgünüm. Bir kişiyle konuşmak ister misiniz?",
         "escalated": "İsteğinizi, sorunuz ve size gösterdiklerimle birlikte destek ekibi için kaydettim.",
         "apology": "Üzgünüm, benim tarafımda bir sorun oluştu. Lütfen biraz sonra yeniden deneyin.",
@@ -424,6 +447,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "そのメッセージに該当する記事が見つかりませんでした。言い換えるか、エラーの文言をそのまま貼り付けるか、"
                      "担当者と話すこともできます。",
         "thanks": "お知らせいただきありがとうございます！",
+        "not_saved": "申し訳ありません。現在ストレージが動作していないため、保存できませんでした。しばらくしてからもう一度お試しください。",
         "sorry_not_helped": "お役に立てず申し訳ありません。担当者と話しますか？",
         "escalated": "ご質問と表示した内容を添えて、サポート チームへのご依頼を記録しました。",
         "apology": "申し訳ありません。こちらで問題が発生しました。しばらくしてからもう一度お試しください。",
@@ -449,6 +473,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "لم أجد مقالة لهذه الرسالة. يمكنك إعادة صياغتها، أو لصق نص الخطأ كما هو، "
                      "أو التحدث إلى موظف.",
         "thanks": "شكرًا لإعلامي!",
+        "not_saved": "عذرًا، لم أتمكن من حفظ ذلك: التخزين لديّ لا يعمل حاليًا. يُرجى المحاولة مرة أخرى لاحقًا.",
         "sorry_not_helped": "عذرًا، لم يكن ذلك مفيدًا. هل تريد التحدث إلى موظف؟",
         "escalated": "سجّلت طلبك لفريق الدعم، مع سؤالك وما عرضته عليك.",
         "apology": "عذرًا، حدث خطأ من جهتي. يُرجى المحاولة مرة أخرى بعد قليل.",
@@ -474,6 +499,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "לא מצאתי מאמר עבור ההודעה הזו. אפשר לנסח אותה מחדש, להדביק את טקסט השגיאה המדויק "
                      "או לשוחח עם נציג.",
         "thanks": "תודה על המשוב!",
+        "not_saved": "מצטער, לא הצלחתי לשמור את זה: האחסון שלי לא פועל כרגע. נסו שוב מאוחר יותר.",
         "sorry_not_helped": "מצטער שזה לא עזר. תרצו לשוחח עם נציג?",
         "escalated": "רשמתי את הבקשה שלכם עבור צוות התמיכה, יחד עם השאלה שלכם ומה שהצגתי לכם.",
         "apology": "מצטער, משהו השתבש אצלי. נסו שוב בעוד רגע.",
@@ -499,6 +525,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Не удалось найти статью для этого сообщения. Попробуйте переформулировать его или вставить "
                      "точный текст ошибки либо свяжитесь со специалистом.",
         "thanks": "Спасибо за отзыв!",
+        "not_saved": "Извините, мне не удалось это сохранить: хранилище сейчас не работает. Повторите попытку позже.",
         "sorry_not_helped": "Жаль, что это не помогло. Хотите связаться со специалистом?",
         "escalated": "Я зарегистрировал ваш запрос для службы поддержки вместе с вашим вопросом и тем, что я вам показал.",
         "apology": "Извините, у меня что-то пошло не так. Повторите попытку через минуту.",
@@ -524,6 +551,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Δεν βρήκα άρθρο για αυτό το μήνυμα. Μπορείτε να το διατυπώσετε διαφορετικά, να επικολλήσετε "
                      "το ακριβές κείμενο του σφάλματος ή να μιλήσετε με έναν εκπρόσωπο.",
         "thanks": "Ευχαριστώ που με ενημερώσατε!",
+        "not_saved": "Λυπάμαι, δεν μπόρεσα να το αποθηκεύσω: ο χώρος αποθήκευσής μου δεν λειτουργεί αυτή τη στιγμή. "
+                     "Δοκιμάστε ξανά αργότερα.",
         "sorry_not_helped": "Λυπάμαι που δεν βοήθησε. Θέλετε να μιλήσετε με έναν εκπρόσωπο;",
         "escalated": "Κατέγραψα το αίτημά σας για την ομάδα υποστήριξης, μαζί με την ερώτησή σας και όσα σας έδειξα.",
         "apology": "Λυπάμαι, κάτι πήγε στραβά από τη μεριά μου. Δοκιμάστε ξανά σε λίγο.",
@@ -549,6 +578,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "ฉันไม่พบบทความสำหรับข้อความนั้น คุณสามารถลองเรียบเรียงใหม่ วางข้อความแสดงข้อผิดพลาดตามที่ปรากฏ "
                      "หรือคุยกับเจ้าหน้าที่",
         "thanks": "ขอบคุณที่แจ้งให้ทราบ",
+        "not_saved": "ขออภัย ฉันบันทึกไม่ได้ เนื่องจากที่เก็บข้อมูลของฉันใช้งานไม่ได้ในขณะนี้ โปรดลองอีกครั้งในภายหลัง",
         "sorry_not_helped": "ขออภัยที่ไม่ได้ช่วยอะไร คุณต้องการคุยกับเจ้าหน้าที่หรือไม่",
         "escalated": "ฉันได้บันทึกคำขอของคุณถึงทีมสนับสนุนแล้ว พร้อมคำถามของคุณและสิ่งที่ฉันแสดงให้คุณดู",
         "apology": "ขออภัย เกิดข้อผิดพลาดในฝั่งของฉัน โปรดลองอีกครั้งในอีกสักครู่",
@@ -574,6 +604,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Не вдалося знайти статтю для цього повідомлення. Спробуйте сформулювати його інакше або вставити "
                      "точний текст помилки чи зв’яжіться з фахівцем.",
         "thanks": "Дякую за відгук!",
+        "not_saved": "Вибачте, мені не вдалося це зберегти: сховище зараз не працює. Спробуйте ще раз пізніше.",
         "sorry_not_helped": "Шкода, що це не допомогло. Бажаєте зв’язатися з фахівцем?",
         "escalated": "Я зареєстрував ваш запит для служби підтримки разом із вашим запитанням і тим, що я вам показав.",
         "apology": "Вибачте, у мене щось пішло не так. Спробуйте ще раз за хвилину.",
@@ -599,6 +630,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Ich konnte keinen Artikel zu dieser Meldung finden. Sie können sie umformulieren, den genauen "
                      "Fehlertext einfügen oder mit einer Person sprechen.",
         "thanks": "Danke für Ihre Rückmeldung!",
+        "not_saved": "Entschuldigung, ich konnte das nicht speichern: mein Speicher funktioniert gerade nicht. Bitte "
+                     "versuchen Sie es später noch einmal.",
         "sorry_not_helped": "Schade, dass das nicht geholfen hat. Möchten Sie mit einer Person sprechen?",
         "escalated": "Ich habe Ihre Anfrage für das Support-Team erfasst, mit Ihrer Frage und dem, was ich Ihnen gezeigt habe.",
         "apology": "Entschuldigung, bei mir ist etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.",
@@ -624,6 +657,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "Je n'ai trouvé aucun article pour ce message. Vous pouvez le reformuler, coller le texte exact "
                      "de l'erreur ou parler à une personne.",
         "thanks": "Merci de votre retour !",
+        "not_saved": "Désolé, je n'ai pas pu l'enregistrer : mon stockage ne fonctionne pas pour le moment. Réessayez "
+                     "plus tard.",
         "sorry_not_helped": "Désolé que cela ne vous ait pas aidé. Voulez-vous parler à une personne ?",
         "escalated": "J'ai enregistré votre demande pour l'équipe de support, avec votre question et ce que je vous ai montré.",
         "apology": "Désolé, un problème est survenu de mon côté. Réessayez dans un instant.",
@@ -649,6 +684,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "not_found": "मुझे उस संदेश के लिए कोई लेख नहीं मिला। आप इसे दूसरे शब्दों में लिख सकते हैं, त्रुटि का सटीक "
                      "टेक्स्ट चिपका सकते हैं, या किसी व्यक्ति से बात कर सकते हैं।",
         "thanks": "बताने के लिए धन्यवाद!",
+        "not_saved": "माफ़ कीजिए, मैं इसे सहेज नहीं सका: मेरा स्टोरेज अभी काम नहीं कर रहा है। कृपया बाद में फिर से "
+                     "कोशिश करें।",
         "sorry_not_helped": "माफ़ कीजिए, इससे मदद नहीं मिली। क्या आप किसी व्यक्ति से बात करना चाहेंगे?",
         "escalated": "मैंने सहायता टीम के लिए आपका अनुरोध आपके प्रश्न और मेरे दिखाए गए उत्तर के साथ दर्ज कर लिया है।",
         "apology": "माफ़ कीजिए, मेरी ओर से कुछ गड़बड़ हो गई। कृपया थोड़ी देर में फिर से कोशिश करें।",

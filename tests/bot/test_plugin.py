@@ -12,6 +12,7 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, Ment
 from bot.feedback import FeedbackEvent, MemoryFeedbackStore
 from bot.plugin import InsightDesk, InsightDeskMiddleware
 from bot.storage import StorageError
+from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
 from tests.bot.plugin_turns import BOT, USER, message, replies
 
@@ -87,16 +88,47 @@ class BrokenFeedback:
         raise StorageError("feedback store down", operation="report")
 
 
-async def test_a_storage_outage_still_gets_answers_and_thanks(engine: KnowledgeEngine) -> None:
+async def test_a_storage_outage_still_gets_answers_and_is_told_nothing_was_saved(engine: KnowledgeEngine) -> None:
     host = Host(InsightDesk(engine, BrokenStorage(), BrokenFeedback()))
     adapter = TestAdapter(host.on_turn)
     await adapter.send(message(SEED_SV))
     (answer,) = replies(adapter)
     helped = answer.attachments[0].content["actions"][1]["data"]
     await adapter.send(message(value=helped))
-    assert [a.text for a in replies(adapter)] == ["Tack för att du berättade!"]
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("not_saved")]  # never a false "Tack"
     await adapter.send(message("/language ko"))
-    assert [a.text for a in replies(adapter)] == ["지금부터 한국어(으)로 답변하겠습니다."]
+    assert [a.text for a in replies(adapter)] == [strings_for("en-US").text("not_saved")]
+
+
+class FailingNextWrite(MemoryStorage):  # type: ignore[misc]  # botbuilder ships no types
+    """``MemoryStorage`` whose next ``failures`` writes fail, as a store that is down for a moment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StorageError("state store down for a moment", operation="write")
+        await super().write(changes)
+
+
+async def test_a_language_choice_that_was_not_saved_is_neither_confirmed_nor_saved_later(
+        engine: KnowledgeEngine, caplog: pytest.LogCaptureFixture) -> None:
+    storage = FailingNextWrite()
+    host = Host(InsightDesk(engine, storage, MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message("/language sv"))
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("language_set", language="svenska")]
+    storage.failures = 1  # the choice's own write fails; the end of the turn's would succeed
+    choice = message("/language fi", id="activity-fi")
+    await adapter.send(choice)
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("not_saved")]
+    assert "could not save the user's state (activity activity-fi)" in caplog.text
+    # What was not confirmed was not kept either: the user still gets Swedish.
+    await adapter.send(message("/language"))
+    assert [a.text for a in replies(adapter)] == [strings_for("sv-SE").text("language_usage", example="sv")]
 
 
 async def test_feedback_carries_the_query_article_locale_and_a_hashed_user(engine: KnowledgeEngine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -361,6 +362,48 @@ async def test_a_deleted_folder_is_recreated_after_a_restart(tmp_path: Path) -> 
         assert await store.read(["k"]) == {}
         await store.write({"k": {"v": 2}})
         assert (await store.read(["k"]))["k"]["v"] == 2
+    finally:
+        store.close()
+
+
+async def test_a_file_deleted_while_open_refuses_every_call_until_a_file_is_back(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SqliteStorage(path)
+    try:
+        await store.write({"k": {"v": 1}})
+        assert await store.problem() is None
+        path.unlink()
+        with pytest.raises(StorageError, match="deleted while open") as error:
+            await store.write({"k": {"v": 2}})  # not to the unlinked file, gone at the next start
+        assert error.value.operation == "write" and error.value.path == path
+        with pytest.raises(StorageError, match="deleted while open"):
+            await store.read(["k"])
+        assert "deleted while open" in (await store.problem() or "")
+        assert not path.exists()  # nor a new empty file in its place, as if nothing had been lost
+        # A file put back at the path (restored, or made by another process) is opened and used.
+        other = SqliteStorage(path)
+        await other.write({"restored": {"v": 3}})
+        other.close()
+        assert (await store.read(["restored"]))["restored"]["v"] == 3
+        assert await store.read(["k"]) == {}  # nothing of the deleted file comes back through its old -wal
+        await store.write({"k": {"v": 4}})
+        assert await store.problem() is None
+    finally:
+        store.close()
+
+
+async def test_a_file_replaced_while_open_is_opened_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path, backup = tmp_path / "state.db", tmp_path / "backup.db"
+    store = SqliteStorage(path)
+    try:
+        await store.write({"k": {"v": 1}})
+        restored = SqliteStorage(backup)
+        await restored.write({"k": {"v": 0}, "restored": {"v": 1}})
+        restored.close()
+        os.replace(backup, path)  # an operator restores a backup while the bot runs
+        assert (await store.read(["k", "restored"])).keys() == {"k", "restored"}
+        assert (await store.read(["k"]))["k"]["v"] == 0
+        assert "was replaced while open" in caplog.text
     finally:
         store.close()
 

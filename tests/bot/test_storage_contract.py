@@ -10,16 +10,26 @@ reason: the gap is documented and the mark fails the run if the store ever start
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import pytest
 from botbuilder.core import Storage, StoreItem
 from botbuilder.core.adapters import TestAdapter
 
-from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
-from bot.storage_blob import AzureBlobStorage
+from bot.storage import (
+    CREATE_ONLY_E_TAG,
+    EtagConflictError,
+    SqliteStorage,
+    StorageError,
+    aclose_storage,
+    honours_create_only,
+)
+from bot.storage_blob import AzureBlobStorage, create_blob_storage
+from bot.storage_redis import RedisStorage
 from tests.bot.conftest import Backend
 from tests.bot.state_bots import language_bot
+from tests.services import AZURITE_KEY, RunningService, free_port
 
 
 @pytest.fixture
@@ -270,3 +280,35 @@ def test_the_blob_store_is_botbuilders_own() -> None:
     from botbuilder.azure import BlobStorage
 
     assert issubclass(AzureBlobStorage, BlobStorage)
+
+
+# -- a store that cannot keep state ------------------------------------------------------------------
+
+
+def out_of_reach(request: pytest.FixtureRequest, backend: Backend, store: Storage) -> Storage:
+    """A client of this kind of store that cannot keep state: SQLite's file deleted under ``store`` (written
+    before), Redis where nothing listens, Blob with a key the account refuses (at once: no retried outage)."""
+    if backend.name == "sqlite":
+        assert isinstance(store, SqliteStorage)
+        store.path.unlink()
+        return store
+    if backend.name == "redis":
+        return RedisStorage(f"redis://127.0.0.1:{free_port()}/0")
+    if backend.name == "blob":
+        azurite: RunningService = request.getfixturevalue("azurite_service")
+        wrong_key = base64.b64encode(b"not the account key").decode()
+        return create_blob_storage("azureblob://contract-refused", azurite.connection_string.replace(
+            f"AccountKey={AZURITE_KEY}", f"AccountKey={wrong_key}"))
+    pytest.skip("memory:// keeps state in the process: nothing outside it can take it away")
+
+
+async def test_a_store_that_cannot_keep_state_refuses_writes(
+        request: pytest.FixtureRequest, backend: Backend, store: Storage) -> None:
+    await store.write({"k": {"v": 1}})
+    broken = out_of_reach(request, backend, store)
+    try:
+        with pytest.raises(StorageError, match="state store"):  # never a write acknowledged that nothing keeps
+            await broken.write({"k": {"v": 2}})
+    finally:
+        if broken is not store:
+            await aclose_storage(broken)
