@@ -109,8 +109,13 @@ def _bad_request(reason: str) -> web.Response:
 
 async def _check_token(services: Services, auth_header: str) -> None:
     """The header's token alone (signature, issuer, audience, expiry), before any of the body is read;
-    the adapter checks it again against the activity's channel and ``serviceUrl``."""
-    await _authenticated(services.authentication.authenticate_request(Activity(), auth_header))
+    the adapter checks it again against the activity's channel and ``serviceUrl``. Refused, the
+    connection closes rather than drain the unread body."""
+    try:
+        await _authenticated(services.authentication.authenticate_request(Activity(), auth_header))
+    except web.HTTPException as refusal:
+        refusal.force_close()
+        raise
 
 
 async def _authenticated(work: Awaitable[T]) -> T:

@@ -41,18 +41,24 @@ class BadActivity(ValueError):
         self.for_log = reason if for_log is None else for_log
 
 
+def _too_large(limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    refusal = web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+    refusal.force_close()  # the rest of the body is not drained
+    return refusal
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The request body, reading no more than ``limit`` bytes: over it, 413 (before reading at all when
     ``Content-Length`` says so)."""
     declared = request.content_length
     if declared is not None and declared > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
+        raise _too_large(limit, declared)
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+            raise _too_large(limit, size)
         chunks.append(chunk)
     return b"".join(chunks)
 
