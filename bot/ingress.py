@@ -5,7 +5,8 @@ sender costs no body read at all when authentication is on; the limit it passes 
 the sender has proven (see ``bot.app``). :func:`parse_activity` turns the bytes into botbuilder's
 ``Activity`` in one pass (``json.loads``, the shape checks of :mod:`bot.activity_check`, then
 ``Activity().deserialize``); above ``PARSE_IN_THREAD_BYTES`` it runs in a worker thread, so a large
-body does not hold up ``/healthz`` and other conversations for the whole parse.
+body does not hold up ``/healthz`` and other conversations for the whole parse. ``json.loads`` itself
+still holds the GIL while it parses (C code): the loop waits for at most one ``json.loads`` at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,9 @@ WARN_EVERY = 100
 """How often (in requests) a bot serving the network without authentication says so again."""
 
 log = logging.getLogger(__name__)
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-activity")
+"""One thread parses big bodies, one after another: ``json.loads`` holds the GIL for a whole body, and
+parses running side by side would hand it to each other and starve the event loop for all of them."""
 
 
 class BadActivity(ValueError):
@@ -84,7 +89,7 @@ def _parse(raw: bytes) -> Activity:
 async def parse_activity(raw: bytes) -> Activity:
     """``raw`` as an activity, parsed once; raises :class:`BadActivity` with the reason for the sender."""
     if len(raw) > PARSE_IN_THREAD_BYTES:
-        return await asyncio.to_thread(_parse, raw)
+        return await asyncio.get_running_loop().run_in_executor(_PARSER, _parse, raw)
     return _parse(raw)
 
 

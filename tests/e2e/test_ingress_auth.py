@@ -120,5 +120,6 @@ async def test_healthz_keeps_answering_while_big_authenticated_bodies_are_parsed
     assert len(channel.received) == 3
     print(f"\n3 authenticated bodies of {KEYS} keys ({len(bodies[0]) / 1e6:.1f} MB): {elapsed:.2f} s;"
           f" /healthz answered {len(latencies)} times, slowest {max(latencies):.3f} s")
-    # Generous: parsing one body on the loop (twice, as before) held /healthz for well over a second.
-    assert max(latencies) < max(1.0, elapsed / 2)
+    # Generous: parsed on the loop (twice, as before), the three bodies held /healthz for nearly all of it;
+    # in a worker thread it waits at most for one json.loads, a fraction of one body's parse.
+    assert max(latencies) < elapsed / 3
