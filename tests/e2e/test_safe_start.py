@@ -90,6 +90,19 @@ async def test_a_lab_server_warns_again_on_every_hundredth_request(
     assert "(100 requests so far)" in said[1] and "(200 requests so far)" in said[2]
 
 
+async def test_a_lab_server_reads_bodies_up_to_256_kb_and_a_loopback_one_up_to_8_mb(
+    start_bot: StartBot, connector: ConnectorStub
+) -> None:
+    lab = await start_bot(host="0.0.0.0", allow_unauthenticated=True)
+    developer = await start_bot()
+    big = teams_message(connector.url, SWEDISH_PASTE + " " + "x" * 300_000)
+    assert await lab.post(big) == 413
+    assert connector.received == []
+    assert await lab.post(teams_message(connector.url, SWEDISH_PASTE + " " + "x" * 100_000)) in (200, 201)
+    assert await developer.post(big) in (200, 201)
+    assert len(connector.received) == 2
+
+
 # -- where replies may go without authentication ---------------------------------------------------------
 
 
