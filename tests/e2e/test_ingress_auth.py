@@ -7,8 +7,10 @@ The local OpenID issuer of ``test_auth`` signs the channel tokens; nothing leave
 from __future__ import annotations
 
 import asyncio
+import http.client
 import io
 import json
+import threading
 import time
 from typing import Any
 
@@ -88,16 +90,37 @@ async def test_a_valid_token_with_a_body_over_the_limit_is_413(
     assert channel.received == []
 
 
-async def health_latencies(bot: BotServer, until: asyncio.Future[Any]) -> list[float]:
-    """``/healthz`` answer times, asked every 20 ms until ``until`` is done."""
-    latencies = []
-    while not until.done():
-        started = time.perf_counter()
-        async with bot.session.get(f"{bot.url}/healthz") as response:
-            assert response.status == 200
-        latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(0.02)
-    return latencies
+class HealthProbe:
+    """Asks ``/healthz`` every 20 ms from a thread of its own, outside the bot's event loop: a loop blocked
+    while a probe waits for its answer shows as that probe's latency, whenever it happens."""
+
+    def __init__(self, url: str) -> None:
+        self.address = url.removeprefix("http://").split(":")
+        self.latencies: list[float] = []
+        self.statuses: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="health-probe", daemon=True)
+
+    def _run(self) -> None:
+        host, port = self.address
+        while not self._stop.is_set():
+            connection = http.client.HTTPConnection(host, int(port), timeout=60)
+            started = time.perf_counter()
+            try:
+                connection.request("GET", "/healthz")
+                self.statuses.add(connection.getresponse().status)
+            finally:
+                connection.close()
+            self.latencies.append(time.perf_counter() - started)
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join, 60)  # its last probe needs the loop to be answered
 
 
 async def test_healthz_keeps_answering_while_big_authenticated_bodies_are_parsed(
@@ -113,13 +136,17 @@ async def test_healthz_keeps_answering_while_big_authenticated_bodies_are_parsed
             return response.status
 
     started = time.perf_counter()
-    posts = asyncio.ensure_future(asyncio.gather(*(send(b) for b in bodies)))
-    latencies = await health_latencies(secured_bot, posts)
+    probe = HealthProbe(secured_bot.url).__enter__()
+    try:
+        statuses = await asyncio.gather(*(send(b) for b in bodies))
+    finally:
+        await probe.stop()
     elapsed = time.perf_counter() - started
-    assert set(await posts) <= {200, 201}
+    assert set(statuses) <= {200, 201} and probe.statuses == {200}
     assert len(channel.received) == 3
+    latencies = probe.latencies
     print(f"\n3 authenticated bodies of {KEYS} keys ({len(bodies[0]) / 1e6:.1f} MB): {elapsed:.2f} s;"
           f" /healthz answered {len(latencies)} times, slowest {max(latencies):.3f} s")
-    # Generous: parsed on the loop (twice, as before), the three bodies held /healthz for nearly all of it;
+    # Generous: parsed on the loop (twice, as before), the three bodies held /healthz for 75-95 % of it;
     # in a worker thread it waits at most for one json.loads, a fraction of one body's parse.
-    assert max(latencies) < elapsed / 3
+    assert max(latencies) < elapsed / 2
