@@ -114,7 +114,7 @@ class HealthProbe:
             self.latencies.append(time.perf_counter() - started)
             self._stop.wait(0.02)
 
-    def __enter__(self) -> HealthProbe:
+    def start(self) -> HealthProbe:
         self._thread.start()
         return self
 
@@ -136,7 +136,7 @@ async def test_healthz_keeps_answering_while_big_authenticated_bodies_are_parsed
             return response.status
 
     started = time.perf_counter()
-    probe = HealthProbe(secured_bot.url).__enter__()
+    probe = HealthProbe(secured_bot.url).start()
     try:
         statuses = await asyncio.gather(*(send(b) for b in bodies))
     finally:
