@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
-from azure.core.exceptions import DeserializationError
-from botbuilder.core import Storage, TurnContext
+from botbuilder.core import Storage, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
-from bot.activity_check import activity_problem
 from bot.channel_text import client_locale
 from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.escalation import Escalation
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
+from bot.ingress import BadActivity, LabModeWarning, parse_activity, read_body
 from bot.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
 from bot.limits import ConversationRateLimit
 from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
@@ -28,6 +28,7 @@ from bot.metrics import BotMetrics, metrics_handler
 from bot.once_per_activity import OncePerActivity
 from bot.plugin import InsightDesk
 from bot.redact import RedactingFeedbackStore, redact
+from bot.service_urls import service_url_refusal
 from bot.settings import Settings
 from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
 from bot.storage import StorageError, aclose_storage, create_storage, storage_problem
@@ -37,8 +38,13 @@ from bot.tenants import TenantAllowList
 from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_BODY_BYTES = 8 * 1024 * 1024
-"""Room for a 1 MB paste in any script: JSON may escape each character as six bytes."""
+"""Room for a 1 MB paste in any script: JSON may escape each character as six bytes. The limit once the
+channel's token has validated, and on a loopback-only server without authentication (a developer's)."""
+MAX_ANONYMOUS_BODY_BYTES = 256 * 1024
+"""The limit when a server reachable from the network reads bodies no token vouches for
+(``ALLOW_UNAUTHENTICATED=true``): a 40,000-character paste still fits."""
 RETRY_AFTER_S = 30
 """What a 503 asks the channel to wait while the signing keys cannot be fetched."""
 
@@ -55,7 +61,17 @@ class Services:
     bot: InsightDeskBot
 
 
+@dataclass(frozen=True)
+class Ingress:
+    """What ``/api/messages`` checks before the adapter runs, fixed when the app is made."""
+
+    settings: Settings
+    body_limit: int
+    lab_warning: LabModeWarning | None
+
+
 SERVICES = web.AppKey("services", Services)
+INGRESS = web.AppKey("ingress", Ingress)
 METRICS = web.AppKey("metrics", BotMetrics)
 
 
@@ -92,42 +108,68 @@ def _bad_request(reason: str) -> web.Response:
     return web.json_response({"error": "bad request", "reason": reason}, status=400)
 
 
-def _parse_activity(body: Any) -> str | None:
-    """Why ``body`` is not an activity, or ``None`` when it looks like one (the adapter parses it)."""
-    return activity_problem(body)
-
-
-async def messages(request: web.Request) -> web.StreamResponse:
-    """One activity from the channel: validated here, then authenticated and run by the adapter."""
-    services = request.app[SERVICES]
-    if "application/json" not in request.headers.get("Content-Type", ""):
-        return web.json_response({"error": "unsupported media type", "reason": "send application/json"},
-                                 status=415)
+async def _check_token(services: Services, auth_header: str) -> None:
+    """The header's token alone (signature, issuer, audience, expiry), before any of the body is read;
+    the adapter checks it again against the activity's channel and ``serviceUrl``. Refused, the
+    connection closes rather than drain the unread body."""
     try:
-        body = json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        return _bad_request(f"the body is not JSON: {e}")
-    except RecursionError:
-        return _bad_request("the body is nested too deeply")
-    problem = _parse_activity(body)
-    if problem:
-        log.warning("rejected a malformed activity: %s", problem)
-        return _bad_request(problem)
-    try:
-        response = await services.adapter.process(request, services.bot)
-    except DeserializationError as e:  # msrest's message quotes the data: the sender may see it, the log may not
-        log.warning("rejected a malformed activity: a field has the wrong shape (%s)", type(e.__cause__ or e).__name__)
-        return _bad_request(f"not a valid activity: {str(e)[:500]}")
-    except (PermissionError, PyJWTError) as e:
-        log.warning("rejected an activity that failed authentication: %s", e)
-        raise web.HTTPUnauthorized() from e
-    except web.HTTPUnauthorized as e:  # the adapter's answer to PermissionError: say why, never the token
-        log.warning("rejected an activity that failed authentication: %s", str(e.__context__ or "no reason")[:300])
+        await _authenticated(services.authentication.authenticate_request(Activity(), auth_header))
+    except web.HTTPException as refusal:
+        refusal.force_close()
         raise
+
+
+async def _authenticated(work: Awaitable[T]) -> T:
+    """``work``'s result; a token that does not validate is 401, signing keys out of reach 503."""
+    try:
+        return await work
+    except (PermissionError, PyJWTError) as e:
+        log.warning("rejected an activity that failed authentication: %s", str(e)[:300])
+        raise web.HTTPUnauthorized() from e
     except SigningKeysUnavailable as e:
         log.error("could not check a channel token: %s", e)
         raise web.HTTPServiceUnavailable(headers={"Retry-After": str(RETRY_AFTER_S)}) from e
-    return response if response is not None else web.Response(status=201)
+
+
+def _unauthorized_unread() -> web.HTTPUnauthorized:
+    """A 401 for a request whose body is left unread: the connection closes instead of draining it."""
+    log.warning("rejected an activity that failed authentication: no Authorization header")
+    refusal = web.HTTPUnauthorized()
+    refusal.force_close()
+    return refusal
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    """One activity from the channel: the token first, then the body (bounded, parsed once), then the adapter."""
+    services = request.app[SERVICES]
+    ingress = request.app[INGRESS]
+    if "application/json" not in request.headers.get("Content-Type", ""):
+        return web.json_response({"error": "unsupported media type", "reason": "send application/json"},
+                                 status=415)
+    auth_header = request.headers.get("Authorization", "")
+    if ingress.settings.authenticates:
+        if not auth_header:
+            raise _unauthorized_unread()
+        await _check_token(services, auth_header)
+    elif ingress.lab_warning is not None:
+        ingress.lab_warning.request()
+    raw = await read_body(request, ingress.body_limit)
+    try:
+        activity = await parse_activity(raw)
+    except BadActivity as e:
+        log.warning("rejected a malformed activity: %s", e.for_log)
+        return _bad_request(e.reason)
+    if not ingress.settings.authenticates:
+        refusal = service_url_refusal(activity.service_url, ingress.settings.allowed_service_urls)
+        if refusal:
+            log.warning("refused an unauthenticated activity (id %r): its serviceUrl host %r is not allowed: %s",
+                        str(activity.id)[:100], (urlsplit(activity.service_url).hostname or "")[:100], refusal)
+            return web.json_response({"error": "forbidden", "reason": f"the activity's 'serviceUrl' is not allowed"
+                                      f" without authentication: {refusal}"}, status=403)
+    invoke = await _authenticated(services.adapter.process_activity(auth_header, activity, services.bot.on_turn))
+    if invoke is not None:
+        return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
+    return web.Response(status=201)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -154,8 +196,13 @@ def create_app(
     metrics = BotMetrics()
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[metrics.http_middleware()])
     app[METRICS] = metrics
+    lab_warning = LabModeWarning(f"HOST={settings.host}") if settings.open_to_network else None
+    app[INGRESS] = Ingress(settings, MAX_ANONYMOUS_BODY_BYTES if settings.open_to_network else MAX_BODY_BYTES,
+                           lab_warning)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if lab_warning is not None:
+            lab_warning.at_start()
         knowledge = engine
         if knowledge is None:
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
@@ -226,7 +273,14 @@ def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> Ho
 
 
 def run_server(settings: Settings) -> None:
-    """Serve until interrupted, printing where once the knowledge base is loaded and the port is bound."""
+    """Serve until interrupted, printing where once the knowledge base is loaded and the port is bound.
+
+    Raises ``ValueError`` (before anything starts) for a network ``HOST`` without authentication unless
+    ``ALLOW_UNAUTHENTICATED`` is set.
+    """
+    problem = settings.exposure_problem()
+    if problem:
+        raise ValueError(problem)
     configure_logging(settings.log_level, settings.log_format)
     where = f"http://{settings.host}:{settings.port}"
 

@@ -8,7 +8,8 @@
     escalation.observe_state = metrics.escalation  # tickets entering each state (waiting, assigned, ...)
 
 Names start with ``insight_desk_``. Nothing here holds user text: labels are bounded sets (activity
-types, channels, tiers, locales the knowledge base knows, HTTP routes and status codes).
+types and channels botbuilder knows, tiers, locales the knowledge base knows, HTTP routes and status
+codes). A type or channel a sender invents is counted as ``other``; an invoke's name is no label.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.core import Middleware, TurnContext
+from botbuilder.schema import ActivityTypes
+from botframework.connector import Channels
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -29,6 +32,9 @@ __all__ = ["BotMetrics", "metrics_handler"]
 TURN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds: a cached answer takes milliseconds, a cold connector a few seconds."""
 _KNOWN_ROUTES = frozenset({"/api/messages", "/healthz", "/metrics"})
+KNOWN_ACTIVITY_TYPES = frozenset(t.value for t in ActivityTypes)
+KNOWN_CHANNELS = frozenset(c.value for c in Channels)
+"""Label values counted as themselves; anything else a sender invents is counted as ``other``."""
 
 TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
 
@@ -36,6 +42,14 @@ TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
 def _label(value: object, fallback: str = "unknown") -> str:
     text = str(value) if value else fallback
     return text[:40]
+
+
+def _known(value: object, known: frozenset[str]) -> str:
+    """``value`` when it is one of ``known``, ``unknown`` when absent, else ``other``: senders cannot grow the
+    label set."""
+    if not value:
+        return "unknown"
+    return str(value) if value in known else "other"
 
 
 class BotMetrics:
@@ -124,8 +138,8 @@ class _TurnMetrics(Middleware):  # type: ignore[misc]  # botbuilder ships no typ
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         activity = context.activity
-        kind = _label(activity.type)
-        self.metrics.activities.labels(kind, _label(activity.channel_id)).inc()
+        kind = _known(activity.type, KNOWN_ACTIVITY_TYPES)
+        self.metrics.activities.labels(kind, _known(activity.channel_id, KNOWN_CHANNELS)).inc()
         started = time.perf_counter()
         try:
             await logic()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.service_urls import AllowedServiceUrl, is_loopback_host, parse_allowed_service_urls
+
 # Keys botbuilder's ConfigurationBotFrameworkAuthentication reads besides the app credentials.
 BOT_FRAMEWORK_KEYS = (
     "CHANNEL_SERVICE",
@@ -85,6 +87,10 @@ class Settings:
     kb_reload_seconds: float = 0.0
     appinsights_connection_string: str = ""
     appinsights_instrumentation_key: str = ""
+    allow_unauthenticated: bool = False
+    """Serve a non-loopback ``HOST`` without an app id (``ALLOW_UNAUTHENTICATED``): a lab only, logged as a WARNING."""
+    allowed_service_urls: tuple[AllowedServiceUrl, ...] = ()
+    """Where replies may go without authentication besides loopback (``ALLOWED_SERVICE_URLS``, comma-separated)."""
     APP_ID: str = ""
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
@@ -100,6 +106,25 @@ class Settings:
         if name in BOOLEAN_KEYS:
             return value.strip().lower() not in ("false", "0", "no", "off")
         return value
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether channel tokens are checked: botbuilder turns authentication off without an app id."""
+        return bool(self.APP_ID)
+
+    @property
+    def open_to_network(self) -> bool:
+        """Whether anyone who reaches ``HOST`` (not loopback) may post activities without a token."""
+        return not self.authenticates and not is_loopback_host(self.host)
+
+    def exposure_problem(self) -> str | None:
+        """Why serving these settings would be unsafe, or ``None``: a network ``HOST`` without authentication
+        needs ``ALLOW_UNAUTHENTICATED=true``."""
+        if not self.open_to_network or self.allow_unauthenticated:
+            return None
+        return (f"HOST={self.host} is reachable from other machines but MicrosoftAppId is not set, so anyone"
+                " could post activities unauthenticated; set the Azure Bot's credentials (MicrosoftAppId,"
+                " MicrosoftAppPassword), listen on HOST=127.0.0.1, or set ALLOW_UNAUTHENTICATED=true for a lab")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: str | Path | None = ".env") -> Settings:
@@ -133,6 +158,8 @@ class Settings:
             kb_reload_seconds=_seconds(env, "KB_RELOAD_SECONDS"),
             appinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
             appinsights_instrumentation_key=env.get("APPINSIGHTS_INSTRUMENTATIONKEY", ""),
+            allow_unauthenticated=_flag(env, "ALLOW_UNAUTHENTICATED"),
+            allowed_service_urls=parse_allowed_service_urls(env.get("ALLOWED_SERVICE_URLS", "")),
             APP_ID=env.get("MicrosoftAppId", ""),
             APP_PASSWORD=env.get("MicrosoftAppPassword", ""),
             APP_TYPE=app_type,

@@ -321,6 +321,23 @@ def test_hpa_and_disruption_budget_keep_at_least_two_and_one() -> None:
 # --- container and settings -----------------------------------------------------------------------
 
 
+def test_the_deploy_paths_listen_on_every_interface_so_they_start_only_with_credentials() -> None:
+    """The image, Kubernetes and App Service listen on 0.0.0.0: each sets the app id, and without it
+    (or ``ALLOW_UNAUTHENTICATED=true``) the bot refuses to start."""
+    config = _k8s("ConfigMap")["data"]
+    literals = dict(re.findall(r"--from-literal=(\w+)=(\S+)", (DEPLOY / "README.md").read_text(encoding="utf-8")))
+    assert "MicrosoftAppId" in literals
+    assert Settings.from_env({**config, **literals}, dotenv=None).exposure_problem() is None
+    without_secret = {k: v for k, v in config.items() if not k.startswith("Microsoft")}
+    assert "ALLOW_UNAUTHENTICATED" in (Settings.from_env(without_secret, dotenv=None).exposure_problem() or "")
+    bicep = (DEPLOY / "azure" / "bot.bicep").read_text(encoding="utf-8")
+    assert re.search(r"name: 'HOST'\s+value: '0\.0\.0\.0'", bicep)
+    assert re.search(r"name: 'MicrosoftAppId'\s+value: microsoftAppId", bicep)
+    image = dict(re.findall(r"(HOST|PORT)=(\S+)", (DEPLOY / "Dockerfile").read_text(encoding="utf-8")))
+    assert Settings.from_env(image, dotenv=None).exposure_problem() is not None
+    assert Settings.from_env({**image, "ALLOW_UNAUTHENTICATED": "true"}, dotenv=None).exposure_problem() is None
+
+
 def _env_example() -> dict[str, str]:
     pairs = {}
     for line in (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines():

@@ -8,7 +8,7 @@ from azure.core.exceptions import DeserializationError
 from botbuilder.schema import Activity
 from hypothesis import given
 
-from bot.app import _parse_activity
+from bot.activity_check import activity_problem
 from bot.channel_text import client_locale, message_text
 from bot.tenants import TenantAllowList, activity_tenants
 from tests.activity_strategies import JSON, activities
@@ -18,7 +18,7 @@ from tests.fuzz_budget import fuzz_settings
 @fuzz_settings()
 @given(JSON)
 def test_the_activity_check_answers_every_json_value(body: Any) -> None:
-    problem = _parse_activity(body)
+    problem = activity_problem(body)
     assert problem is None or isinstance(problem, str)
     if problem is None:
         assert isinstance(body, dict) and isinstance(body["type"], str) and body["type"]
