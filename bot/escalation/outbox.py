@@ -7,7 +7,8 @@ entry holds ``attempts``, ``due`` (when the next attempt may start), ``claimed_u
 
 Who posts: the creating turn tries at once (the entry is created claimed by it, so the normal path costs no
 extra round trip but the entry's delete); a failure leaves the entry due after a back-off. One drainer task
-per process (``Outbox.run``) looks at the entries of open tickets every ``POLL_S`` and posts the due ones.
+per process (``Outbox.run``) looks at the entries of open tickets every ``POLL_S`` and posts the due ones
+(an open ticket seen twice without an entry is not looked at again: entries are only made with tickets).
 Before posting, a drainer claims the entry with an e-tag write (``claimed_until`` = now + the lease): of
 several processes on one store only the one whose write lands posts; a process killed mid-post leaves a
 claim that runs out after ``OUTBOX_LEASE_S``, and the restarted (or any other) process posts then.
@@ -81,6 +82,11 @@ class Outbox:
         self.tell = tell
         self._busy: set[int] = set()
         """Tickets this process is posting now (its drainer leaves them alone, whatever their lease)."""
+        self._absent: set[int] = set()
+        """Open tickets seen without an entry once (over Azure Blob the ``open`` list is written just before it)."""
+        self._settled: set[int] = set()
+        """Open tickets seen without an entry twice: posted (an entry is only ever made with its ticket), not
+        read again; so a drainer reads the entries of new and pending tickets, not of every open one."""
         self._task: asyncio.Task[None] | None = None
 
     async def post_new(self, adapter: BotAdapter, ticket: Ticket) -> PostOutcome:
@@ -92,13 +98,19 @@ class Outbox:
         """Claim and post every due entry of an open ticket once; how many were attempted."""
         found = await self.storage.read([OPEN_KEY])
         opened = found.get(OPEN_KEY)
-        numbers = [n for n in (opened.get("tickets", []) if isinstance(opened, dict) else []) if isinstance(n, int)]
-        entries = await self.storage.read([outbox_key(n) for n in numbers if n not in self._busy]) if numbers else {}
+        numbers = {n for n in (opened.get("tickets", []) if isinstance(opened, dict) else []) if isinstance(n, int)}
+        self._settled &= numbers
+        self._absent &= numbers
+        candidates = [n for n in sorted(numbers) if n not in self._settled and n not in self._busy]
+        entries = await self.storage.read([outbox_key(n) for n in candidates]) if candidates else {}
+        for n in candidates:
+            if outbox_key(n) not in entries:
+                (self._settled if n in self._absent else self._absent).add(n)
         attempted = 0
         for key, entry in entries.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("ticket"), int):
                 continue
-            number: int = entry["ticket"]
+            number = int(entry["ticket"])
             now = time.time()
             if number in self._busy or float(entry.get("due") or 0) > now \
                     or float(entry.get("claimed_until") or 0) > now:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +24,13 @@ NO_ADAPTER = cast(BotAdapter, None)
 def build(number: int) -> Ticket:
     return Ticket(number=number, user=Person("29:u", "U"), conversation={"conversation": {"id": "a:1"}},
                   locale="sv-SE", questions=("q",))
+
+
+def of_user(user: str) -> Callable[[int], Ticket]:
+    def build_for(number: int) -> Ticket:
+        return Ticket(number=number, user=Person(user, "U"), conversation={"conversation": {"id": f"a:{user}"}},
+                      locale="sv-SE", questions=("q",))
+    return build_for
 
 
 @pytest.fixture
@@ -65,9 +72,7 @@ async def test_a_ticket_is_created_with_its_outbox_entry_claimed_by_its_creator(
     entry = (await storages[1].read([outbox_key(ticket.number)]))[outbox_key(ticket.number)]
     assert entry["ticket"] == ticket.number and entry["attempts"] == 0 and not entry["told"]
     assert entry["claimed_until"] > time.time()
-    other = await StorageTicketStore(storages[1]).create(
-        lambda n: Ticket(number=n, user=Person("29:v", "V"), conversation={"conversation": {"id": "a:2"}},
-                         locale="sv-SE", questions=("q",)))
+    other = await StorageTicketStore(storages[1]).create(of_user("29:v"))
     assert await storages[0].read([outbox_key(other.number)]) == {}  # a store without outbox writes none
 
 
@@ -126,3 +131,36 @@ def test_the_back_off_doubles_up_to_its_cap() -> None:
     waits = [retry_after(n) for n in range(1, 12)]
     assert waits == sorted(waits) and waits[0] < waits[1] < waits[2]
     assert max(waits) == waits[-1] == retry_after(100)
+
+
+class CountingReads(SqliteStorage):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.outbox_reads = 0
+
+    async def read(self, keys: Any) -> dict[str, Any]:
+        wanted = list(keys or ())
+        self.outbox_reads += sum("/outbox/" in k for k in wanted)
+        return await super().read(wanted)
+
+
+async def test_a_drainer_stops_reading_the_entries_of_posted_tickets(storages: list[SqliteStorage]) -> None:
+    made = StorageTicketStore(storages[0], outbox=True)
+    for n in range(3):
+        await made.create(of_user(f"29:{n}"))
+    await storages[0].delete([outbox_key(1), outbox_key(2)])  # posted; ticket 3 still waits for its claim
+
+    async def post(adapter: BotAdapter, t: Ticket) -> PostOutcome:
+        raise AssertionError("ticket 3 is still claimed by its creator")
+
+    async def tell(adapter: BotAdapter, t: Ticket) -> bool:
+        raise AssertionError("nobody is told")
+
+    counting = CountingReads(storages[0].path)
+    outbox = Outbox(counting, StorageTicketStore(counting), post, tell)
+    for _ in range(2):
+        assert await outbox.drain(NO_ADAPTER) == 0
+    counting.outbox_reads = 0
+    assert await outbox.drain(NO_ADAPTER) == 0
+    assert counting.outbox_reads == 1  # ticket 3's entry only
+    counting.close()
