@@ -72,6 +72,13 @@ def retry_after(attempts: int) -> float:
     return float(min(FIRST_RETRY_S * 2 ** max(attempts - 1, 0), MAX_RETRY_S))
 
 
+def _log_if_failed(task: asyncio.Task[None]) -> None:
+    """A drainer that ended by an error says so at once (cards wait for a restart or another instance)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("ticket outbox: the drainer stopped; unposted ticket cards wait for a restart or another "
+                  "instance", exc_info=task.exception())
+
+
 class Outbox:
     """Posts the cards of ``outbox/N`` entries in ``storage`` with ``post``; see the module."""
 
@@ -168,6 +175,7 @@ class Outbox:
         """Start this process's drainer (once)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(adapter), name="ticket-outbox")
+            self._task.add_done_callback(_log_if_failed)
 
     async def stop(self) -> None:
         """Stop the drainer; an attempt in flight is cut off (its claim runs out, and it is posted again)."""
