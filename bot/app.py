@@ -233,7 +233,11 @@ def create_app(
         services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
         metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
         reloader = None if engine is not None else _reloader(settings, services, metrics)
+        if escalation.outbox is not None:  # tickets' cards not posted yet (a failed channel, a crash) go out
+            escalation.outbox.start(adapter)
         yield
+        if escalation.outbox is not None:
+            await escalation.outbox.stop()
         if reloader is not None:
             await reloader.stop()
         if telemetry is not None:

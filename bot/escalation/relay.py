@@ -36,6 +36,7 @@ from bot import cards as bot_cards
 from bot.channel_text import client_locale, turn_text
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
+from bot.escalation.outbox import Outbox, PostOutcome
 from bot.escalation.queues import Queue, QueueRegistry, holds, parse_register, route
 from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
 from bot.escalation.tickets import (
@@ -139,13 +140,19 @@ class Escalation:
         agents see; what an agent writes still reaches the user as written (it is stored masked).
         ``agent_teams`` (``AGENT_TEAMS``) are the Teams team ids or AAD group ids whose channels may act as
         support; empty: none may."""
-        self.tickets: TicketStore = tickets if tickets is not None else StorageTicketStore(storage)
+        self.mode = HandoffMode(mode)
+        posts_cards = tickets is None and self.mode is not HandoffMode.HUB
+        self.tickets: TicketStore = tickets if tickets is not None else StorageTicketStore(storage,
+                                                                                        outbox=posts_cards)
         self.mask: Callable[[str], str] = mask or _as_typed
         if mask is not None:
             self.tickets = MaskingTicketStore(self.tickets, mask)
+        self.outbox: Outbox | None = Outbox(storage, self.tickets, self._post_card, self._tell_delayed) \
+            if posts_cards else None
+        """Tickets' cards on their way to agents' channels (``bot.escalation.outbox``); ``None`` with a
+        ticket store of the caller's (cards are then posted once, inline) or in hub mode."""
         self.queues = QueueRegistry(storage)
         self.app_id = app_id
-        self.mode = HandoffMode(mode)
         self.agent_teams = frozenset(t.strip() for t in agent_teams if t.strip())
         self._requests = escalation_phrases()
         self._status = status_phrases()
@@ -372,24 +379,41 @@ class Escalation:
         await turn_context.send_activity(_card_activity(notice))
         if self.mode is not HandoffMode.TEAMS:
             await turn_context.send_activity(handoff_initiation(turn_context, ticket, handoff_context(ticket)))
-        if self.mode is not HandoffMode.HUB:
-            queue = route(await self.active_queues(), locale=ticket.locale, article=ticket.article,
-                          tenant=ticket.tenant)
-            if queue is None:
-                log.warning("ticket %d: no agents' channel of tenant %s takes locale %s; it waits in `tickets`",
-                            ticket.number, ticket.tenant or "none", ticket.locale)
-            else:
-                await self._post_ticket(turn_context.adapter, queue, ticket)
+        if self.outbox is not None:
+            try:  # at once; when it fails the outbox posts it later (its entry was stored with the ticket)
+                await self.outbox.post_new(turn_context.adapter, ticket)
+            except StorageError as e:
+                log.error("ticket %d: its card's outcome could not be stored; the outbox posts it again: %s",
+                          ticket.number, e)
+        elif self.mode is not HandoffMode.HUB:
+            await self._post_card(turn_context.adapter, ticket)
         self._count(None, ticket)
 
-    async def _post_ticket(self, adapter: BotAdapter, queue: Queue, ticket: Ticket) -> None:
-        """Start the ticket's thread in the queue's channel with its card; remember thread and card."""
+    async def _post_card(self, adapter: BotAdapter, ticket: Ticket) -> PostOutcome:
+        """Post ``ticket``'s card to the agents' channel that takes it (``route``), if any."""
+        queue = route(await self.active_queues(), locale=ticket.locale, article=ticket.article, tenant=ticket.tenant)
+        if queue is None:
+            log.warning("ticket %d: no agents' channel of tenant %s takes locale %s; it waits in `tickets`",
+                        ticket.number, ticket.tenant or "none", ticket.locale)
+            return PostOutcome.NO_QUEUE
+        return PostOutcome.POSTED if await self._post_ticket(adapter, queue, ticket) else PostOutcome.FAILED
+
+    async def _tell_delayed(self, adapter: BotAdapter, ticket: Ticket) -> bool:
+        """Tell the user, in their language, that support could not be reached yet and their request is kept."""
+        text = strings_for(ticket.locale).text("ticket_post_delayed", number=str(ticket.number))
+        return await self._send(adapter, ticket.conversation, MessageFactory.text(text)) is not None
+
+    async def _post_ticket(self, adapter: BotAdapter, queue: Queue, ticket: Ticket) -> bool:
+        """Start the ticket's thread in the queue's channel with its card; remember thread and card (unless a
+        thread is known by then: a card posted twice keeps the first); whether the card was sent."""
         card = cards.ticket_card(ticket, strings=strings_for(queue.agent_locale))
         sent = await self._send(adapter, queue.reference, _card_activity(card))
         if sent is None:
-            return
+            return False
         thread = f"{queue.channel_id};messageid={sent}"
-        await self.tickets.change(ticket.number, lambda t: t.with_card(thread, sent, queue.channel_id))
+        await self.tickets.change(ticket.number,
+                                  lambda t: t if t.thread else t.with_card(thread, sent, queue.channel_id))
+        return True
 
     async def _agent_action(self, turn_context: TurnContext, action: str, number: int | None) -> None:
         activity = turn_context.activity

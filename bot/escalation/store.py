@@ -10,7 +10,9 @@ process only) the store serializes its own changes with a lock instead.
 
 Documents (keys under ``insight-desk/escalation/``): ``counter`` (the next ticket number),
 ``ticket/N``, ``open`` (numbers of open tickets), ``user/<hash>`` and ``conversation/<hash>`` (a
-user's and a conversation's open ticket), ``thread/<hash>`` (the ticket an agents' thread is about).
+user's and a conversation's open ticket), ``thread/<hash>`` (the ticket an agents' thread is about),
+``outbox/N`` (a ticket whose card is still to be posted to an agents' channel: written in the same write
+as the ticket when the store is made with ``outbox=True``; see ``bot.escalation.outbox``).
 
 A document that does not exist yet (the counter before the first ticket, the ``open`` list, a user's
 first index entry, the ticket itself) is written with ``bot.storage.CREATE_ONLY_E_TAG``: our stores
@@ -35,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -106,8 +109,20 @@ def thread_key(thread_id: str) -> str:
     return f"{PREFIX}thread/{_hash(thread_id)}"
 
 
+def outbox_key(number: int) -> str:
+    return f"{PREFIX}outbox/{number}"
+
+
 COUNTER_KEY = PREFIX + "counter"
 OPEN_KEY = PREFIX + "open"
+OUTBOX_LEASE_S = 20.0
+"""How long a claim on an outbox entry holds (``claimed_until``): another process posts that ticket's card only
+after it ran out (a process killed mid-post leaves its claim behind). Also the first claim, the creator's."""
+
+
+def new_outbox_entry(number: int, now: float) -> dict[str, Any]:
+    """The outbox entry of a ticket just created: claimed by its creator (who posts its card at once)."""
+    return {"ticket": number, "attempts": 0, "due": now, "claimed_until": now + OUTBOX_LEASE_S, "told": False}
 
 
 @dataclass(frozen=True)
@@ -129,8 +144,10 @@ def _doc(found: dict[str, Any], key: str, new: dict[str, Any] | None = None) -> 
 class StorageTicketStore:
     """``TicketStore`` over a botbuilder ``Storage`` (the bot's state store, or its own)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, outbox: bool = False) -> None:
+        """``outbox``: every ticket is created with its ``outbox/N`` entry (its card is to be posted)."""
         self.storage = storage
+        self.outbox = outbox
         self._waiting: list[_Creation] = []
         self._creator: asyncio.Task[None] | None = None
         """The task creating the waiting tickets, while there are any."""
@@ -213,6 +230,8 @@ class StorageTicketStore:
                 indexes[key] = indexes.get(key) or _doc(found, key, self._new)
                 indexes[key]["ticket"] = number
             tickets[ticket_key(number)] = {**ticket_to_document(ticket), **self._new}
+            if self.outbox:
+                tickets[outbox_key(number)] = {**new_outbox_entry(number, time.time()), **self._new}
             number += 1
         if tickets:
             counter["next"] = number
