@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -48,6 +49,7 @@ from bot.escalation.tickets import (
     ticket_from_document,
     ticket_to_document,
 )
+from bot.keyed_locks import KeyedLocks
 from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 PREFIX = "insight-desk/escalation/"
 MAX_ATTEMPTS = 8
 """Attempts of one change against concurrent writers before giving up with ``StorageError``."""
+MAX_CHANGE_ATTEMPTS = 40
+"""Attempts of one change of a ticket against other processes changing it (this process's changes take turns)
+before giving up: each conflict means another process stored its change; see ``_change_backoff``."""
 MAX_BATCH = 32
 """Tickets created by one write at most (the rest wait for the next one)."""
 
@@ -84,6 +89,12 @@ class TicketStore(Protocol):
     async def open_tickets(self) -> list[Ticket]:
         """Open tickets, oldest first."""
         ...
+
+
+def _change_backoff(attempt: int) -> float:
+    """Seconds to wait after the ``attempt``-th (from 0) conflict of a change: doubling from 5 ms up to 200 ms,
+    jittered so that two processes that collided do not collide again (about 7 s over all the attempts)."""
+    return min(0.2, 0.005 * 2.0**attempt) * (0.5 + random.random())
 
 
 def _hash(text: str) -> str:
@@ -135,6 +146,9 @@ class StorageTicketStore:
         self._creator: asyncio.Task[None] | None = None
         """The task creating the waiting tickets, while there are any."""
         self._open_lock = asyncio.Lock()
+        self._ticket_locks = KeyedLocks()
+        """Held by a change of a ticket from reading it to storing it: this process's changes of one ticket
+        (a burst of relayed lines, a take) never race each other, and are stored in the order they came."""
         """Held from reading the ``open`` list to writing it: this process's changes of it never race."""
         self._memory_lock = asyncio.Lock() if isinstance(storage, MemoryStorage) else None
         self._new: dict[str, Any] = {"e_tag": CREATE_ONLY_E_TAG} if honours_create_only(storage) else {}
@@ -143,15 +157,16 @@ class StorageTicketStore:
     def _serial(self) -> AbstractAsyncContextManager[Any]:
         return self._memory_lock if self._memory_lock is not None else nullcontext()
 
-    async def _retry(self, what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
-        for n in range(MAX_ATTEMPTS):
+    async def _retry(self, what: str, attempt: Callable[[], Awaitable[Any]], *, attempts: int = MAX_ATTEMPTS,
+                     backoff: Callable[[int], float] = lambda n: 0.005 * (n + 1)) -> Any:
+        for n in range(attempts):
             try:
                 async with self._serial():
                     return await attempt()
             except EtagConflictError as e:
                 log.info("%s: concurrent change, trying again (%d): %s", what, n + 1, e)
-                await asyncio.sleep(0.005 * (n + 1))
-        raise StorageError(f"{what}: gave up after {MAX_ATTEMPTS} concurrent changes", operation="write")
+                await asyncio.sleep(backoff(n))
+        raise StorageError(f"{what}: gave up after {attempts} concurrent changes", operation="write")
 
     async def create(self, build: Callable[[int], Ticket]) -> Ticket:
         creation = _Creation(build, build(0), asyncio.get_running_loop().create_future())
@@ -243,8 +258,10 @@ class StorageTicketStore:
             return None
 
     async def change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
-        result: tuple[Ticket, Ticket] | None = await self._retry(
-            f"change ticket {number}", lambda: self._change(number, change))
+        async with self._ticket_locks.hold(number):  # in this process, one change of a ticket at a time
+            result: tuple[Ticket, Ticket] | None = await self._retry(
+                f"change ticket {number}", lambda: self._change(number, change), attempts=MAX_CHANGE_ATTEMPTS,
+                backoff=_change_backoff)
         return result
 
     async def _change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
