@@ -8,6 +8,14 @@ So two agents taking one ticket at once give one owner: the second computation s
 and raises ``TicketTaken``. botbuilder's ``MemoryStorage`` does not check e-tags; over it (one
 process only) the store serializes its own changes with a lock instead.
 
+Changes of one ticket take turns within a process (a lock per ticket, first come first served), so they
+never race each other: a burst of relayed lines is stored one after another, in the order it came, and
+the e-tag check is left to settle races with other processes. A change is a function of the ticket as
+stored now (``with_line`` appends to whatever transcript is there), so a retry after a conflict merges
+this change into the other process's; those retries back off with jitter, up to ``MAX_CHANGE_ATTEMPTS``.
+(Lines as separate append-only records would need a list of them, which is again one document every
+append edits: botbuilder's ``Storage`` has no append or scan. So a line stays part of its ticket.)
+
 Documents (keys under ``insight-desk/escalation/``): ``counter`` (the next ticket number),
 ``ticket/N``, ``open`` (numbers of open tickets), ``user/<hash>`` and ``conversation/<hash>`` (a
 user's and a conversation's open ticket), ``thread/<hash>`` (the ticket an agents' thread is about).
