@@ -37,11 +37,13 @@ __all__ = ["MAX_SAVE_ATTEMPTS", "ConflictMerge", "DeskConversationState", "DeskU
 
 log = logging.getLogger(__name__)
 
-MAX_SAVE_ATTEMPTS = 5
-"""Writes of one save, the first included, before a save that keeps meeting e-tag conflicts gives up."""
+MAX_SAVE_ATTEMPTS = 12
+"""Writes of one save, the first included, before a save that keeps meeting e-tag conflicts gives up (about a
+second of waiting in all: only other processes' writes can conflict, one instance's saves take turns)."""
 SAVE_BACKOFF_S = 0.005
 """The wait before the second retry of a conflicting save (the first reads again at once); doubled for each
-further one, with jitter."""
+further one up to ``MAX_SAVE_BACKOFF_S``, with jitter."""
+MAX_SAVE_BACKOFF_S = 0.2
 
 ConflictMerge = Callable[[Any, Any, Any], Any]
 """``merge(stored, loaded, mine)``: the value of one property to write after an e-tag conflict, from the
@@ -129,7 +131,8 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
                               turn_context.activity.id, conflict)
                     return
             if attempt > 1:  # the first conflict only says someone wrote first: read it now; then back off
-                await asyncio.sleep(SAVE_BACKOFF_S * 2 ** (attempt - 2) * (0.5 + random.random()))
+                wait = min(MAX_SAVE_BACKOFF_S, SAVE_BACKOFF_S * 2.0 ** (attempt - 2))
+                await asyncio.sleep(wait * (0.5 + random.random()))
             stored = (await self.storage.read([key])).get(key)
             self._merge_into(cached, stored)
         cached.hash = cached.compute_hash(cached.state)

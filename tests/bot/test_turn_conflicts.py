@@ -18,7 +18,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from bot.escalation import Escalation
 from bot.escalation.relay import MAX_TRANSCRIPT_LINES, merge_transcript
 from bot.storage import EtagConflictError, MemoryStateStorage, SqliteStorage
-from bot.turn_state import DeskConversationState, load_states
+from bot.turn_state import MAX_SAVE_ATTEMPTS, DeskConversationState, load_states
 from tests.bot.conftest import Backend
 
 KEY = "test/conversations/c-1"
@@ -181,7 +181,7 @@ async def test_endless_conflicts_give_up_after_a_few_tries_without_failing_the_t
     context = await turns.begin("one")
     with caplog.at_level(logging.ERROR, logger="bot.turn_state"):
         await turns.state.save_changes(context)
-    assert storage.writes == 5
+    assert storage.writes == MAX_SAVE_ATTEMPTS
     assert "gave up" in caplog.text and KEY in caplog.text
 
 
