@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "insight-desk/escalation/"
 MAX_ATTEMPTS = 8
-"""Attempts of one change against concurrent writers before giving up with ``StorageError``."""
+"""Attempts of one batch of creations against concurrent writers before giving up with ``StorageError``."""
 MAX_CHANGE_ATTEMPTS = 40
 """Attempts of one change of a ticket against other processes changing it (this process's changes take turns)
 before giving up: each conflict means another process stored its change; see ``_change_backoff``."""
@@ -154,10 +154,10 @@ class StorageTicketStore:
         self._creator: asyncio.Task[None] | None = None
         """The task creating the waiting tickets, while there are any."""
         self._open_lock = asyncio.Lock()
+        """Held from reading the ``open`` list to writing it: this process's changes of it never race."""
         self._ticket_locks = KeyedLocks()
         """Held by a change of a ticket from reading it to storing it: this process's changes of one ticket
         (a burst of relayed lines, a take) never race each other, and are stored in the order they came."""
-        """Held from reading the ``open`` list to writing it: this process's changes of it never race."""
         self._memory_lock = asyncio.Lock() if isinstance(storage, MemoryStorage) else None
         self._new: dict[str, Any] = {"e_tag": CREATE_ONLY_E_TAG} if honours_create_only(storage) else {}
         """What a document that does not exist yet starts as: written only if it still does not."""
