@@ -29,6 +29,7 @@ from botbuilder.core import BotState, ConversationState, MemoryStorage, Storage,
 from botbuilder.core.bot_state import CachedBotState
 
 from bot.json_state import state_fingerprint
+from bot.keyed_locks import KeyedLocks
 from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, honours_create_only
 
 __all__ = ["MAX_SAVE_ATTEMPTS", "ConflictMerge", "DeskConversationState", "DeskUserState", "load_states",
@@ -36,10 +37,13 @@ __all__ = ["MAX_SAVE_ATTEMPTS", "ConflictMerge", "DeskConversationState", "DeskU
 
 log = logging.getLogger(__name__)
 
-MAX_SAVE_ATTEMPTS = 5
-"""Writes of one save, the first included, before a save that keeps meeting e-tag conflicts gives up."""
+MAX_SAVE_ATTEMPTS = 12
+"""Writes of one save, the first included, before a save that keeps meeting e-tag conflicts gives up (about a
+second of waiting in all: only other processes' writes can conflict, one instance's saves take turns)."""
 SAVE_BACKOFF_S = 0.005
-"""The wait before the first retry of a conflicting save; doubled for each further one, with jitter."""
+"""The wait before the second retry of a conflicting save (the first reads again at once); doubled for each
+further one up to ``MAX_SAVE_BACKOFF_S``, with jitter."""
+MAX_SAVE_BACKOFF_S = 0.2
 
 ConflictMerge = Callable[[Any, Any, Any], Any]
 """``merge(stored, loaded, mine)``: the value of one property to write after an e-tag conflict, from the
@@ -83,6 +87,7 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._merges: dict[str, ConflictMerge] = {}
+        self._saving = KeyedLocks()
 
     def merge_property(self, name: str, merge: ConflictMerge) -> None:
         """Merge property ``name`` with ``merge`` after an e-tag conflict (see ``merge_state``)."""
@@ -94,7 +99,9 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
 
         When another turn wrote the item since this one read it (an ``EtagConflictError``), the stored item is
         read again, this turn's changes are merged into it (``merge_state``) and written with the new e-tag,
-        up to ``MAX_SAVE_ATTEMPTS`` writes in all; then the error is logged and the turn goes on. The turn
+        up to ``MAX_SAVE_ATTEMPTS`` writes in all; then the error is logged and the turn goes on. Within one
+        process saves of one item take turns (a burst of turns of one conversation conflicts once each, never
+        with each other again), so those attempts are spent only on other processes' writes. The turn
         keeps the merged state (lists and dicts updated in place, so references held to them stay live).
         State read absent is written create-only where the store honours it (not ``MemoryStorage``, which
         checks no e-tag of items it made itself), so two first turns of one conversation conflict too.
@@ -107,6 +114,11 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
         if not (force or fingerprint != cached.hash):
             return
         key = self.get_storage_key(turn_context)
+        async with self._saving.hold(key):  # this process's saves of one item take turns: they never race
+            await self._save(turn_context, cached, key)
+
+    async def _save(self, turn_context: TurnContext, cached: _LoadedState, key: str) -> None:
+        """Write ``cached`` under ``key``, merging it into what is stored after each e-tag conflict."""
         if cached.state.get("e_tag") is None and self._creates_safely():
             cached.state["e_tag"] = CREATE_ONLY_E_TAG
         for attempt in range(1, MAX_SAVE_ATTEMPTS + 1):
@@ -118,7 +130,9 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
                     log.error("gave up saving %s after %d e-tag conflicts (activity %s): %s", key, attempt,
                               turn_context.activity.id, conflict)
                     return
-            await asyncio.sleep(SAVE_BACKOFF_S * 2 ** (attempt - 1) * (0.5 + random.random()))
+            if attempt > 1:  # the first conflict only says someone wrote first: read it now; then back off
+                wait = min(MAX_SAVE_BACKOFF_S, SAVE_BACKOFF_S * 2.0 ** (attempt - 2))
+                await asyncio.sleep(wait * (0.5 + random.random()))
             stored = (await self.storage.read([key])).get(key)
             self._merge_into(cached, stored)
         cached.hash = cached.compute_hash(cached.state)

@@ -52,6 +52,7 @@ from bot.escalation.tickets import (
     TicketTaken,
 )
 from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
+from bot.keyed_locks import KeyedLocks
 from bot.markdown_escape import escape_markdown
 from bot.storage import StorageError
 from bot.strings import Strings, strings_for
@@ -159,6 +160,9 @@ class Escalation:
         self._transcript: StatePropertyAccessor | None = None
         self._shown: StatePropertyAccessor | None = None
         self._answer: AnswerCard | None = None
+        self._relay_order = KeyedLocks()
+        """Held by each relayed line of a ticket from storing it to sending it: lines that reach this process
+        at once are stored and sent one at a time, in the same order."""
         self.observe_state: Callable[[TicketState], None] | None = None
         """Called with the state a ticket entered, once the change is stored and announced (``bot.metrics``)."""
 
@@ -614,12 +618,13 @@ class Escalation:
 
     async def _relay_from_user(self, adapter: BotAdapter, ticket: Ticket, user: Person, text: str) -> None:
         text = self.mask(text)
-        line = Line(Role.USER, user.name or user.id, text)
-        result = await self.tickets.change(ticket.number, lambda t: t.with_line(line))
-        current = result[1] if result else ticket
-        if current.handoff and self.mode is HandoffMode.HUB:
-            return  # the hub carries the conversation; the bot keeps the record
-        await self._to_thread(adapter, current, None, said=f"**{_shown(line.name)}:** {_shown(text)}")
+        async with self._relay_order.hold(ticket.number):  # sent in the order the transcript keeps
+            line = Line(Role.USER, user.name or user.id, text)
+            result = await self.tickets.change(ticket.number, lambda t: t.with_line(line))
+            current = result[1] if result else ticket
+            if current.handoff and self.mode is HandoffMode.HUB:
+                return  # the hub carries the conversation; the bot keeps the record
+            await self._to_thread(adapter, current, None, said=f"**{_shown(line.name)}:** {_shown(text)}")
 
     async def _relay_from_agent(self, turn_context: TurnContext, ticket: Ticket, agent: Person, text: str,
                                 say: Strings) -> None:
@@ -637,10 +642,12 @@ class Escalation:
         if kb and self._answer is not None:
             await self._answer_from_kb(turn_context, ticket, self._answer, kb.group(1) or "", say)
             return
-        line = Line(Role.AGENT, agent.name or agent.id, text)
-        await self.tickets.change(ticket.number, lambda t: t.with_line(line))
-        said = strings_for(ticket.locale).text("agent_says", agent=_shown(line.name), text=_shown(text))
-        if await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said)) is None:
+        async with self._relay_order.hold(ticket.number):  # delivered in the order the transcript keeps
+            line = Line(Role.AGENT, agent.name or agent.id, text)
+            await self.tickets.change(ticket.number, lambda t: t.with_line(line))
+            said = strings_for(ticket.locale).text("agent_says", agent=_shown(line.name), text=_shown(text))
+            delivered = await self._send(turn_context.adapter, ticket.conversation, MessageFactory.text(said))
+        if delivered is None:
             await turn_context.send_activity(say.text("agent_not_delivered", number=n))
 
     async def _answer_from_kb(self, turn_context: TurnContext, ticket: Ticket, answer: AnswerCard, query: str,

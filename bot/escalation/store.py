@@ -8,6 +8,14 @@ So two agents taking one ticket at once give one owner: the second computation s
 and raises ``TicketTaken``. botbuilder's ``MemoryStorage`` does not check e-tags; over it (one
 process only) the store serializes its own changes with a lock instead.
 
+Changes of one ticket take turns within a process (a lock per ticket, first come first served), so they
+never race each other: a burst of relayed lines is stored one after another, in the order it came, and
+the e-tag check is left to settle races with other processes. A change is a function of the ticket as
+stored now (``with_line`` appends to whatever transcript is there), so a retry after a conflict merges
+this change into the other process's; those retries back off with jitter, up to ``MAX_CHANGE_ATTEMPTS``.
+(Lines as separate append-only records would need a list of them, which is again one document every
+append edits: botbuilder's ``Storage`` has no append or scan. So a line stays part of its ticket.)
+
 Documents (keys under ``insight-desk/escalation/``): ``counter`` (the next ticket number),
 ``ticket/N``, ``open`` (numbers of open tickets), ``user/<hash>`` and ``conversation/<hash>`` (a
 user's and a conversation's open ticket), ``thread/<hash>`` (the ticket an agents' thread is about),
@@ -37,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -51,13 +60,17 @@ from bot.escalation.tickets import (
     ticket_from_document,
     ticket_to_document,
 )
+from bot.keyed_locks import KeyedLocks
 from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
 
 log = logging.getLogger(__name__)
 
 PREFIX = "insight-desk/escalation/"
 MAX_ATTEMPTS = 8
-"""Attempts of one change against concurrent writers before giving up with ``StorageError``."""
+"""Attempts of one batch of creations against concurrent writers before giving up with ``StorageError``."""
+MAX_CHANGE_ATTEMPTS = 40
+"""Attempts of one change of a ticket against other processes changing it (this process's changes take turns)
+before giving up: each conflict means another process stored its change; see ``_change_backoff``."""
 MAX_BATCH = 32
 """Tickets created by one write at most (the rest wait for the next one)."""
 
@@ -87,6 +100,12 @@ class TicketStore(Protocol):
     async def open_tickets(self) -> list[Ticket]:
         """Open tickets, oldest first."""
         ...
+
+
+def _change_backoff(attempt: int) -> float:
+    """Seconds to wait after the ``attempt``-th (from 0) conflict of a change: doubling from 5 ms up to 200 ms,
+    jittered so that two processes that collided do not collide again (about 7 s over all the attempts)."""
+    return min(0.2, 0.005 * 2.0**attempt) * (0.5 + random.random())
 
 
 def _hash(text: str) -> str:
@@ -153,6 +172,9 @@ class StorageTicketStore:
         """The task creating the waiting tickets, while there are any."""
         self._open_lock = asyncio.Lock()
         """Held from reading the ``open`` list to writing it: this process's changes of it never race."""
+        self._ticket_locks = KeyedLocks()
+        """Held by a change of a ticket from reading it to storing it: this process's changes of one ticket
+        (a burst of relayed lines, a take) never race each other, and are stored in the order they came."""
         self._memory_lock = asyncio.Lock() if isinstance(storage, MemoryStorage) else None
         self._new: dict[str, Any] = {"e_tag": CREATE_ONLY_E_TAG} if honours_create_only(storage) else {}
         """What a document that does not exist yet starts as: written only if it still does not."""
@@ -160,15 +182,16 @@ class StorageTicketStore:
     def _serial(self) -> AbstractAsyncContextManager[Any]:
         return self._memory_lock if self._memory_lock is not None else nullcontext()
 
-    async def _retry(self, what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
-        for n in range(MAX_ATTEMPTS):
+    async def _retry(self, what: str, attempt: Callable[[], Awaitable[Any]], *, attempts: int = MAX_ATTEMPTS,
+                     backoff: Callable[[int], float] = lambda n: 0.005 * (n + 1)) -> Any:
+        for n in range(attempts):
             try:
                 async with self._serial():
                     return await attempt()
             except EtagConflictError as e:
                 log.info("%s: concurrent change, trying again (%d): %s", what, n + 1, e)
-                await asyncio.sleep(0.005 * (n + 1))
-        raise StorageError(f"{what}: gave up after {MAX_ATTEMPTS} concurrent changes", operation="write")
+                await asyncio.sleep(backoff(n))
+        raise StorageError(f"{what}: gave up after {attempts} concurrent changes", operation="write")
 
     async def create(self, build: Callable[[int], Ticket]) -> Ticket:
         creation = _Creation(build, build(0), asyncio.get_running_loop().create_future())
@@ -262,8 +285,10 @@ class StorageTicketStore:
             return None
 
     async def change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
-        result: tuple[Ticket, Ticket] | None = await self._retry(
-            f"change ticket {number}", lambda: self._change(number, change))
+        async with self._ticket_locks.hold(number):  # in this process, one change of a ticket at a time
+            result: tuple[Ticket, Ticket] | None = await self._retry(
+                f"change ticket {number}", lambda: self._change(number, change), attempts=MAX_CHANGE_ATTEMPTS,
+                backoff=_change_backoff)
         return result
 
     async def _change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:

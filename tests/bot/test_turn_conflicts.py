@@ -5,6 +5,7 @@ e-tags (SQLite, Redis on a real redis-server, Azure Blob on Azurite); memory:// 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from bot.escalation import Escalation
 from bot.escalation.relay import MAX_TRANSCRIPT_LINES, merge_transcript
 from bot.storage import EtagConflictError, MemoryStateStorage, SqliteStorage
-from bot.turn_state import DeskConversationState, load_states
+from bot.turn_state import MAX_SAVE_ATTEMPTS, DeskConversationState, load_states
 from tests.bot.conftest import Backend
 
 KEY = "test/conversations/c-1"
@@ -78,6 +79,24 @@ async def test_concurrent_turns_lose_no_line_and_duplicate_none(backend: Backend
     for context in contexts:  # saving again changes nothing and duplicates nothing
         await turns.state.save_changes(context)
     assert await turns.said() == ["hello", *(f"line {n}" for n in range(5))]
+
+
+BURST = 39
+"""Turns of one conversation at once: with the first line, within the transcript's ``MAX_TRANSCRIPT_LINES``."""
+
+
+@STORES_WITH_E_TAGS
+async def test_a_burst_of_turns_saving_at_once_keeps_every_line(backend: Backend,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """Every turn read the state before any saves; then all save at the same moment (as a burst of messages
+    does): each line is kept once, and no save gives up."""
+    assert BURST < MAX_TRANSCRIPT_LINES
+    turns = Turns(backend.make())
+    await turns.state.save_changes(await turns.begin("hello"))
+    contexts = [await turns.begin(f"line {n}") for n in range(BURST)]
+    await asyncio.gather(*(turns.state.save_changes(context) for context in contexts))
+    assert await turns.said() == ["hello", *(f"line {n}" for n in range(BURST))]
+    assert "gave up" not in caplog.text
 
 
 @STORES_WITH_E_TAGS
@@ -162,7 +181,7 @@ async def test_endless_conflicts_give_up_after_a_few_tries_without_failing_the_t
     context = await turns.begin("one")
     with caplog.at_level(logging.ERROR, logger="bot.turn_state"):
         await turns.state.save_changes(context)
-    assert storage.writes == 5
+    assert storage.writes == MAX_SAVE_ATTEMPTS
     assert "gave up" in caplog.text and KEY in caplog.text
 
 

@@ -112,10 +112,10 @@ async def test_racing_takes_give_one_owner_and_refusals(tmp_path: Path) -> None:
     await StorageTicketStore(setup).create(draft())
     setup.close()
     racing = ReadTogether(tmp_path / "state.db", parties=3)
-    store = StorageTicketStore(racing)
     agents = [ANNA, BO, Person("29:cai", "Cai")]
 
     async def take(agent: Person) -> str:
+        store = StorageTicketStore(racing)  # one instance each: one instance's changes of a ticket take turns
         try:
             await store.change(1, lambda t: t.take(agent))
         except TicketTaken as e:
@@ -267,3 +267,26 @@ async def test_a_burst_of_creates_is_written_in_batches_not_one_write_each(tmp_p
     found = await storage.read([user_key("29:u7"), conversation_key("a:7")])
     assert {doc["ticket"] for doc in found.values()} == {next(t.number for t in made if t.user.id == "29:u7")}
     storage.close()
+
+
+LINES_AT_ONCE = 40
+
+
+async def test_a_burst_of_lines_on_two_instances_keeps_every_line_once_in_order(backend: Backend) -> None:
+    """40 lines appended to one ticket at the same moment, half through each of two instances (the relay under a
+    burst): none is lost to "gave up", none is doubled, and each instance's lines keep the order they came in."""
+    instances = [StorageTicketStore(backend.make()) for _ in range(2)]
+    ticket = await instances[0].create(draft())
+
+    def append(text: str) -> Any:
+        line = Line(Role.USER, "u", text)
+        return lambda t: t.with_line(line)
+
+    texts = [f"via {n % 2}: line {n}" for n in range(LINES_AT_ONCE)]
+    await asyncio.gather(*(instances[n % 2].change(ticket.number, append(text)) for n, text in enumerate(texts)))
+    stored = await StorageTicketStore(backend.make()).get(ticket.number)
+    assert stored is not None
+    said = [line.text for line in stored.transcript]
+    assert sorted(said) == sorted(texts), "every line once"
+    for via in ("via 0:", "via 1:"):
+        assert [t for t in said if t.startswith(via)] == [t for t in texts if t.startswith(via)], via
