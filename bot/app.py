@@ -16,8 +16,9 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
 from bot.activity_check import activity_problem
+from bot.background_turns import BackgroundTurns
 from bot.channel_text import client_locale
-from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
+from bot.connector import ConnectorSendError, ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.escalation import Escalation
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
@@ -52,6 +53,7 @@ class Services:
     authentication: ReusingBotFrameworkAuthentication
     adapter: CloudAdapter
     bot: InsightDeskBot
+    turns: BackgroundTurns
 
 
 SERVICES = web.AppKey("services", Services)
@@ -69,10 +71,15 @@ TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
 
 def turn_error_handler(desk: InsightDesk | None = None) -> TurnErrorHandler:
     """The adapter's ``on_turn_error``: log the failure with the activity id, then send one apology in
-    the user's language (their chosen one when ``desk`` can read it, else their client's), never details."""
+    the user's language (their chosen one when ``desk`` can read it, else their client's), never details.
+    A reply the connector did not get or may have got (``ConnectorSendError``) is one warning, no apology."""
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         activity = turn_context.activity
+        if isinstance(error, ConnectorSendError):
+            log.warning("a reply was not delivered (activity %s, conversation %s): %s", activity.id,
+                        activity.conversation.id if activity.conversation else None, error)
+            return
         log.error("unhandled error in turn (activity %s, conversation %s)", activity.id,
                   activity.conversation.id if activity.conversation else None, exc_info=error)
         try:
@@ -112,8 +119,14 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if problem:
         log.warning("rejected a malformed activity: %s", problem)
         return _bad_request(problem)
+    turn = services.adapter.process(request, services.bot)
     try:
-        response = await services.adapter.process(request, services.bot)
+        if _answered_in_the_response(body):
+            response = await turn
+        else:
+            response = await services.turns.run(turn)
+            if response is None:  # the turn is still sending; the channel need not wait for it
+                return web.Response(status=202)
     except DeserializationError as e:  # msrest's message quotes the data: the sender may see it, the log may not
         log.warning("rejected a malformed activity: a field has the wrong shape (%s)", type(e.__cause__ or e).__name__)
         return _bad_request(f"not a valid activity: {str(e)[:500]}")
@@ -127,6 +140,11 @@ async def messages(request: web.Request) -> web.StreamResponse:
         log.error("could not check a channel token: %s", e)
         raise web.HTTPServiceUnavailable(headers={"Retry-After": str(RETRY_AFTER_S)}) from e
     return response if response is not None else web.Response(status=201)
+
+
+def _answered_in_the_response(activity: dict[str, Any]) -> bool:
+    """Whether the channel reads the turn's outcome from the HTTP answer (an invoke, ``expectReplies``)."""
+    return activity.get("type") == "invoke" or activity.get("deliveryMode") == "expectReplies"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -173,10 +191,12 @@ def create_app(
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst, locale_of=desk.user_locale))
         bot = InsightDeskBot(desk)
-        services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
+        turns = BackgroundTurns()
+        services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot, turns)
         metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
         reloader = None if engine is not None else _reloader(settings, services, metrics)
         yield
+        await turns.close()  # before what the turns still use is closed
         if reloader is not None:
             await reloader.stop()
         if telemetry is not None:
