@@ -77,8 +77,8 @@ def turn_error_handler(desk: InsightDesk | None = None) -> TurnErrorHandler:
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         activity = turn_context.activity
         if isinstance(error, ConnectorSendError):
-            log.warning("a reply was not delivered (activity %s, conversation %s): %s", activity.id,
-                        activity.conversation.id if activity.conversation else None, error)
+            log.warning("a reply did not reach the connector, or may not have (activity %s, conversation %s): %s",
+                        activity.id, activity.conversation.id if activity.conversation else None, error)
             return
         log.error("unhandled error in turn (activity %s, conversation %s)", activity.id,
                   activity.conversation.id if activity.conversation else None, exc_info=error)

@@ -27,7 +27,8 @@ SEED = "error-validating-access-token-during-onboarding"
 @dataclass
 class Endpoint:
     """A connector stub that records each post as it arrives, then answers as scripted: the next of
-    ``statuses`` (else 200), after ``delay_s`` or once ``hold`` is set, or a 307 to ``redirect_to``."""
+    ``statuses`` (else 200), after ``delay_s`` or once ``hold`` is set, a 307 to ``redirect_to``, or
+    (``drop``) not at all, cutting the connection."""
 
     url: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
@@ -36,10 +37,13 @@ class Endpoint:
     delay_s: float = 0.0
     hold: asyncio.Event | None = None
     redirect_to: str | None = None
+    drop: bool = False
 
     async def receive(self, request: web.Request) -> web.Response:
         self.received.append(await request.json())
         self.authorizations.append(request.headers.get("Authorization"))
+        if self.drop and request.transport is not None:
+            request.transport.abort()  # the connection breaks after the reply went out, before any answer
         if self.redirect_to is not None:
             raise web.HTTPTemporaryRedirect(self.redirect_to + request.path)
         if self.hold is not None:
@@ -91,6 +95,17 @@ async def test_a_reply_answered_after_the_send_timeout_arrives_once_without_apol
     assert len(slow.received) == 1 and slow.received[0].get("attachments")
     (warning,) = problems(caplog)
     assert warning.levelno == logging.WARNING and "a:personal-29:user-1" in warning.getMessage()
+
+
+async def test_a_reply_whose_connection_breaks_after_sending_is_not_sent_again(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    async with endpoint(drop=True) as stub:
+        assert await bot.post(teams_message(stub.url, PASTE)) in (200, 201, 202)
+    assert len(stub.received) == 1  # it may have been taken: neither resent nor followed by an apology
+    (warning,) = problems(caplog)
+    assert warning.levelno == logging.WARNING and warning.exc_info is None
 
 
 async def test_a_service_url_on_a_closed_port_costs_one_warning_and_no_wait(
