@@ -299,25 +299,21 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
                                              response.headers.copy(), body)
             except aiohttp.ClientConnectorError as error:  # refused or unresolvable: nothing went out
                 if connect_failures == CONNECT_RETRIES:
-                    raise ConnectorUnreachable(f"{error}", error) from error
+                    raise ConnectorUnreachable(str(error), error) from error
                 if connect_failures:
                     await asyncio.sleep(CONNECT_BACKOFF_S * 2**connect_failures)
                 connect_failures += 1
                 continue
             except aiohttp.ConnectionTimeoutError as error:  # no connection in time: nothing went out
-                raise ConnectorUnreachable(f"no connection within {timeout.connect} s",
-                                           error) from error
+                raise ConnectorUnreachable(f"no connection within {timeout.connect} s", error) from error
             except TimeoutError as error:
-                raise ReplyOutcomeUnknown(f"no answer within {total} s; not sent again",
-                                          error) from error
+                raise ReplyOutcomeUnknown(f"no answer within {total} s; not sent again", error) from error
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as error:
-                raise ReplyOutcomeUnknown(f"the connection broke ({error}); not sent"
-                                          " again", error) from error
+                raise ReplyOutcomeUnknown(f"the connection broke ({error}); not sent again", error) from error
             except aiohttp.ClientError as error:
                 raise ClientRequestError("Error occurred in request.", error) from error
             if 300 <= (loaded.status_code or 0) < 400:
-                raise ReplyRefused(f"the connector answered {loaded.status_code};"
-                                   " redirects are not followed")
+                raise ReplyRefused(f"the connector answered {loaded.status_code}; redirects are not followed")
             if not _not_taken(loaded) or sends == SEND_RETRIES:
                 return Response(request, loaded)
             wait = _retry_after(loaded.headers.get("Retry-After"), SEND_BACKOFF_S * 2**sends)
