@@ -9,14 +9,15 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from botbuilder.core import Storage, TurnContext, serializer_helper
+from botbuilder.core import InvokeResponse, Storage, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
+from bot.background_turns import BackgroundTurns
 from bot.channel_text import client_locale
-from bot.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
+from bot.connector import ConnectorSendError, ReusingBotFrameworkAuthentication, SigningKeysUnavailable
 from bot.escalation import Escalation
 from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
@@ -59,6 +60,7 @@ class Services:
     authentication: ReusingBotFrameworkAuthentication
     adapter: CloudAdapter
     bot: InsightDeskBot
+    turns: BackgroundTurns
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,15 @@ TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
 
 def turn_error_handler(desk: InsightDesk | None = None) -> TurnErrorHandler:
     """The adapter's ``on_turn_error``: log the failure with the activity id, then send one apology in
-    the user's language (their chosen one when ``desk`` can read it, else their client's), never details."""
+    the user's language (their chosen one when ``desk`` can read it, else their client's), never details.
+    A reply the connector did not get or may have got (``ConnectorSendError``) is one warning, no apology."""
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         activity = turn_context.activity
+        if isinstance(error, ConnectorSendError):
+            log.warning("a reply did not reach the connector, or may not have (activity %s, conversation %s): %s",
+                        activity.id, activity.conversation.id if activity.conversation else None, error)
+            return
         log.error("unhandled error in turn (activity %s, conversation %s)", activity.id,
                   activity.conversation.id if activity.conversation else None, exc_info=error)
         try:
@@ -166,10 +173,24 @@ async def messages(request: web.Request) -> web.StreamResponse:
                         str(activity.id)[:100], (urlsplit(activity.service_url).hostname or "")[:100], refusal)
             return web.json_response({"error": "forbidden", "reason": f"the activity's 'serviceUrl' is not allowed"
                                       f" without authentication: {refusal}"}, status=403)
-    invoke = await _authenticated(services.adapter.process_activity(auth_header, activity, services.bot.on_turn))
+    async def turn() -> tuple[InvokeResponse | None]:
+        return (await _authenticated(services.adapter.process_activity(auth_header, activity, services.bot.on_turn)),)
+
+    if _answered_in_the_response(activity):
+        (invoke,) = await turn()
+    else:
+        done = await services.turns.run(turn())
+        if done is None:  # the turn is still sending; the channel need not wait for it
+            return web.Response(status=202)
+        (invoke,) = done
     if invoke is not None:
         return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
     return web.Response(status=201)
+
+
+def _answered_in_the_response(activity: Activity) -> bool:
+    """Whether the channel reads the turn's outcome from the HTTP answer (an invoke, ``expectReplies``)."""
+    return bool(activity.type == "invoke" or activity.delivery_mode == "expectReplies")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -230,12 +251,14 @@ def create_app(
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst, locale_of=desk.user_locale))
         bot = InsightDeskBot(desk)
-        services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot)
+        turns = BackgroundTurns()
+        services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot, turns)
         metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
         reloader = None if engine is not None else _reloader(settings, services, metrics)
         if escalation.outbox is not None:  # tickets' cards not posted yet (a failed channel, a crash) go out
             escalation.outbox.start(adapter)
         yield
+        await turns.close()  # before what the turns still use is closed
         if escalation.outbox is not None:
             await escalation.outbox.stop()
         if reloader is not None:

@@ -67,11 +67,16 @@ from msrest.universal_http import ClientRequest
 from msrest.universal_http.async_abc import AsyncClientResponse
 from yarl import URL
 
+from bot.background_turns import note_authenticated
 from bot.json_state import plain_json
 from bot.token_lifetime import check_identity_lifetime
 
 __all__ = [
     "ConnectorClientPool",
+    "ConnectorSendError",
+    "ConnectorUnreachable",
+    "ReplyOutcomeUnknown",
+    "ReplyRefused",
     "ReusingBotFrameworkAuthentication",
     "ReusingConnectorFactory",
     "SigningKeysUnavailable",
@@ -82,13 +87,16 @@ MAX_CACHED_CLIENTS = 256
 """Clients kept at most (app ids x service URLs x audiences); the least recently used goes first."""
 
 CONNECT_RETRIES = 3
-"""Further attempts after a failed connection set-up, as msrest's default retry policy allows."""
+"""Further attempts after a connection could not be set up (nothing was sent), as msrest's default allows."""
 
 CONNECT_BACKOFF_S = 0.8
 """Back-off factor between connection attempts (0, 1.6 s, 3.2 s), as msrest's default."""
 
+CONNECT_TIMEOUT_S = 5.0
+"""How long a reply may wait for a connection (a free one in the pool, or a new one); nothing is sent before."""
+
 SEND_RETRIES = 3
-"""Further attempts after the connector answered 429 or 5xx, or did not answer within ``SEND_TIMEOUT_S``."""
+"""Further attempts after the connector answered that it did not take a reply (``RETRIED_STATUSES``)."""
 
 SEND_BACKOFF_S = 0.5
 """First wait before resending (then doubled each time) when the connector gives no usable ``Retry-After``."""
@@ -97,9 +105,17 @@ MAX_RETRY_AFTER_S = 10.0
 """The longest ``Retry-After`` honoured; a longer one is cut to this, so a turn never waits unboundedly."""
 
 SEND_TIMEOUT_S = 15.0
-"""How long one attempt may take (msrest's default is 100 s, which would hold a turn that long)."""
+"""How long one attempt may take (msrest's default is 100 s, which would hold a turn that long). A reply with
+no answer by then may have been taken: it is never sent again."""
 
-RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRIED_STATUSES = frozenset({429, 503})
+"""Answers that say the reply was not taken: 429 always, 503 only with a ``Retry-After``."""
+
+POOL_LIMIT = 256
+"""Connections open at once to all connectors together."""
+
+POOL_LIMIT_PER_HOST = 64
+"""Connections open at once to one connector host, so one that hangs cannot take the whole pool."""
 
 AUTHORIZATION = "Authorization"
 
@@ -111,6 +127,25 @@ _KEY_REFRESH = ("jwt_token_extractor.py", "_refresh")
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class ConnectorSendError(ClientRequestError):
+    """A reply that did not reach the connector, or whose fate is unknown; a turn logs it as one warning and
+    sends no apology (it would not arrive either, or the reply may have)."""
+
+
+class ConnectorUnreachable(ConnectorSendError):
+    """No connection to the connector could be set up (refused, no route, no name, no free connection in
+    time): nothing was sent."""
+
+
+class ReplyOutcomeUnknown(ConnectorSendError):
+    """The reply went out but no answer came in time or the connection broke: it may have been taken, so it
+    is not sent again."""
+
+
+class ReplyRefused(ConnectorSendError):
+    """A reply this bot will not send as asked: a ``serviceUrl`` carrying a login, or a redirect answer."""
 
 
 class SigningKeysUnavailable(Exception):
@@ -247,45 +282,55 @@ class _PooledSender(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
         authorization = signed.headers.get(AUTHORIZATION)
         if authorization:
             headers[AUTHORIZATION] = authorization
-        session = self._pool.session()
         url = URL(http_request.url)
+        if url.user is not None or url.password is not None:
+            raise ReplyRefused("the serviceUrl carries a login; nothing was sent")
+        session = self._pool.session()
         route = await self._route(url)
         if route.authorization and AUTHORIZATION not in headers:  # the bot's credentials come first
             headers[AUTHORIZATION] = route.authorization
-        timeout = aiohttp.ClientTimeout(total=min(self._timeout_s, SEND_TIMEOUT_S))
+        total = min(self._timeout_s, SEND_TIMEOUT_S)
+        timeout = aiohttp.ClientTimeout(total=total, connect=min(CONNECT_TIMEOUT_S, total))
         connect_failures = sends = 0
         while True:
             try:
                 async with session.request(http_request.method, url, headers=headers,
                                            data=http_request.data, timeout=timeout, ssl=self._verify_tls,
-                                           proxy=route.proxy) as response:
+                                           proxy=route.proxy, allow_redirects=False) as response:
                     body = await response.read()
                     loaded = _LoadedResponse(http_request, response.status, response.reason,
                                              response.headers.copy(), body)
-            except aiohttp.ClientConnectorError as error:
+            except aiohttp.ClientConnectorError as error:  # refused or unresolvable: nothing went out
                 if connect_failures == CONNECT_RETRIES:
-                    raise ClientRequestError("Error occurred in request.", error) from error
+                    raise ConnectorUnreachable(str(error), error) from error
                 if connect_failures:
                     await asyncio.sleep(CONNECT_BACKOFF_S * 2**connect_failures)
                 connect_failures += 1
                 continue
+            except aiohttp.ConnectionTimeoutError as error:  # no connection in time: nothing went out
+                raise ConnectorUnreachable(f"no connection within {timeout.connect} s", error) from error
             except TimeoutError as error:
-                if sends == SEND_RETRIES:
-                    raise ClientRequestError("Error occurred in request: no answer in time.", error) from error
-                log.warning("the connector did not answer within %.0f s; sending again (%d of %d)",
-                            timeout.total or 0, sends + 1, SEND_RETRIES)
-                await asyncio.sleep(SEND_BACKOFF_S * 2**sends)
-                sends += 1
-                continue
+                raise ReplyOutcomeUnknown(f"no answer within {total} s; not sent again", error) from error
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as error:
+                raise ReplyOutcomeUnknown(f"the connection broke ({error}); not sent again", error) from error
             except aiohttp.ClientError as error:
                 raise ClientRequestError("Error occurred in request.", error) from error
-            if loaded.status_code not in RETRIED_STATUSES or sends == SEND_RETRIES:
+            if 300 <= (loaded.status_code or 0) < 400:
+                raise ReplyRefused(f"the connector answered {loaded.status_code}; redirects are not followed")
+            if not _not_taken(loaded) or sends == SEND_RETRIES:
                 return Response(request, loaded)
             wait = _retry_after(loaded.headers.get("Retry-After"), SEND_BACKOFF_S * 2**sends)
             log.warning("the connector answered %d; sending again in %.1f s (%d of %d)", loaded.status_code, wait,
                         sends + 1, SEND_RETRIES)
             await asyncio.sleep(wait)
             sends += 1
+
+
+def _not_taken(response: _LoadedResponse) -> bool:
+    """Whether the connector's answer says it did not take the reply, so sending it again cannot duplicate it."""
+    if response.status_code not in RETRIED_STATUSES:
+        return False
+    return response.status_code == 429 or "Retry-After" in response.headers
 
 
 def _retry_after(header: str | None, default: float) -> float:
@@ -348,7 +393,7 @@ class ConnectorClientPool:
     def session(self) -> aiohttp.ClientSession:
         """The shared session, opened on first use inside the running event loop."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=MAX_CACHED_CLIENTS)
+            connector = aiohttp.TCPConnector(limit=POOL_LIMIT, limit_per_host=POOL_LIMIT_PER_HOST)
             # The environment's proxy and netrc are honoured per origin by the senders (``_route``),
             # looked up once instead of in two worker threads on every request.
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
@@ -443,6 +488,7 @@ class ReusingBotFrameworkAuthentication(BotFrameworkAuthentication):  # type: ig
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         result = await _unauthorized_unless_valid(self._inner.authenticate_request(activity, auth_header))
         check_identity_lifetime(result.claims_identity)
+        note_authenticated()
         if result.connector_factory is not None:
             result.connector_factory = self._reusing(result.connector_factory, result.claims_identity)
         return result

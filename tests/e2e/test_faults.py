@@ -81,7 +81,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the connector ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [429, 500, 502, 503])
+@pytest.mark.parametrize("status", [429, 503])  # answers that say the reply was not taken
 async def test_a_reply_the_connector_refuses_twice_is_sent_again_and_arrives(
     start_bot: StartBot, flaky: FlakyConnector, quick_retries: None, status: int
 ) -> None:
@@ -102,7 +102,7 @@ async def test_a_connector_that_keeps_failing_ends_the_turn_logged_and_the_serve
     started = time.monotonic()
     assert await bot.post(teams_message(flaky.url, SWEDISH_PASTE)) in (200, 201)
     assert time.monotonic() - started < 5
-    assert len(flaky.attempts) == 8  # the answer and then the apology, each sent 1 + 3 times
+    assert len(flaky.attempts) == 2  # the answer and then the apology, each sent once (a 500 may have been taken)
     assert flaky.received == []
     assert "unhandled error in turn" in caplog.text and "could not send the apology" in caplog.text
     flaky.failures = 0
@@ -118,7 +118,7 @@ async def test_a_connector_that_does_not_answer_does_not_hold_the_turn(
     started = time.monotonic()
     assert await bot.post(teams_message(flaky.url, SWEDISH_PASTE)) in (200, 201)
     assert time.monotonic() - started < 3
-    assert len(flaky.attempts) == 3 and len(flaky.received) == 1
+    assert len(flaky.attempts) == 1 and flaky.received == []  # it may have been taken: neither resent nor apologised
 
 
 # -- the state store ------------------------------------------------------------------------------
