@@ -569,3 +569,14 @@ async def test_no_secret_token_or_paste_reaches_the_log_at_info(
     secrets = [APP_PASSWORD, valid, *forged, *issuer.issued, paste, "paste marker 5c1e"]
     secrets += [t.split(".")[2] for t in (valid, *forged) if t.count(".") == 2 and t.split(".")[2]]
     assert [s for s in secrets if s in logged] == []
+
+
+async def test_a_signed_service_url_carrying_a_login_gets_no_reply_and_the_login_is_never_sent(
+    secured_bot: BotServer, channel: ConnectorStub, issuer: Issuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even a channel that signed such a ``serviceUrl``: the connector refuses it before anything is sent."""
+    with_login = channel.url.replace("http://", "http://user:secret@")
+    status = await post(secured_bot, teams_message(with_login, "hello"), f"Bearer {issuer.channel_token(with_login)}")
+    assert status in (200, 201, 202)
+    assert channel.received == [] and not [a for a in channel.authorizations if a and a.startswith("Basic")]
+    assert any("carries a login" in r.getMessage() for r in caplog.records) and "secret" not in caplog.text
