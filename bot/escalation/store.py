@@ -38,6 +38,15 @@ race to another process is computed again as a whole. A burst of confirmations c
 trips, not one read and one write per ticket queued behind the last. The ``open`` list is the one
 document every creation and every close or reopen edits: in one process they take turns on it (a lock
 from reading it to writing it), so a burst of them does not use up its retries racing itself.
+
+Over Blob a batch's write can be refused after its counter went up: the counter stored, then another
+process created the ``open`` list or a user's index first. The numbers that counter write took are the
+batch's (no one else can take them: every counter write is conditional), so its next attempt numbers its
+tickets from them before taking new ones from the counter, and drops from ``open`` any the refused attempt
+listed but no ticket got (it was refused meanwhile). Without that two instances' very first tickets could
+be #1 and #3. A number stays unused only when a ticket of the batch is refused on the next attempt (its
+user opened one through another process meanwhile), or the batch gives up. The tickets are the last items
+of the write (no refusal can follow one already stored), so a retry never finds its own ticket stored.
 """
 
 from __future__ import annotations
@@ -72,6 +81,9 @@ MAX_CHANGE_ATTEMPTS = 40
 """Attempts of one change of a ticket against other processes changing it (this process's changes take turns)
 before giving up: each conflict means another process stored its change; see ``_change_backoff``."""
 MAX_BATCH = 32
+UNWRITTEN_TICKET_WAITS = 4
+"""Attempts a creation waits for a ticket that a user's index already names but that is not stored yet (another
+process is between the two uploads, over Blob); after them the index is taken as left over by a crash."""
 """Tickets created by one write at most (the rest wait for the next one)."""
 
 Change = Callable[[Ticket], Ticket]
@@ -212,10 +224,15 @@ class StorageTicketStore:
     async def _create_batch(self, batch: list[_Creation]) -> None:
         """Store ``batch`` (again while other processes win the race) and hand each caller its outcome."""
         outcomes: list[Ticket | Exception]
+        reserved: list[int] = []  # numbers an attempt's stored counter took, its other items refused (module)
+        waits = [0]  # attempts spent waiting for a ticket a user's index names (UNWRITTEN_TICKET_WAITS)
         try:
-            outcomes = await self._retry(f"create {len(batch)} tickets", lambda: self._create(batch))
+            outcomes = await self._retry(f"create {len(batch)} tickets", lambda: self._create(batch, reserved, waits))
         except Exception as e:  # the store failed: every caller of the batch sees it raised
             outcomes = [e] * len(batch)
+        unused = sorted(set(reserved) - {t.number for t in outcomes if isinstance(t, Ticket)})
+        if unused:
+            log.warning("ticket numbers %s were taken from the counter but no ticket got them", unused)
         for creation, outcome in zip(batch, outcomes, strict=True):
             if creation.done.cancelled():  # its caller gave up waiting (its ticket may be stored all the same)
                 continue
@@ -224,21 +241,29 @@ class StorageTicketStore:
             else:
                 creation.done.set_exception(outcome)
 
-    async def _create(self, batch: list[_Creation]) -> list[Ticket | Exception]:
+    async def _create(self, batch: list[_Creation], reserved: list[int], waits: list[int]) -> list[Ticket | Exception]:
         """Number and store the tickets of ``batch`` in one write; ``TicketStillOpen`` instead for each
         whose user has an open ticket (stored, or made earlier in the batch)."""
         async with self._open_lock:
-            return await self._create_under_lock(batch)
+            return await self._create_under_lock(batch, reserved, waits)
 
-    async def _create_under_lock(self, batch: list[_Creation]) -> list[Ticket | Exception]:
+    async def _create_under_lock(self, batch: list[_Creation], reserved: list[int],
+                                 waits: list[int]) -> list[Ticket | Exception]:
+        """One attempt at ``batch``: numbers from ``reserved`` first, then from the counter. When the write is
+        refused after the counter was stored, the numbers it took join ``reserved`` (see the module)."""
         users = [user_key(c.probe.user.id) for c in batch]
         conversations = [conversation_key(c.probe.conversation_id) for c in batch]
         found = await self.storage.read([COUNTER_KEY, OPEN_KEY, *users, *conversations])
-        still_open = await self._open_tickets_of(found, users)
+        still_open, unwritten = await self._open_tickets_of(found, users)
+        if unwritten and waits[0] < UNWRITTEN_TICKET_WAITS:  # that user's ticket is being stored: look again
+            waits[0] += 1
+            raise EtagConflictError(f"tickets {unwritten} are named by a user's index but not stored yet")
         counter = _doc(found, COUNTER_KEY, self._new)
         open_doc = _doc(found, OPEN_KEY, self._new)
-        number = int(counter.get("next") or 1)
-        indexes: dict[str, Any] = {COUNTER_KEY: counter, OPEN_KEY: open_doc}
+        spare = iter(reserved)
+        first_free = fresh = int(counter.get("next") or 1)
+        indexes: dict[str, Any] = {}
+        entries: dict[str, Any] = {}
         tickets: dict[str, Any] = {}
         outcomes: list[Ticket | Exception] = []
         for creation, user, conversation in zip(batch, users, conversations, strict=True):
@@ -246,30 +271,47 @@ class StorageTicketStore:
             if existing is not None:
                 outcomes.append(TicketStillOpen(existing, f"user already has open ticket {existing.number}"))
                 continue
+            number = next(spare, None)
+            if number is None:
+                number, fresh = fresh, fresh + 1
             ticket = still_open[user] = creation.build(number)
             outcomes.append(ticket)
-            open_doc["tickets"] = [*open_doc.get("tickets", []), number]
             for key in (user, conversation):
                 indexes[key] = indexes.get(key) or _doc(found, key, self._new)
                 indexes[key]["ticket"] = number
             tickets[ticket_key(number)] = {**ticket_to_document(ticket), **self._new}
-            if self.outbox:
-                tickets[outbox_key(number)] = {**new_outbox_entry(number, time.time()), **self._new}
-            number += 1
-        if tickets:
-            counter["next"] = number
-            await self.storage.write({**indexes, **tickets})  # the counter first (see the module)
+            if self.outbox:  # unconditional: the number is this batch's, and a retry may write it again
+                entries[outbox_key(number)] = new_outbox_entry(number, time.time())
+        listed = open_doc.get("tickets", [])
+        open_doc["tickets"] = [*(n for n in listed if n not in reserved), *(t.number for t in outcomes
+                                                                          if isinstance(t, Ticket))]
+        changes: dict[str, Any] = {}
+        if fresh > first_free:
+            counter["next"] = fresh
+            changes[COUNTER_KEY] = counter  # the first item (see the module)
+        if tickets or open_doc["tickets"] != listed:
+            changes[OPEN_KEY] = open_doc
+        if changes:
+            sent = counter.get("e_tag")
+            try:  # the tickets last: nothing of the write can be refused after one of them was stored
+                await self.storage.write({**changes, **indexes, **entries, **tickets})
+            except EtagConflictError:
+                if COUNTER_KEY in changes and counter.get("e_tag") != sent:  # a store hands the e-tag back
+                    reserved.extend(range(first_free, fresh))  # only once the item is stored: these are ours
+                raise
         return outcomes
 
-    async def _open_tickets_of(self, found: dict[str, Any], users: list[str]) -> dict[str, Ticket]:
-        """The open tickets that the user indexes among ``found`` point to, by index key."""
+    async def _open_tickets_of(self, found: dict[str, Any], users: list[str]) -> tuple[dict[str, Ticket], list[int]]:
+        """The open tickets that the user indexes among ``found`` point to, by index key; and the numbers they
+        point to that no ticket is stored under (yet)."""
         numbers = {key: _doc(found, key).get("ticket") for key in users}
         numbered = {key: n for key, n in numbers.items() if isinstance(n, int)}
         if not numbered:
-            return {}
+            return {}, []
         items = await self.storage.read([ticket_key(n) for n in numbered.values()])
         tickets = {key: self._ticket(items.get(ticket_key(n))) for key, n in numbered.items()}
-        return {key: t for key, t in tickets.items() if t is not None and t.is_open}
+        unwritten = sorted({n for n in numbered.values() if items.get(ticket_key(n)) is None})
+        return {key: t for key, t in tickets.items() if t is not None and t.is_open}, unwritten
 
     async def get(self, number: int) -> Ticket | None:
         found = await self.storage.read([ticket_key(number)])

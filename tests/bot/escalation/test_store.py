@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +290,98 @@ async def test_a_burst_of_lines_on_two_instances_keeps_every_line_once_in_order(
     assert sorted(said) == sorted(texts), "every line once"
     for via in ("via 0:", "via 1:"):
         assert [t for t in said if t.startswith(via)] == [t for t in texts if t.startswith(via)], via
+
+
+class OneUploadPerItem(Storage):  # type: ignore[misc]  # botbuilder ships no type information
+    """One bot instance's client of a shared store that writes the items of a write one at a time, as Blob
+    does (each item its own upload; a refused one undoes none before it), and just before its first upload
+    of ``pause_at`` lets ``meanwhile`` run: another instance acting between two of its uploads."""
+
+    def __init__(self, inner: Storage, pause_at: str, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        self.inner, self.pause_at = inner, pause_at
+        self.meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
+        self.honours_create_only = honours_create_only(inner)
+
+    async def read(self, keys: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = await self.inner.read(keys)
+        return found
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        for key, item in changes.items():
+            if key == self.pause_at and self.meanwhile is not None:
+                meanwhile, self.meanwhile = self.meanwhile, None
+                await meanwhile()
+            await self.inner.write({key: item})
+
+    async def delete(self, keys: list[str]) -> None:
+        await self.inner.delete(keys)
+
+
+async def test_a_create_refused_after_its_counter_was_stored_keeps_the_number_it_took(backend: Backend) -> None:
+    """The first instance's counter upload is stored; before its ``open`` list upload the other instance
+    creates a whole ticket, so that upload is refused. Number 1 is the first instance's all the same:
+    the two tickets are #1 and #2, not #2 and #3, and the counter, open list and indexes agree."""
+    other = StorageTicketStore(backend.make())
+    meanwhile: list[Ticket] = []
+
+    async def other_instance_creates() -> None:
+        meanwhile.append(await other.create(draft("29:b", "a:b")))
+
+    first = StorageTicketStore(OneUploadPerItem(backend.make(), OPEN_KEY, other_instance_creates))
+    made = [await first.create(draft("29:a", "a:a")), *meanwhile]
+    assert [t.number for t in made] == [1, 2]
+    storage = backend.make()
+    reader = StorageTicketStore(storage)  # a third client: what is stored, not what a process remembers
+    found = await storage.read([COUNTER_KEY, OPEN_KEY])
+    assert found[COUNTER_KEY]["next"] == 3
+    assert sorted(found[OPEN_KEY]["tickets"]) == [1, 2]
+    for ticket in made:
+        assert await reader.get(ticket.number) == ticket
+        assert await reader.open_for_user(ticket.user.id) == ticket
+        assert await reader.open_in_conversation(ticket.conversation_id) == ticket
+    assert (await reader.create(draft("29:c", "a:c"))).number == 3
+
+
+async def test_a_number_a_refused_create_took_is_not_left_in_the_open_list(backend: Backend) -> None:
+    """The first instance's counter and ``open`` list uploads are stored (listing #1); before its user
+    index upload the same user confirms through the other instance, whose ticket is #2. The first instance
+    then refuses the user (their ticket #2 is open) and takes #1 back out of the open list: it names only
+    tickets that exist."""
+    other = StorageTicketStore(backend.make())
+    meanwhile: list[Ticket] = []
+
+    async def same_user_confirms_through_the_other_instance() -> None:
+        meanwhile.append(await other.create(draft("29:a", "a:other-chat")))
+
+    first = StorageTicketStore(OneUploadPerItem(backend.make(), user_key("29:a"),
+                                                same_user_confirms_through_the_other_instance))
+    with pytest.raises(TicketStillOpen) as refused:
+        await first.create(draft("29:a", "a:a"))
+    assert [t.number for t in meanwhile] == [refused.value.ticket.number] == [2]
+    storage = backend.make()
+    found = await storage.read([COUNTER_KEY, OPEN_KEY])
+    assert found[OPEN_KEY]["tickets"] == [2]
+    reader = StorageTicketStore(storage)
+    assert [t.number for t in await reader.open_tickets()] == [2]
+    assert await reader.open_in_conversation("a:a") is None
+    assert (await reader.create(draft("29:c", "a:c"))).number == 3
+
+
+async def test_a_user_confirming_through_two_instances_between_two_uploads_gets_one_ticket(backend: Backend) -> None:
+    """The first instance has stored the user's index (naming #1) but not yet ticket #1 itself when the same
+    user confirms through the other instance: the other waits for that ticket instead of taking the index
+    for a leftover, and refuses the second confirm with #1."""
+    other = StorageTicketStore(backend.make())
+    racing: list[asyncio.Task[Ticket]] = []
+
+    async def same_user_confirms_through_the_other_instance() -> None:
+        racing.append(asyncio.create_task(other.create(draft("29:a", "a:other-chat"))))
+        await asyncio.sleep(0.002)  # the other instance reads the index, then this one's upload goes on
+
+    first = StorageTicketStore(OneUploadPerItem(backend.make(), ticket_key(1),
+                                                same_user_confirms_through_the_other_instance))
+    made = await first.create(draft("29:a", "a:a"))
+    with pytest.raises(TicketStillOpen) as refused:
+        await racing[0]
+    assert made.number == refused.value.ticket.number == 1
+    assert [t.number for t in await StorageTicketStore(backend.make()).open_tickets()] == [1]
