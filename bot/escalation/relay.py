@@ -38,6 +38,7 @@ from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
 from bot.escalation.queues import Queue, QueueRegistry, parse_register
 from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
+from bot.escalation.stored_reference import stored_reference
 from bot.escalation.tickets import (
     Line,
     NotYourTicket,
@@ -295,7 +296,7 @@ class Escalation:
         asked = [ln.text for ln in transcript if ln.role is Role.USER and not self._requests.found_in(ln.text)]
         questions = tuple(dict.fromkeys(q for q in [query, *asked[-3:]] if q))
         description = str(data.get(cards.DESCRIPTION_INPUT) or "").strip()[: cards.MAX_DESCRIPTION_CHARS]
-        reference = TurnContext.get_conversation_reference(activity).serialize()
+        reference = stored_reference(TurnContext.get_conversation_reference(activity))
 
         def build(number: int) -> Ticket:
             return Ticket(number=number, user=user, conversation=reference, locale=strings.locale,
@@ -470,7 +471,7 @@ class Escalation:
         reference.activity_id = None
         channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         name = str((channel_data.get("channel") or {}).get("name") or channel)
-        queue = Queue(channel, name, reference.serialize(), locales, articles, agent_locale=say.locale)
+        queue = Queue(channel, name, stored_reference(reference), locales, articles, agent_locale=say.locale)
         await self.queues.register(queue)
         scope = [", ".join(locales) or say.text("agent_all_languages")]
         if articles:
