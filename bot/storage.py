@@ -66,6 +66,7 @@ from jsonpickle.unpickler import Unpickler
 
 from bot.json_state import pickle_tags_in, plain_json
 from bot.sqlite_file import FileIdentity, abandon, file_identity, locked_file
+from bot.unreadable_items import UnreadableItems
 
 __all__ = [
     "CREATE_ONLY_E_TAG",
@@ -75,6 +76,7 @@ __all__ = [
     "SqliteDatabase",
     "SqliteStorage",
     "StorageError",
+    "UnreadableItemError",
     "aclose_storage",
     "close_storage",
     "create_storage",
@@ -123,14 +125,20 @@ class EtagConflictError(StorageError, KeyError):
         return str(self.args[0])
 
 
+class UnreadableItemError(StorageError):
+    """A stored item is not JSON state this bot can restore (an older version's, or damaged)."""
+
+
 def honours_create_only(storage: Storage) -> bool:
     """Whether ``storage`` writes an item carrying ``CREATE_ONLY_E_TAG`` only when its key is absent."""
     return bool(getattr(storage, "honours_create_only", False))
 
 
-def write_items(changes: dict[str, Any] | None) -> list[tuple[str, Any, str | None]]:
+def write_items(changes: dict[str, Any] | None, unreadable: UnreadableItems | None = None,
+                ) -> list[tuple[str, Any, str | None]]:
     """Each ``(key, item, condition)`` of a ``Storage.write``: ``condition`` is the e-tag the stored item must
-    have, ``CREATE_ONLY_E_TAG`` (there must be none) or ``None`` (overwrite: no e-tag, or ``"*"``).
+    have, ``CREATE_ONLY_E_TAG`` (there must be none) or ``None`` (overwrite: no e-tag, or ``"*"``); with the
+    store's ``unreadable`` items, create-only over one of them is conditional on its e-tag instead.
     ``ValueError`` for ``None`` changes or an empty e-tag, before anything is written."""
     if changes is None:
         raise ValueError("Changes are required when writing")
@@ -139,7 +147,8 @@ def write_items(changes: dict[str, Any] | None) -> list[tuple[str, Any, str | No
         expected = e_tag_of(item)
         if expected == "":
             raise ValueError(f"cannot write {key!r}: its e_tag is empty (use None or '*' to overwrite)")
-        items.append((key, item, None if expected is None or expected == "*" else str(expected)))
+        condition = None if expected is None or expected == "*" else str(expected)
+        items.append((key, item, unreadable.condition(key, condition) if unreadable else condition))
     return items
 
 
@@ -472,28 +481,50 @@ def set_e_tag(item: object, e_tag: str) -> None:
 
 
 def encode_item(key: str, item: object) -> str:
-    """The item as JSON, without its e-tag (kept beside it): jsonpickle's form, as botbuilder's Azure storages use."""
+    """The item as JSON, without its e-tag (kept beside it): jsonpickle's form, as botbuilder's Azure storages use.
+
+    ``StorageError`` when it cannot be written, or when what would be written does not read back (a dict
+    key that looks like one of jsonpickle's tags, e.g. ``py/b64``): better one refused write than an item
+    no later read can restore.
+    """
     try:
         if type(item) is dict and plain_json(item):  # jsonpickle's form of plain JSON is itself
             flat: Any = {k: v for k, v in item.items() if k != "e_tag"}
-        else:
-            flat = Pickler(unpicklable=True).flatten(item)
-            if isinstance(flat, dict):
-                flat.pop("e_tag", None)
-        return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        flat = Pickler(unpicklable=True).flatten(item)
+        if isinstance(flat, dict):
+            flat.pop("e_tag", None)
+        document = json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:
         raise StorageError(f"state for {key!r} cannot be stored as JSON: {e}", operation="write") from e
-
-
-def decode_item(where: str | Path, key: str, document: str, e_tag: str) -> object:
-    """An item ``encode_item`` wrote, with ``e_tag`` set on it; ``StorageError`` naming ``where`` if it is not one."""
     try:
-        item = json.loads(document)
-        if pickle_tags_in(item):  # objects, tuples, references: jsonpickle restores them; plain JSON is itself
-            item = Unpickler(safe=True).restore(item)
-    except (ValueError, TypeError, AttributeError, ImportError) as e:
-        raise StorageError(f"state store {where}: read failed: the item {key!r} is not valid JSON state: {e}",
-                           path=where if isinstance(where, Path) else None, operation="read") from e
+        _restored(document)
+    except _UNREADABLE as e:
+        raise StorageError(f"state for {key!r} cannot be stored: it would not read back as state ({e})",
+                           operation="write") from e
+    return document
+
+
+_UNREADABLE = (ValueError, TypeError, AttributeError, ImportError, KeyError, IndexError, RecursionError)
+"""What reading a document that is not state this bot wrote raises (json's, jsonpickle's and codecs' errors)."""
+
+
+def _restored(document: str | bytes) -> object:
+    item = json.loads(document)
+    if pickle_tags_in(item):  # objects, tuples, references: jsonpickle restores them; plain JSON is itself
+        item = Unpickler(safe=True).restore(item)
+    return item
+
+
+def decode_item(where: str | Path, key: str, document: str | bytes, e_tag: str) -> object:
+    """An item ``encode_item`` wrote, with ``e_tag`` set on it; ``UnreadableItemError`` naming ``where`` if it
+    is not one."""
+    try:
+        item = _restored(document)
+    except _UNREADABLE as e:
+        raise UnreadableItemError(f"state store {where}: read failed: the item {key!r} is not valid JSON state:"
+                                  f" {type(e).__name__}: {e}", path=where if isinstance(where, Path) else None,
+                                  operation="read") from e
     set_e_tag(item, e_tag)
     return item
 
@@ -532,6 +563,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
         super().__init__()
         self.database = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
         self.database.add_schema(_STATE_SCHEMA)
+        self.unreadable = UnreadableItems(str(self.database.path), CREATE_ONLY_E_TAG)
         self._e_tag_prefix = secrets.token_hex(8) + "-"
         self._e_tag_numbers = itertools.count(1)
 
@@ -552,19 +584,29 @@ class SqliteStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type 
 
         def work(connection: sqlite3.Connection) -> dict[str, Any]:
             found: dict[str, Any] = {}
+            unreadable: set[str] = set()
             for start in range(0, len(wanted), _MAX_VARIABLES):
                 chunk = wanted[start : start + _MAX_VARIABLES]
                 marks = ",".join("?" * len(chunk))
-                rows = connection.execute(f"SELECT key, e_tag, document FROM bot_state WHERE key IN ({marks})", chunk)
+                # as bytes: a document damaged into text that is not UTF-8 is one unreadable item, not a failed read
+                rows = connection.execute(
+                    f"SELECT key, e_tag, CAST(document AS BLOB) FROM bot_state WHERE key IN ({marks})", chunk)
                 for key, e_tag, document in rows:
-                    found[key] = decode_item(self.path, key, document, e_tag)
+                    try:
+                        found[key] = decode_item(self.path, key, document, e_tag)
+                    except UnreadableItemError as e:  # absent for this key, logged once (bot.unreadable_items)
+                        self.unreadable.note(key, e_tag, e)
+                        unreadable.add(key)
+            for key in wanted:
+                if key not in unreadable:
+                    self.unreadable.seen(key)
             return found
 
         return await self.database.run("read", work)
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Store every item of ``changes``, all or none; see the module for the e-tag rules."""
-        items = write_items(changes)
+        items = write_items(changes, self.unreadable)
         if not items:
             return
         rows = [(key, condition, encode_item(key, item), self._new_e_tag()) for key, item, condition in items]

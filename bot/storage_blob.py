@@ -9,13 +9,16 @@
 botbuilder key is a valid blob name: slashes, colons, unicode and all), holding the item as jsonpickle
 JSON, which is botbuilder's own format. The e-tag is the blob's own ETag.
 
-botbuilder's ``BlobStorage`` does the serialization and creates the container; this subclass adds what the
-bot relies on and ``BlobStorage`` lacks: a write hands the new e-tag back to the item (so a ``BotState``
-can save twice in one turn), a stale e-tag is an ``EtagConflictError`` (a ``KeyError``, as ``MemoryStorage``
-raises), reading nothing returns nothing, and a failure other than "not found" is a ``StorageError``
-instead of a silently missing item, and an item carrying ``bot.storage.CREATE_ONLY_E_TAG`` is uploaded only if
-no blob has its name (``If-None-Match: *``). Unlike SQLite and Redis, the writes of one call are separate blob
-uploads: each is conditional on its own e-tag, but a conflict on one does not undo the others.
+botbuilder's ``BlobStorage`` creates the container; items are written and read as the other stores do
+(``bot.storage.encode_item``, ``decode_item``): a write that would not read back is refused, and a blob that
+is not state this bot can restore reads as absent, logged once (``bot.unreadable_items``).
+This subclass adds what the bot relies on and ``BlobStorage`` lacks:
+a write hands the new e-tag back to the item (so a ``BotState`` can save twice in one turn), a stale e-tag is
+an ``EtagConflictError`` (a ``KeyError``, as ``MemoryStorage`` raises), reading nothing returns nothing, and a
+failure other than "not found" is a ``StorageError`` instead of a silently missing item, and an item carrying
+``bot.storage.CREATE_ONLY_E_TAG`` is uploaded only if no blob has its name (``If-None-Match: *``). Unlike SQLite
+and Redis, the writes of one call are separate blob uploads: each is conditional on its own e-tag, but a
+conflict on one does not undo the others.
 """
 
 from __future__ import annotations
@@ -29,7 +32,17 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModif
 from azure.storage.blob.aio import ContainerClient
 from botbuilder.azure import BlobStorage, BlobStorageSettings
 
-from bot.storage import CREATE_ONLY_E_TAG, StorageError, etag_conflict, set_e_tag, write_items
+from bot.storage import (
+    CREATE_ONLY_E_TAG,
+    StorageError,
+    UnreadableItemError,
+    decode_item,
+    encode_item,
+    etag_conflict,
+    set_e_tag,
+    write_items,
+)
+from bot.unreadable_items import UnreadableItems
 
 __all__ = ["AzureBlobStorage", "blob_container", "create_blob_storage"]
 
@@ -81,6 +94,7 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
             settings.connection_string, settings.container_name,
             max_single_put_size=_UPLOAD_PART_BYTES, max_block_size=_UPLOAD_PART_BYTES)
         self._BlobStorage__container_client = self.container
+        self.unreadable = UnreadableItems(f"azureblob://{self.container_name}", CREATE_ONLY_E_TAG)
 
     def _failure(self, operation: str, key: str, error: AzureError) -> StorageError:
         return StorageError(f"state store azureblob://{self.container_name}: {operation} of {key!r} failed:"
@@ -103,22 +117,33 @@ class AzureBlobStorage(BlobStorage):  # type: ignore[misc]  # botbuilder ships n
         found: dict[str, Any] = {}
         for key in wanted:
             try:
-                found[key] = await self._inner_read_blob(self.container.get_blob_client(_blob_name(key)))
+                blob = await self.container.get_blob_client(_blob_name(key)).download_blob()
+                document = await blob.readall()
             except ResourceNotFoundError:
+                self.unreadable.seen(key)
                 continue
             except AzureError as e:
                 raise self._failure("read", key, e) from e
+            e_tag = str(blob.properties.etag).strip('"')
+            try:  # botbuilder's own read restores with an unsafe Unpickler and fails on a damaged blob
+                found[key] = decode_item(f"azureblob://{self.container_name}", key, document, e_tag)
+            except UnreadableItemError as e:  # absent for this key, logged once (bot.unreadable_items)
+                self.unreadable.note(key, e_tag, e)
+            else:
+                self.unreadable.seen(key)
         return found
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Upload every item of ``changes``, each conditional on its e-tag (see the module)."""
-        items = write_items(changes)
+        items = write_items(changes, self.unreadable)
         if not items:
             return
+        # jsonpickle's form (botbuilder's), every item before the first upload: one that would not read back
+        # is refused with nothing written
+        texts = [encode_item(key, item) for key, item, _ in items]
         await self.ready()
-        for key, item, condition in items:
+        for (key, item, condition), text in zip(items, texts, strict=True):
             blob = self.container.get_blob_client(_blob_name(key))
-            text = self._store_item_to_str(item)
             try:
                 if condition is None:
                     result = await blob.upload_blob(text, overwrite=True)

@@ -31,12 +31,14 @@ from redis.exceptions import RedisError
 from bot.storage import (
     CREATE_ONLY_E_TAG,
     StorageError,
+    UnreadableItemError,
     decode_item,
     encode_item,
     etag_conflict,
     set_e_tag,
     write_items,
 )
+from bot.unreadable_items import UnreadableItems
 
 __all__ = ["DEFAULT_PREFIX", "RedisStorage", "redis_location"]
 
@@ -91,6 +93,7 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
         self.url = url
         self.prefix = prefix
         self.location = redis_location(url)
+        self.unreadable = UnreadableItems(self.location, CREATE_ONLY_E_TAG)
         self._client: Redis | None = None
 
     @property
@@ -120,13 +123,21 @@ class RedisStorage(Storage):  # type: ignore[misc]  # botbuilder ships no type i
             raise self._failure("read", e) from e
         found: dict[str, Any] = {}
         for key, (e_tag, document) in zip(wanted, replies, strict=True):
-            if e_tag is not None and document is not None:
-                found[key] = decode_item(self.location, key, document.decode("utf-8"), e_tag.decode("ascii"))
+            if e_tag is None or document is None:
+                self.unreadable.seen(key)
+                continue
+            tag = e_tag.decode("utf-8", "replace")
+            try:
+                found[key] = decode_item(self.location, key, document, tag)
+            except UnreadableItemError as e:  # absent for this key, logged once (bot.unreadable_items)
+                self.unreadable.note(key, tag, e)
+            else:
+                self.unreadable.seen(key)
         return found
 
     async def write(self, changes: dict[str, Any] | None) -> None:
         """Store every item of ``changes``, all or none; a stale e-tag is an ``EtagConflictError``."""
-        items = write_items(changes)
+        items = write_items(changes, self.unreadable)
         if not items:
             return
         keys: list[str] = []

@@ -21,6 +21,7 @@ from typing import Any
 from botbuilder.core import Storage
 
 from bot.escalation.store import PREFIX
+from bot.escalation.stored_reference import reference_from_document
 from bot.escalation.tickets import Ticket
 from knowledge.locales import canonical_locale, negotiate
 
@@ -104,13 +105,13 @@ def parse_register(text: str) -> Registration | None:
 
 
 def _to_document(queue: Queue) -> dict[str, Any]:
-    return {"channel_id": queue.channel_id, "name": queue.name, "reference": dict(queue.reference),
+    return {"channel_id": queue.channel_id, "name": queue.name, "reference": reference_from_document(queue.reference),
             "locales": list(queue.locales), "articles": list(queue.articles), "agent_locale": queue.agent_locale,
             "team": queue.team, "team_group": queue.team_group, "tenant": queue.tenant}
 
 
 def _from_document(doc: Mapping[str, Any]) -> Queue:
-    return Queue(str(doc["channel_id"]), str(doc.get("name") or ""), dict(doc["reference"]),
+    return Queue(str(doc["channel_id"]), str(doc.get("name") or ""), reference_from_document(doc["reference"]),
                  tuple(doc.get("locales") or ()), tuple(doc.get("articles") or ()),
                  str(doc.get("agent_locale") or "en-US"), str(doc.get("team") or ""),
                  str(doc.get("team_group") or ""), str(doc.get("tenant") or ""))

@@ -39,6 +39,7 @@ from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handof
 from bot.escalation.outbox import Outbox, PostOutcome
 from bot.escalation.queues import Queue, QueueRegistry, holds, parse_register, route
 from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
+from bot.escalation.stored_reference import stored_reference
 from bot.escalation.tickets import (
     Line,
     NotInQueue,
@@ -362,7 +363,7 @@ class Escalation:
         asked = [ln.text for ln in transcript if ln.role is Role.USER and not self._requests.found_in(ln.text)]
         questions = tuple(dict.fromkeys(q for q in [query, *asked[-3:]] if q))
         description = str(data.get(cards.DESCRIPTION_INPUT) or "").strip()[: cards.MAX_DESCRIPTION_CHARS]
-        reference = TurnContext.get_conversation_reference(activity).serialize()
+        reference = stored_reference(TurnContext.get_conversation_reference(activity))
 
         def build(number: int) -> Ticket:
             return Ticket(number=number, user=user, conversation=reference, locale=strings.locale,
@@ -592,7 +593,7 @@ class Escalation:
         reference.activity_id = None
         channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         name = str((channel_data.get("channel") or {}).get("name") or channel)
-        queue = Queue(channel, name, reference.serialize(), locales, articles, agent_locale=say.locale,
+        queue = Queue(channel, name, stored_reference(reference), locales, articles, agent_locale=say.locale,
                       team=team, team_group=group, tenant=tenant)
         await self.queues.register(queue)
         scope = [", ".join(locales) or say.text("agent_all_languages")]

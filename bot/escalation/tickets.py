@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.escalation.stored_reference import reference_from_document
+
 MAX_LINE_CHARS = 4000
 """One transcript line is kept up to this long (a pasted error rarely is longer)."""
 
@@ -102,8 +104,9 @@ class TicketStillOpen(TicketError):
 
 @dataclass(frozen=True)
 class Ticket:
-    """One escalation. ``conversation`` is the user's stored ``ConversationReference`` (serialized), the
-    only address replies to the user go to; ``thread`` is the agents' thread the ticket card started."""
+    """One escalation. ``conversation`` is the user's stored ``ConversationReference`` (its known fields only:
+    ``bot.escalation.stored_reference``), the only address replies to the user go to; ``thread`` is the
+    agents' thread the ticket card started."""
 
     number: int
     user: Person
@@ -180,7 +183,7 @@ def ticket_to_document(ticket: Ticket) -> dict[str, Any]:
     return {
         "number": ticket.number,
         "user": {"id": ticket.user.id, "name": ticket.user.name},
-        "conversation": dict(ticket.conversation),
+        "conversation": reference_from_document(ticket.conversation),
         "locale": ticket.locale,
         "questions": list(ticket.questions),
         "description": ticket.description,
@@ -206,7 +209,7 @@ def ticket_from_document(doc: Mapping[str, Any]) -> Ticket:
     return Ticket(
         number=int(doc["number"]),
         user=Person(str(doc["user"]["id"]), str(doc["user"]["name"])),
-        conversation=dict(doc["conversation"]),
+        conversation=reference_from_document(doc["conversation"]),
         locale=str(doc["locale"]),
         questions=tuple(str(q) for q in doc.get("questions") or ()),
         description=str(doc.get("description") or ""),

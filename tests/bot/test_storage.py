@@ -408,18 +408,6 @@ async def test_a_file_replaced_while_open_is_opened_anew(tmp_path: Path, caplog:
         store.close()
 
 
-async def test_a_damaged_item_is_a_storage_error_naming_it(storage: SqliteStorage) -> None:
-    await storage.write({"k": {"v": 1}, "fine": {"v": 2}})
-
-    def damage(connection: sqlite3.Connection) -> None:
-        connection.execute("UPDATE bot_state SET document = '{not json' WHERE key = 'k'")
-
-    await storage.database.run("damage", damage)
-    with pytest.raises(StorageError, match=r"read failed: the item 'k'"):
-        await storage.read(["k"])
-    assert (await storage.read(["fine"]))["fine"]["v"] == 2
-
-
 async def test_state_that_is_not_json_is_refused_before_anything_is_written(storage: SqliteStorage) -> None:
     with pytest.raises(StorageError, match="'bad' cannot be stored as JSON"):
         await storage.write({"good": {"v": 1}, "bad": {"v": float("nan")}})

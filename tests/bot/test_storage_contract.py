@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
+import sqlite3
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from botbuilder.core import Storage, StoreItem
@@ -312,3 +315,71 @@ async def test_a_store_that_cannot_keep_state_refuses_writes(
     finally:
         if broken is not store:
             await aclose_storage(broken)
+
+
+# -- documents that do not read back ----------------------------------------------------------------
+
+DAMAGED = {
+    "not JSON": b"{not json",
+    "not UTF-8": b"\xff\xfe\x00garbage",
+    "a jsonpickle tag": b'{"user": {"properties": {"py/b64": 1}}}',
+}
+"""What a damaged file, a torn write or an older version's item may hold in place of a document."""
+
+
+async def damage(store: Storage, key: str, document: bytes) -> None:
+    """Replace what ``store`` holds under ``key`` with ``document``, as a damaged disk would (its e-tag kept)."""
+    if isinstance(store, SqliteStorage):
+        def overwrite(connection: sqlite3.Connection) -> None:
+            connection.execute("UPDATE bot_state SET document = ? WHERE key = ?", (document, key))
+        await store.database.run("damage", overwrite)
+    elif isinstance(store, RedisStorage):
+        await store.client.hset(store.prefix + key, "doc", document)
+    elif isinstance(store, AzureBlobStorage):
+        await store.container.get_blob_client(quote(key, safe="")).upload_blob(document, overwrite=True)
+    else:
+        pytest.skip(f"{type(store).__name__} keeps objects, not documents: nothing of it can be damaged")
+
+
+@pytest.mark.parametrize("document", list(DAMAGED))
+async def test_a_damaged_item_reads_as_absent_is_logged_once_and_a_new_one_replaces_it(
+    backend: Backend, document: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, other = backend.make(), backend.make()
+    await store.write({"k": {"v": 1}, "fine": {"v": 2}})
+    await damage(store, "k", DAMAGED[document])
+    caplog.set_level(logging.ERROR)
+    for _ in range(3):
+        found = await store.read(["k", "fine"])
+        assert set(found) == {"fine"} and found["fine"]["v"] == 2
+    logged = [r.getMessage() for r in caplog.records if "'k'" in r.getMessage()]
+    assert len(logged) == 1 and "treated as absent" in logged[0], logged
+    # absent for writers too: created anew over it (by a client that read it), and only once
+    await store.write({"k": {"v": 3, "e_tag": CREATE_ONLY_E_TAG}})
+    assert (await other.read(["k"]))["k"]["v"] == 3
+    with pytest.raises(EtagConflictError):
+        await store.write({"k": {"v": 4, "e_tag": CREATE_ONLY_E_TAG}})
+
+
+async def test_a_writer_that_replaced_a_damaged_item_first_wins(backend: Backend) -> None:
+    store, other = backend.make(), backend.make()
+    await store.write({"k": {"v": 1}})
+    await damage(store, "k", DAMAGED["not JSON"])
+    assert await store.read(["k"]) == {} and await other.read(["k"]) == {}
+    await other.write({"k": {"v": "theirs", "e_tag": CREATE_ONLY_E_TAG}})
+    with pytest.raises(EtagConflictError):
+        await store.write({"k": {"v": "mine", "e_tag": CREATE_ONLY_E_TAG}})
+    assert (await store.read(["k"]))["k"]["v"] == "theirs"
+
+
+async def test_an_item_that_would_not_read_back_is_refused_before_anything_is_written(
+    backend: Backend, store: Storage
+) -> None:
+    tagged = {"user": {"properties": {"py/b64": 1}}}
+    if backend.name == "memory":  # objects are kept as they are: it reads back
+        await store.write({"tagged": tagged})
+        assert without_e_tag((await store.read(["tagged"]))["tagged"]) == tagged
+        return
+    with pytest.raises(StorageError, match="'tagged' cannot be stored: it would not read back"):
+        await store.write({"good": {"v": 1}, "tagged": tagged})
+    assert await store.read(["good", "tagged"]) == {}
