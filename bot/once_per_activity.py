@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import InvokeResponse, Middleware, Storage, TurnContext
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
 
 from bot.storage import CREATE_ONLY_E_TAG, StorageError, honours_create_only
 
@@ -101,7 +101,7 @@ class OncePerActivity(Middleware):  # type: ignore[misc]  # botbuilder ships no 
     async def first_delivery(self, activity: Activity) -> bool:
         """Whether ``activity`` is to be processed: not seen in its conversation, or not identifiable."""
         conversation = activity.conversation.id if activity.conversation else None
-        if not activity.id or not conversation:
+        if not activity.id or not conversation or _made_here(activity):
             return True
         try:
             return await self.claim(processed_key(activity.channel_id or "", conversation), activity.id)
@@ -121,3 +121,9 @@ class OncePerActivity(Middleware):  # type: ignore[misc]  # botbuilder ships no 
         if activity.type == ActivityTypes.invoke:  # the adapter would answer 501 to an invoke with no response
             await context.send_activity(Activity(type=ActivityTypes.invoke_response,
                                                  value=InvokeResponse(status=200)))
+
+
+def _made_here(activity: Activity) -> bool:
+    """An activity no channel delivered: the turn ``continue_conversation`` makes for a proactive send (a fresh
+    id each time; claiming it would only crowd the conversation's memory and race the channel's own)."""
+    return bool(activity.type == ActivityTypes.event and activity.name == ActivityEventNames.continue_conversation)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+from botbuilder.core.conversation_reference_extension import get_continuation_activity
+from botbuilder.schema import ConversationAccount, ConversationReference
+
 from bot.once_per_activity import KEEP_PER_CONVERSATION, MAX_CLAIM_ATTEMPTS, OncePerActivity, processed_key
 from tests.bot.conftest import Backend
 
@@ -44,3 +47,14 @@ async def test_conversations_are_kept_apart(backend: Backend) -> None:
     desk = OncePerActivity(backend.make())
     assert await desk.claim(KEY, "activity-1")
     assert await desk.claim(processed_key("msteams", "a:personal-29:user-2"), "activity-1")
+
+
+async def test_a_proactive_continuation_is_processed_and_not_remembered(backend: Backend) -> None:
+    """``continue_conversation`` makes a turn with a fresh id for each proactive send (50 ticket cards to one
+    agents' channel at once): it is no delivery, so it claims nothing and races no claim of the channel's."""
+    desk = OncePerActivity(backend.make())
+    reference = ConversationReference(channel_id="msteams", conversation=ConversationAccount(id="19:agents"),
+                                      service_url="http://127.0.0.1:9/")
+    continuations = [get_continuation_activity(reference) for _ in range(3)]
+    assert all(await asyncio.gather(*(desk.first_delivery(a) for a in continuations)))
+    assert await desk.storage.read([processed_key("msteams", "19:agents")]) == {}
