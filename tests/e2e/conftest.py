@@ -7,7 +7,7 @@ import contextlib
 import io
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,25 @@ async def serve_connector(*, delay: float = 0.0) -> AsyncIterator[ConnectorStub]
     stub.url = f"http://127.0.0.1:{port}"
     try:
         yield stub
+    finally:
+        await runner.cleanup()
+
+
+Receive = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@contextlib.asynccontextmanager
+async def serve_receiver(receive: Receive) -> AsyncIterator[str]:
+    """A connector on a free loopback port whose every post (a reply or a new message) goes to ``receive``;
+    its URL, stopped on exit (not waiting for requests still held)."""
+    app = web.Application()
+    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
+    app.router.add_post("/v3/conversations/{conversation}/activities", receive)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
 

@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
-from tests.e2e.conftest import StartBot, teams_message
+from tests.e2e.conftest import StartBot, serve_receiver, teams_message
 from tests.e2e.server_process import start_server
 from tests.e2e.threaded_connector import threaded_connector
 
@@ -59,15 +59,8 @@ class FlakyConnector:
 @pytest.fixture
 async def flaky() -> AsyncIterator[FlakyConnector]:
     stub = FlakyConnector()
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", stub.receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities", stub.receive)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    stub.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield stub
-    await runner.cleanup()
+    async with serve_receiver(stub.receive) as stub.url:
+        yield stub
 
 
 @pytest.fixture

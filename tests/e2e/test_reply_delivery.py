@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.app import SERVICES
 from bot.strings import strings_for
-from tests.e2e.conftest import StartBot, teams_message
+from tests.e2e.conftest import StartBot, serve_receiver, teams_message
 
 PASTE = "Ett fel uppstod vid validering av åtkomsttoken"
 SEED = "error-validating-access-token-during-onboarding"
@@ -57,17 +57,8 @@ class Endpoint:
 @contextlib.asynccontextmanager
 async def endpoint(**script: Any) -> AsyncIterator[Endpoint]:
     stub = Endpoint(**script)
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", stub.receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities", stub.receive)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    stub.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serve_receiver(stub.receive) as stub.url:
         yield stub
-    finally:
-        await runner.cleanup()
 
 
 def closed_port() -> int:

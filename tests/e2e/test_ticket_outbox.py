@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.escalation.store import ticket_key
 from bot.escalation.tickets import Ticket, ticket_from_document
 from bot.strings import strings_for
-from tests.e2e.conftest import ConnectorStub, StartBot
+from tests.e2e.conftest import ConnectorStub, StartBot, serve_receiver
 from tests.e2e.processes import bot_process
 from tests.e2e.tickets_flow import CHANNEL, USER_CONVERSATION, ask_for_a_person, register, said, to_conversation
 
@@ -64,16 +64,9 @@ class ChannelOutage(ConnectorStub):
 @pytest.fixture
 async def outage() -> AsyncIterator[ChannelOutage]:
     stub = ChannelOutage()
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", stub.receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities", stub.receive)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    stub.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield stub
-    stub.release.set()
-    await runner.cleanup()
+    async with serve_receiver(stub.receive) as stub.url:
+        yield stub
+        stub.release.set()
 
 
 @pytest.fixture
