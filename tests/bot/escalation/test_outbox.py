@@ -1,5 +1,5 @@
-"""The ticket outbox on a real SQLite file: entries written with their tickets, one claimant per due entry
-among several processes' drainers, back-off after a failure."""
+"""The ticket outbox on a real SQLite file (and its claim race on every store): entries written with their
+tickets, one claimant per due entry among several processes' drainers, back-off after a failure."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from botbuilder.core import BotAdapter
+from botbuilder.core import BotAdapter, Storage
 
 from bot.escalation.outbox import Outbox, PostOutcome, retry_after
 from bot.escalation.store import StorageTicketStore, outbox_key
 from bot.escalation.tickets import Person, Ticket
-from bot.storage import SqliteStorage
+from bot.storage import SqliteStorage, honours_create_only
+from tests.bot.conftest import Backend
 
 NO_ADAPTER = cast(BotAdapter, None)
 """The outbox hands the adapter to its post and tell functions only; these do not use it."""
@@ -164,3 +165,51 @@ async def test_a_drainer_stops_reading_the_entries_of_posted_tickets(storages: l
     assert await outbox.drain(NO_ADAPTER) == 0
     assert counting.outbox_reads == 1  # ticket 3's entry only
     counting.close()
+
+
+class EveryoneReadsFirst(Storage):  # type: ignore[misc]  # botbuilder ships no type information
+    """One instance's client of a shared store (any backend) whose first outbox read returns only once every
+    instance has read: they all saw the same due entry before any of them claims it."""
+
+    def __init__(self, inner: Storage, everyone_read: asyncio.Barrier) -> None:
+        self.inner, self.everyone_read, self.waited = inner, everyone_read, False
+        self.honours_create_only = honours_create_only(inner)
+
+    async def read(self, keys: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = await self.inner.read(keys)
+        if not self.waited and any("/outbox/" in k for k in keys):
+            self.waited = True
+            await asyncio.wait_for(self.everyone_read.wait(), 10)
+        return found
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        await self.inner.write(changes)
+
+    async def delete(self, keys: list[str]) -> None:
+        await self.inner.delete(keys)
+
+
+async def test_drainers_of_two_instances_post_a_due_card_once_on_every_store(backend: Backend) -> None:
+    """The claim's e-tag settles the race on SQLite, Redis and Blob alike: one post, entry gone."""
+    if backend.name == "memory":
+        pytest.skip("memory:// belongs to one process: no two instances share it")
+    creator = backend.make()
+    ticket = await StorageTicketStore(creator, outbox=True).create(build)
+    entry = (await creator.read([outbox_key(ticket.number)]))[outbox_key(ticket.number)]
+    entry["claimed_until"] = 0.0  # its creator is gone: any drainer may take it
+    await creator.write({outbox_key(ticket.number): entry})
+    posted: list[int] = []
+
+    async def post(adapter: BotAdapter, t: Ticket) -> PostOutcome:
+        posted.append(t.number)
+        return PostOutcome.POSTED
+
+    async def tell(adapter: BotAdapter, t: Ticket) -> bool:
+        raise AssertionError("nobody is told about a card that was posted")
+
+    everyone_read = asyncio.Barrier(2)
+    racing = [EveryoneReadsFirst(backend.make(), everyone_read) for _ in range(2)]
+    outboxes = [Outbox(s, StorageTicketStore(s), post, tell) for s in racing]
+    attempted = await asyncio.gather(*(o.drain(NO_ADAPTER) for o in outboxes))
+    assert posted == [ticket.number] and sorted(attempted) == [0, 1]
+    assert await creator.read([outbox_key(ticket.number)]) == {}
