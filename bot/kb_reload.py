@@ -24,7 +24,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.alternates import ALTERNATES_FILE
+from knowledge.corpus import file_stamps
 from knowledge.engine import KnowledgeEngine
 
 __all__ = ["HotReload", "KnowledgeReloader", "ReloadOutcome", "kb_fingerprint"]
@@ -35,28 +35,17 @@ Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 def kb_fingerprint(folders: Sequence[str | Path]) -> Fingerprint:
-    """(path, size, mtime) of every markdown and alternate-texts file below ``folders``, hidden folders
-    (``.git``) skipped.
-
-    A folder that is missing is one entry of its own, so its vanishing and its return are both changes.
+    """(path, size, mtime) of every file a load of ``folders`` reads (``knowledge.corpus.file_stamps``: the
+    same walk loading and the cache make). A folder that is missing is one entry of its own, so its
+    vanishing and its return are both changes.
     """
     found: list[tuple[str, int, int]] = []
     for folder in folders:
-        root = str(Path(folder).resolve())
-        if not os.path.isdir(root):
-            found.append((root, -1, -1))
+        root = Path(folder).resolve()
+        if not root.is_dir():
+            found.append((str(root), -1, -1))
             continue
-        for current, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in files:
-                if name.lower().endswith(".md") or name == ALTERNATES_FILE:
-                    path = os.path.join(current, name)
-                    try:
-                        st = os.stat(path)
-                    except OSError:
-                        continue  # removed while walking: the next poll sees it gone
-                    found.append((path, st.st_size, st.st_mtime_ns))
-    found.sort()
+        found.extend((os.path.join(root, rel), size, mtime) for rel, size, mtime in file_stamps(root))
     return tuple(found)
 
 

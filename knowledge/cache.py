@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from knowledge.alternates import ALTERNATES_FILE
+from knowledge.corpus import file_stamps
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -24,24 +24,9 @@ log = logging.getLogger(__name__)
 ENGINE_SOURCE = Path(__file__).resolve().parent
 
 
-def _walk(folder: Path) -> list[tuple[str, int, int]]:
-    found: list[tuple[str, int, int]] = []
-    stack = [str(folder)]
-    skip = len(os.path.join(str(folder), ""))  # every path below starts with the folder and a separator
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=True):
-                    stack.append(entry.path)
-                elif entry.name.endswith(".md") or entry.name == ALTERNATES_FILE:
-                    st = entry.stat()
-                    found.append((entry.path[skip:], st.st_size, st.st_mtime_ns))
-    found.sort()
-    return found
-
-
 def fingerprint(folders: Sequence[str | Path]) -> str:
-    """A digest of every ``*.md`` and alternate-texts file below ``folders`` and of the engine's Python source."""
+    """A digest of every file a load of ``folders`` reads (``knowledge.corpus.file_stamps``) and of the engine's
+    Python source."""
     digest = hashlib.blake2b(digest_size=20)
     for source in sorted(ENGINE_SOURCE.glob("*.py")):
         digest.update(source.name.encode())
@@ -49,7 +34,7 @@ def fingerprint(folders: Sequence[str | Path]) -> str:
     for folder in folders:
         root = Path(folder).resolve()
         digest.update(b"\0folder\0" + str(root).encode())
-        for rel, size, mtime in _walk(root):
+        for rel, size, mtime in file_stamps(root):
             digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from knowledge.alternates import AlternateText, read_alternates
+from knowledge.alternates import ALTERNATES_FILE, AlternateText, read_alternates
 from knowledge.docfx import article_id_from_stem, parse_article
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, ArticleProblem, EnglishSource
@@ -114,6 +114,16 @@ def _is_article_file(name: str) -> bool:
     return name.lower().endswith(".md") and not name.upper().startswith("TOC.") and not name.startswith("._")
 
 
+def _article_folders(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """The one walk of a knowledge-base folder: each folder loading reads (hidden ones and ``includes/``,
+    ``media/``, ``breadcrumb/`` skipped; symbolic links to folders not followed), its path parts below
+    ``root`` and its article files' names, in a stable order."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d.lower() not in SKIPPED_FOLDERS and not d.startswith("."))
+        rel_folder = os.path.relpath(folder, root)
+        yield folder, [] if rel_folder == "." else rel_folder.split(os.sep), sorted(filter(_is_article_file, files))
+
+
 def find_article_files(root: Path) -> Iterator[ArticleFile]:
     """Every article file below ``root`` with the locale and id its folders imply, in a stable order.
 
@@ -122,19 +132,14 @@ def find_article_files(root: Path) -> Iterator[ArticleFile]:
     kb_root = str(root)
     root_locale = folder_locale(root.name)
     folder_locales: dict[str, str | None] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d.lower() not in SKIPPED_FOLDERS and not d.startswith("."))
-        rel_folder = os.path.relpath(folder, root)
-        parts = [] if rel_folder == "." else rel_folder.split(os.sep)
+    for folder, parts, names in _article_folders(root):
         locale_hint = root_locale
         for part in parts:  # the nearest (innermost) locale folder wins
             if part not in folder_locales:
                 folder_locales[part] = folder_locale(part)
             locale_hint = folder_locales[part] or locale_hint
         prefix = "/".join(parts) + "/" if parts else ""
-        for name in sorted(files):
-            if not _is_article_file(name):
-                continue
+        for name in names:
             yield ArticleFile(
                 absolute=os.path.join(folder, name),
                 relative=prefix + name,
@@ -142,6 +147,33 @@ def find_article_files(root: Path) -> Iterator[ArticleFile]:
                 locale_hint=locale_hint,
                 article_id=article_id_from_stem(name[:-3]) if locale_hint else None,
             )
+
+
+FileStamp = tuple[str, int, int]
+"""A file's path below its knowledge-base folder, its size and its modification time (ns)."""
+
+
+def file_stamps(root: Path) -> list[FileStamp]:
+    """Every file a load of ``root`` reads, stamped, sorted: the articles ``find_article_files`` finds and the
+    folder's alternate-texts file. The cache key and the hot reload's change check both come from this one
+    walk (``_article_folders``), so what loading reads is what they watch (``Onboarding.MD`` included,
+    ``TOC.md`` not)."""
+    stamps: list[FileStamp] = []
+    for folder, parts, names in _article_folders(root):
+        prefix = "/".join(parts) + "/" if parts else ""
+        for name in names:
+            try:
+                st = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue  # removed while walking: the next look sees it gone
+            stamps.append((prefix + name, st.st_size, st.st_mtime_ns))
+    try:
+        st = os.stat(root / ALTERNATES_FILE)
+        stamps.append((ALTERNATES_FILE, st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
+    stamps.sort()
+    return stamps
 
 
 def parse_file(job: ArticleFile) -> Article | ArticleProblem:

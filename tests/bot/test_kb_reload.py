@@ -183,3 +183,12 @@ async def test_watch_polls_and_sighup_reloads(harness: Harness) -> None:
         assert harness.outcomes[1].reason == "SIGHUP"
     finally:
         harness.reloader.stop_listening()
+
+
+def test_an_article_named_in_capitals_is_watched(tmp_path: Path) -> None:
+    kb = tmp_path / "kb" / "en-US"
+    kb.mkdir(parents=True)
+    (kb / "Onboarding.MD").write_text("# one\n", encoding="utf-8")
+    before = kb_fingerprint([tmp_path / "kb"])
+    (kb / "Onboarding.MD").write_text("# one, edited\n", encoding="utf-8")
+    assert kb_fingerprint([tmp_path / "kb"]) != before

@@ -78,3 +78,29 @@ def test_a_cached_knowledge_base_comes_back_equal_sharing_one_english_source_per
     assert again == (kb.articles, twins)
     assert again[1][0].english is again[1][1].english
     assert again[1][0].body == "Text." and again[1][0].english.body == "Body."
+
+
+def test_an_article_named_in_capitals_is_loaded_and_its_edit_seen(tmp_path: Path) -> None:
+    """Loading reads ``Onboarding.MD``; the cache must see its edit too (one walker decides both)."""
+    from knowledge.engine import KnowledgeEngine
+
+    folder = tmp_path / "kb" / "en-US"
+    folder.mkdir(parents=True)
+    article = folder / "Onboarding.MD"
+    article.write_text("---\ntitle: Onboarding fails\nms.contentlocale: en-US\n---\n# Onboarding fails\n\nText.\n",
+                       encoding="utf-8")
+    first = KnowledgeEngine.load([tmp_path / "kb"], cache_dir=tmp_path / "cache")
+    assert [a.heading for a in first.kb.articles] == ["Onboarding fails"]
+    article.write_text("---\ntitle: Onboarding stalls\nms.contentlocale: en-US\n---\n# Onboarding stalls\n\n"
+                       "Longer text.\n", encoding="utf-8")
+    again = KnowledgeEngine.load([tmp_path / "kb"], cache_dir=tmp_path / "cache")
+    assert [a.heading for a in again.kb.articles] == ["Onboarding stalls"]
+
+
+def test_what_is_not_loaded_does_not_change_the_key(tmp_path: Path) -> None:
+    kb = make_folder(tmp_path)
+    before = fingerprint([kb])
+    for ignored in (kb / "sv-SE" / "TOC.md", kb / "sv-SE" / "includes" / "part.md", kb / ".git" / "x.md"):
+        ignored.parent.mkdir(parents=True, exist_ok=True)
+        ignored.write_text("not an article", encoding="utf-8")
+    assert fingerprint([kb]) == before
