@@ -35,9 +35,9 @@ def _get(data: Any, key: str) -> Any:
 def activity_tenants(activity: Activity) -> set[str]:
     """Every tenant id the activity names (``channelData.tenant.id``, ``conversation.tenantId``)."""
     conversation = activity.conversation
-    found = {_get(_get(activity.channel_data, "tenant"), "id"), _get(conversation, "tenant_id"),
-             _get(conversation, "tenantId")}
-    return {t for t in found if isinstance(t, str) and t}
+    found = [_get(_get(activity.channel_data, "tenant"), "id"), _get(conversation, "tenant_id"),
+             _get(conversation, "tenantId")]
+    return {t for t in found if isinstance(t, str) and t}  # a client may send any JSON there: text only
 
 
 class TenantAllowList(Middleware):  # type: ignore[misc]  # botbuilder ships no types
