@@ -580,10 +580,18 @@ class Escalation:
             return
         team, group = team_of(activity)
         tenant = tenant_of(activity)
-        if not self._listed(team, group) or "|" in tenant:
+        if not self._listed(team, group):
             log.warning("register agents refused in channel %s: team %s (group %s) of tenant %s is not in "
                         "AGENT_TEAMS", channel, team or "none", group or "none", tenant or "none")
             await turn_context.send_activity(say.text("agent_team_not_allowed", team=_shown(team or "?")))
+            return
+        registered = await self.queues.find(channel)
+        if not tenant or "|" in tenant or (registered is not None and registered.tenant not in ("", tenant)):
+            # a Teams channel names exactly one tenant, always the same: anything else is not Teams speaking
+            log.warning("register agents refused in channel %s of team %s: the activity names tenant %r, the "
+                        "channel is registered for %r", channel, team, tenant or "none",
+                        registered.tenant if registered else "none")
+            await turn_context.send_activity(say.text("agent_not_a_channel"))
             return
         if problem is not None:
             await turn_context.send_activity(say.text("agent_register_problem", word=_shown(problem)))

@@ -351,3 +351,22 @@ async def test_handoff_status_counts_only_from_the_channel_the_ticket_was_handed
     await bot.post(status("accepted"))  # the hub itself
     await bot.post(teams_message(connector.url, "status", locale="en-US"))
     assert said(connector.received[-1]) == "Your request #1 is with Eva."
+
+
+async def test_a_registration_naming_no_tenant_or_another_tenant_than_the_channels_is_refused(
+    start_bot: StartBot, connector: ConnectorStub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    nameless = agent_message(connector, "register agents")
+    del nameless["channelData"]["tenant"], nameless["conversation"]["tenantId"]
+    await bot.post(nameless)
+    assert connector.received[-1]["text"] == "Register agents in a Teams channel, mentioning me."
+    assert await stored_queues(tmp_path / "state.db") == []
+    await register(bot, connector)  # tenant t-1
+    caplog.set_level(logging.WARNING)
+    await bot.post(in_channel(agent_message(connector, "register agents"), channel=CHANNEL, team=AGENT_TEAM,
+                              tenant="t-evil"))  # the same channel, taken over from another tenant
+    assert connector.received[-1]["text"] == "Register agents in a Teams channel, mentioning me."
+    assert any("the channel is registered for 't-1'" in r.getMessage() for r in caplog.records)
+    await bot.post(agent_message(connector, "tickets"))
+    assert connector.received[-1]["text"] == "No open requests."  # still t-1's queue
