@@ -490,7 +490,7 @@ def encode_item(key: str, item: object) -> str:
     try:
         if type(item) is dict and plain_json(item):  # jsonpickle's form of plain JSON is itself
             flat: Any = {k: v for k, v in item.items() if k != "e_tag"}
-            return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            return _as_utf8_text(json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
         flat = Pickler(unpicklable=True).flatten(item)
         if isinstance(flat, dict):
             flat.pop("e_tag", None)
@@ -502,6 +502,17 @@ def encode_item(key: str, item: object) -> str:
     except _UNREADABLE as e:
         raise StorageError(f"state for {key!r} cannot be stored: it would not read back as state ({e})",
                            operation="write") from e
+    return _as_utf8_text(document)
+
+
+def _as_utf8_text(document: str) -> str:
+    """``document`` as text every store can keep: a lone surrogate (JSON's ``"\\udbb7"`` read from a client's
+    activity) cannot be UTF-8, so such a document is written with every non-ASCII character escaped, which
+    reads back to the same value."""
+    try:
+        document.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(json.loads(document), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     return document
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import sqlite3
 from typing import Any
@@ -383,3 +384,10 @@ async def test_an_item_that_would_not_read_back_is_refused_before_anything_is_wr
     with pytest.raises(StorageError, match="'tagged' cannot be stored: it would not read back"):
         await store.write({"good": {"v": 1}, "tagged": tagged})
     assert await store.read(["good", "tagged"]) == {}
+
+
+async def test_text_with_a_lone_surrogate_is_stored_and_reads_back_as_it_came(store: Storage) -> None:
+    """JSON may carry ``"\\udbb7"``: Python reads it as a lone surrogate, which no UTF-8 text can hold."""
+    odd = json.loads('{"name": "Ann\\udbb7a", "text": "\\ud83d hello ✓", "nested": {"k\\udc00": ["\\udfff"]}}')
+    await store.write({"odd": dict(odd)})
+    assert without_e_tag((await store.read(["odd"]))["odd"]) == odd
