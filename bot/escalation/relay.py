@@ -269,9 +269,14 @@ class Escalation:
         if data and bot_cards.ACTION_KEY in data:
             return False
         text = turn_text(turn_context)
-        channel = channel_id_of(activity)
-        if channel is not None and (parse_register(text) is not None or await self._queue_here(activity)):
-            return await self._on_agents_message(turn_context, text)
+        if channel_id_of(activity) is not None:
+            registration = parse_register(text)
+            if registration is not None:
+                await self._register(turn_context, registration.locales, registration.articles, registration.problem)
+                return True
+            queue = await self._queue_here(activity)  # one read of the queues per channel message
+            if queue is not None:
+                return await self._on_agents_message(turn_context, text, queue)
         return await self._on_user_message(turn_context, text, strings)  # users may ask in any other channel
 
     async def on_overheard(self, turn_context: TurnContext) -> bool:
@@ -533,15 +538,9 @@ class Escalation:
 
     # -- the agents' channel ------------------------------------------------------------------------
 
-    async def _on_agents_message(self, turn_context: TurnContext, text: str) -> bool:
+    async def _on_agents_message(self, turn_context: TurnContext, text: str, queue: Queue) -> bool:
+        """A message in ``queue``'s channel (or one of its threads): a command, or an agent's words to relay."""
         activity = turn_context.activity
-        registration = parse_register(text)
-        if registration is not None:
-            await self._register(turn_context, registration.locales, registration.articles, registration.problem)
-            return True
-        queue = await self._queue_here(activity)
-        if queue is None:
-            return False
         say = _agent_strings(activity, queue)
         if _TICKETS_COMMAND.match(text):
             await turn_context.send_activity(await self._list_text(say, queue))
