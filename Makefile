@@ -18,12 +18,12 @@ run: venv
 	$(PY) -m bot serve
 
 test: venv
-	$(PY) -m ruff check bot knowledge tests bench
+	$(PY) -m ruff check bot knowledge tests bench services
 	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: venv
-	$(PY) -m ruff check bot knowledge tests bench
+	$(PY) -m ruff check bot knowledge tests bench services
 	$(PY) -m mypy
 
 eval: venv
@@ -35,7 +35,7 @@ bench: venv
 # Property-based fuzzing with a long budget (make test runs the same tests with FUZZ_EXAMPLES=150).
 FUZZ_EXAMPLES ?= 5000
 FUZZ_TESTS := tests/bot/test_fuzz_activity.py tests/knowledge/test_fuzz_matcher.py tests/e2e/test_fuzz_endpoint.py \
-	tests/bot/test_redact.py tests/knowledge/test_normalize.py tests/knowledge/test_alternates.py
+	tests/bot/feedback/test_redact.py tests/knowledge/test_normalize.py tests/knowledge/test_alternates.py
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -o timeout=3600 $(FUZZ_TESTS)
 

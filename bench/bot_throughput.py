@@ -8,7 +8,7 @@ closed loop (the next message only after the reply reached the stub and the POST
 texts and client locales drawn from the eval set. Contenders:
 
 - ``echo``: the canonical echo bot (``bench.echo_bot``, CloudAdapter, empty credentials);
-- ``echo+reuse``: the same echo bot with ``bot.connector``'s client reuse, nothing else changed;
+- ``echo+reuse``: the same echo bot with ``bot.channel.connector``'s client reuse, nothing else changed;
 - ``insight``: ``python -m bot serve`` (the real bot: engine, cards, SQLite state), when present.
 
 Rounds alternate (A B C A B C ...), each bounded in time and count, after one unmeasured warm-up

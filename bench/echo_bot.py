@@ -5,7 +5,7 @@
 Shaped like the BotBuilder-Samples ``02.echo-bot`` (Python): a ``CloudAdapter`` with
 ``ConfigurationBotFrameworkAuthentication`` from empty credentials, an ``ActivityHandler`` that
 replies "Echo: <text>", ``POST /api/messages`` behind ``aiohttp_error_middleware``.
-``--connector reuse`` swaps in Insight Desk's connector reuse (``bot.connector``) and changes
+``--connector reuse`` swaps in Insight Desk's connector reuse (``bot.channel.connector``) and changes
 nothing else, so the benchmark can show what that alone is worth.
 """
 
@@ -47,11 +47,11 @@ async def on_error(context: TurnContext, error: Exception) -> None:
 
 
 def create_app(connector: str = "botbuilder") -> web.Application:
-    """The echo bot's aiohttp app; ``connector="reuse"`` uses ``bot.connector``'s client reuse."""
+    """The echo bot's aiohttp app; ``connector="reuse"`` uses ``bot.channel.connector``'s client reuse."""
     config = DefaultConfig()
     auth: BotFrameworkAuthentication
     if connector == "reuse":
-        from bot.connector import create_bot_authentication
+        from bot.channel.connector import create_bot_authentication
 
         reusing = create_bot_authentication(config)
         auth = reusing

@@ -62,7 +62,7 @@ from bench.loopback import Query, free_port, load_queries, percentile, wait_unti
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bot.markdown_escape import escape_markdown  # noqa: E402  # relayed lines arrive escaped
+from bot.channel.markdown_escape import escape_markdown  # noqa: E402  # relayed lines arrive escaped
 from bot.strings import CATALOG, strings_for  # noqa: E402  # the catalog tells the reply kinds apart
 
 SUGGEST_TITLES = {entry["did_you_mean"] for entry in CATALOG.values()}

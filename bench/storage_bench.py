@@ -3,7 +3,7 @@
 
     python -m bench.storage_bench [--ops 2000] [--concurrency 16]
 
-Redis and Azurite are installed and started on loopback by ``tests.services`` (as the tests do) and
+Redis and Azurite are installed and started on loopback by ``services`` (as the tests do) and
 stopped afterwards. Each backend runs ``--ops`` write-then-read pairs on distinct keys from
 ``--concurrency`` tasks (Blob a tenth of them: one HTTP request per item). Printed: pairs per second,
 p50 and p99 of one pair, and the ratio of pairs per second to MemoryStorage's.
@@ -23,10 +23,11 @@ from pathlib import Path
 
 from botbuilder.core import MemoryStorage, Storage
 
-from bot.storage import SqliteStorage, aclose_storage
-from bot.storage_blob import create_blob_storage
-from bot.storage_redis import RedisStorage
-from tests.services import azurite_blob, redis_server
+from bot.stores import aclose_storage
+from bot.stores.blob import create_blob_storage
+from bot.stores.redis import RedisStorage
+from bot.stores.sqlite import SqliteStorage
+from services import azurite_blob, redis_server
 
 ITEM = {"InsightDeskLanguage": "sv-SE", "InsightDeskWelcomed": True, "notes": "x" * 400}
 

@@ -147,7 +147,7 @@ def cmd_kb_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_kb_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.kb_import import import_docs
+    from bot.ops.kb_import import import_docs
 
     try:
         report = import_docs(args.source, args.destination, default_locale=args.default_locale)
@@ -159,9 +159,9 @@ def cmd_kb_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_kb_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.feedback import load_events
-    from bot.learning import format_alternates, learned_alternates
-    from bot.storage import StorageError
+    from bot.feedback.learning import format_alternates, learned_alternates
+    from bot.feedback.report import load_events
+    from bot.stores.base import StorageError
 
     settings = _settings()
     if args.min_users < 1:
@@ -180,8 +180,8 @@ def cmd_kb_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.feedback import format_report, load_report
-    from bot.storage import StorageError
+    from bot.feedback.report import format_report, load_report
+    from bot.stores.base import StorageError
 
     settings = _settings()
     try:

@@ -15,27 +15,29 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 from jwt import PyJWTError
 
-from bot.background_turns import BackgroundTurns
-from bot.channel_text import client_locale
-from bot.connector import ConnectorSendError, ReusingBotFrameworkAuthentication, SigningKeysUnavailable
+from bot.channel.background_turns import BackgroundTurns
+from bot.channel.channel_text import client_locale
+from bot.channel.connector import ReusingBotFrameworkAuthentication, SigningKeysUnavailable
+from bot.channel.connector_pool import ConnectorSendError
+from bot.channel.ingress import BadActivity, LabModeWarning, parse_activity, read_body
+from bot.channel.limits import ConversationRateLimit
+from bot.channel.once_per_activity import OncePerActivity
+from bot.channel.service_urls import service_url_refusal
+from bot.channel.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
+from bot.channel.tenants import TenantAllowList
 from bot.escalation import Escalation
-from bot.feedback import FeedbackStore, create_feedback_store
+from bot.feedback.events import FeedbackStore
+from bot.feedback.redact import RedactingFeedbackStore, redact
 from bot.handler import InsightDeskBot
-from bot.ingress import BadActivity, LabModeWarning, parse_activity, read_body
-from bot.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
-from bot.limits import ConversationRateLimit
-from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
-from bot.metrics import BotMetrics, metrics_handler
-from bot.once_per_activity import OncePerActivity
+from bot.ops.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
+from bot.ops.log_format import TurnContextLogging, configure_logging, with_turn_ids
+from bot.ops.metrics import BotMetrics, metrics_handler
+from bot.ops.telemetry import create_telemetry
 from bot.plugin import InsightDesk
-from bot.redact import RedactingFeedbackStore, redact
-from bot.service_urls import service_url_refusal
 from bot.settings import Settings
-from bot.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
-from bot.storage import StorageError, aclose_storage, create_storage, storage_problem
+from bot.stores import aclose_storage, create_feedback_store, create_storage, storage_problem
+from bot.stores.base import StorageError
 from bot.strings import strings_for
-from bot.telemetry import create_telemetry
-from bot.tenants import TenantAllowList
 from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,10 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
 from bot import cards
-from bot.feedback import create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.plugin import InsightDesk
 from bot.settings import Settings
-from bot.storage import aclose_storage, create_storage
+from bot.stores import aclose_storage, create_feedback_store, create_storage
 from knowledge.engine import KnowledgeEngine
 
 

@@ -12,7 +12,7 @@ from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 from msrest.serialization import Model
 
-from bot.channel_text import addressed_to_bot, turn_text
+from bot.channel.channel_text import addressed_to_bot, turn_text
 from bot.plugin import InsightDesk
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"

@@ -28,9 +28,9 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import cards
-from bot.channel_text import addressed_to_bot, client_locale, turn_text
-from bot.feedback import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
-from bot.storage import StorageError
+from bot.channel.channel_text import addressed_to_bot, client_locale, turn_text
+from bot.feedback.events import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
+from bot.stores.base import StorageError
 from bot.strings import CATALOG, Strings, all_language_commands, strings_for
 from bot.turn_state import DeskConversationState, DeskUserState, load_states
 from knowledge.engine import KnowledgeEngine
@@ -61,7 +61,7 @@ MAX_COMMAND_CHARS = 60
 class InsightDesk:
     """Answers pasted errors from a knowledge base; keeps each user's language and their feedback.
 
-    ``storage`` is any botbuilder ``Storage`` (``bot.storage.create_storage``); the user's chosen
+    ``storage`` is any botbuilder ``Storage`` (``bot.stores.create_storage``); the user's chosen
     language lives there under botbuilder's ``UserState``, whether the conversation was welcomed under
     its ``ConversationState``. ``feedback`` records helped / didn't help / unanswered / escalations.
     With ``escalation`` (``bot.escalation.Escalation``) a request for a person becomes a ticket that
@@ -82,7 +82,7 @@ class InsightDesk:
         if escalation is not None:
             escalation.attach(self.conversation_state, self.answer_card)
         self.observe_answer: Callable[[Answer], None] | None = None
-        """Called with every engine answer to pasted text (``bot.metrics`` counts them)."""
+        """Called with every engine answer to pasted text (``bot.ops.metrics`` counts them)."""
 
     # -- entry points ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.service_urls import AllowedServiceUrl, is_loopback_host, parse_allowed_service_urls
+from bot.channel.service_urls import AllowedServiceUrl, is_loopback_host, parse_allowed_service_urls
 
 # Keys botbuilder's ConfigurationBotFrameworkAuthentication reads besides the app credentials.
 BOT_FRAMEWORK_KEYS = (

@@ -11,7 +11,7 @@ three differences in cost, none in what is stored:
 - ``load_states`` reads the items of several states of one turn in a single ``Storage.read``;
 - state read empty (a user who never chose a language) stays loaded for the rest of the turn, where
   botbuilder's Python ``load`` reads it again on every property access;
-- whether the state changed is decided on its JSON text (``bot.json_state.state_fingerprint``), computed
+- whether the state changed is decided on its JSON text (``bot.stores.json_state.state_fingerprint``), computed
   once at load and once at save, not on the text of jsonpickle's flattened form three times;
 - two turns of one conversation at once lose nothing: see ``_BatchLoadedState.save_changes``.
 """
@@ -28,9 +28,9 @@ from typing import Any
 from botbuilder.core import BotState, ConversationState, MemoryStorage, Storage, TurnContext, UserState
 from botbuilder.core.bot_state import CachedBotState
 
-from bot.json_state import state_fingerprint
-from bot.keyed_locks import KeyedLocks
-from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, honours_create_only
+from bot.stores.base import CREATE_ONLY_E_TAG, EtagConflictError, honours_create_only
+from bot.stores.json_state import state_fingerprint
+from bot.stores.keyed_locks import KeyedLocks
 
 __all__ = ["MAX_SAVE_ATTEMPTS", "ConflictMerge", "DeskConversationState", "DeskUserState", "load_states",
            "merge_state"]
@@ -72,7 +72,7 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
     @property
     def storage(self) -> Storage:
         """Where this state is kept."""
-        storage: Storage = self._storage
+        storage: Storage = self._storage  # botbuilder's BotState has no public accessor for its storage
         return storage
 
     def is_loaded(self, turn_context: TurnContext) -> bool:
@@ -82,6 +82,7 @@ class _BatchLoadedState(BotState):  # type: ignore[misc]
 
     def adopt(self, turn_context: TurnContext, stored: Any) -> None:
         """Keep ``stored`` (the item read for this state's key, ``None`` if absent) as this turn's state."""
+        # botbuilder offers get_cached_state but no public setter: load() itself fills this turn_state key
         turn_context.turn_state[self._context_service_key] = _LoadedState(stored)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

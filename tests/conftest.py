@@ -1,4 +1,4 @@
-"""Fixtures every test folder may use: the real services (Redis, Azurite) in ``tests.services``.
+"""Fixtures every test folder may use: the real services (Redis, Azurite) in ``services``.
 
 Hypothesis explores new examples on every local run; under CI (``CI=true``) it runs a fixed,
 derandomized set, so a submission is judged on the same inputs every time and a property that

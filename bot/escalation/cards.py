@@ -2,7 +2,7 @@
 
 Users see them in their language; agents see the ticket card in their channel's language, with
 the user's language named. What people wrote (names, questions, descriptions, transcript lines)
-is escaped (``bot.markdown_escape``): on a card it reads as the words typed, never as markup.
+is escaped (``bot.channel.markdown_escape``): on a card it reads as the words typed, never as markup.
 Buttons are ``Action.Submit`` whose data carries ``bot.cards.ACTION_KEY`` and the ticket number,
 as the other Insight Desk cards do.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.cards import ACTION_KEY, MAX_CARD_BYTES, adaptive_card, cut, submit_button, text_block, wire_size
+from bot.channel.markdown_escape import escape_markdown
 from bot.escalation.tickets import Line, Role, Ticket, TicketState
-from bot.markdown_escape import escape_markdown
 from bot.strings import Strings
 from knowledge.locales import language_name, native_language_name
 

@@ -38,7 +38,7 @@ from botbuilder.core import BotAdapter, Storage
 
 from bot.escalation.store import OPEN_KEY, OUTBOX_LEASE_S, TicketStore, outbox_key
 from bot.escalation.tickets import Ticket
-from bot.storage import EtagConflictError, StorageError
+from bot.stores.base import EtagConflictError, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,9 @@ from botframework.connector.models import ErrorResponseException
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import cards as bot_cards
-from bot.channel_text import client_locale, turn_text
+from bot.channel.channel_text import client_locale, turn_text
+from bot.channel.markdown_escape import escape_markdown
+from bot.channel.tenants import activity_tenants
 from bot.escalation import cards
 from bot.escalation.handoff import STATUS, HandoffState, handoff_context, handoff_initiation, parse_status
 from bot.escalation.outbox import Outbox, PostOutcome
@@ -53,11 +55,9 @@ from bot.escalation.tickets import (
     TicketTaken,
 )
 from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
-from bot.keyed_locks import KeyedLocks
-from bot.markdown_escape import escape_markdown
-from bot.storage import StorageError
+from bot.stores.base import StorageError
+from bot.stores.keyed_locks import KeyedLocks
 from bot.strings import Strings, strings_for
-from bot.tenants import activity_tenants
 from bot.turn_state import DeskConversationState
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Escalation:
     def __init__(self, storage: Storage, *, app_id: str = "", mode: HandoffMode | str = HandoffMode.TEAMS,
                  tickets: TicketStore | None = None, mask: Callable[[str], str] | None = None,
                  agent_teams: frozenset[str] = frozenset()) -> None:
-        """``mask`` (``bot.redact.redact`` when ``REDACT_TRANSCRIPTS`` is on) is applied to every text people
+        """``mask`` (``bot.feedback.redact.redact`` when ``REDACT_TRANSCRIPTS`` is on) is applied to every text people
         typed before it is stored (tickets, the conversation's recent lines) and to the user's words the
         agents see; what an agent writes still reaches the user as written (it is stored masked).
         ``agent_teams`` (``AGENT_TEAMS``) are the Teams team ids or AAD group ids whose channels may act as
@@ -165,7 +165,7 @@ class Escalation:
         """Held by each relayed line of a ticket from storing it to sending it: lines that reach this process
         at once are stored and sent one at a time, in the same order."""
         self.observe_state: Callable[[TicketState], None] | None = None
-        """Called with the state a ticket entered, once the change is stored and announced (``bot.metrics``)."""
+        """Called with the state a ticket entered, once the change is stored and announced (``bot.ops.metrics``)."""
 
     def attach(self, conversation_state: ConversationState, answer: AnswerCard | None = None) -> None:
         """Keep each conversation's recent lines and last answer in the plugin's conversation state;

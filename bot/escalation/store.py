@@ -2,7 +2,7 @@
 
 Every change reads the documents it touches (the ticket and the indexes that point to it), computes
 the new ones and writes them in one ``Storage.write`` whose items carry the e-tags read: a store that
-checks e-tags (``bot.storage.SqliteStorage`` does, all items of one write together) refuses the write
+checks e-tags (``bot.stores.sqlite.SqliteStorage`` does, all items of one write together) refuses the write
 when anyone changed one of them meanwhile, and the change is computed again from what is stored now.
 So two agents taking one ticket at once give one owner: the second computation sees the first owner
 and raises ``TicketTaken``. botbuilder's ``MemoryStorage`` does not check e-tags; over it (one
@@ -23,7 +23,7 @@ user's and a conversation's open ticket), ``thread/<hash>`` (the ticket an agent
 as the ticket when the store is made with ``outbox=True``; see ``bot.escalation.outbox``).
 
 A document that does not exist yet (the counter before the first ticket, the ``open`` list, a user's
-first index entry, the ticket itself) is written with ``bot.storage.CREATE_ONLY_E_TAG``: our stores
+first index entry, the ticket itself) is written with ``bot.stores.base.CREATE_ONLY_E_TAG``: our stores
 (memory, SQLite, Redis, Blob) refuse it when another process created it meanwhile, so two processes
 creating the very first ticket at once cannot both number it 1, and neither loses the other's index
 entry. The counter is the first item of the write: over Blob, where each item is its own upload, a lost
@@ -69,8 +69,8 @@ from bot.escalation.tickets import (
     ticket_from_document,
     ticket_to_document,
 )
-from bot.keyed_locks import KeyedLocks
-from bot.storage import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
+from bot.stores.base import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
+from bot.stores.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ Change = Callable[[Ticket], Ticket]
 
 
 class TicketStore(Protocol):
-    """Where tickets live. Failures of the store raise ``bot.storage.StorageError``."""
+    """Where tickets live. Failures of the store raise ``bot.stores.base.StorageError``."""
 
     async def create(self, build: Callable[[int], Ticket]) -> Ticket:
         """Store ``build(number)`` under a fresh number; ``TicketStillOpen`` when its user has an open ticket."""
@@ -423,7 +423,7 @@ def masked_ticket(ticket: Ticket, mask: Callable[[str], str]) -> Ticket:
 
 
 class MaskingTicketStore:
-    """A ``TicketStore`` that stores every ticket with ``mask`` applied (``bot.redact.redact`` when
+    """A ``TicketStore`` that stores every ticket with ``mask`` applied (``bot.feedback.redact.redact`` when
     ``REDACT_TRANSCRIPTS`` is on); what it returns is what it stored."""
 
     def __init__(self, inner: TicketStore, mask: Callable[[str], str]) -> None:

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from botbuilder.core import Storage
 
-from bot.storage import MemoryStateStorage, SqliteStorage, aclose_storage
-from bot.storage_blob import create_blob_storage
-from bot.storage_redis import RedisStorage
+from bot.stores import aclose_storage
+from bot.stores.blob import create_blob_storage
+from bot.stores.memory import MemoryStateStorage
+from bot.stores.redis import RedisStorage
+from bot.stores.sqlite import SqliteStorage
 from knowledge.engine import KnowledgeEngine
-from tests.services import RunningService
+from services import RunningService
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.feedback import FeedbackEvent, FeedbackKind
+from bot.feedback.events import FeedbackEvent, FeedbackKind
 
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from azure.core.exceptions import DeserializationError
 from botbuilder.schema import Activity
 from hypothesis import given
 
-from bot.activity_check import activity_problem
-from bot.channel_text import client_locale, message_text
-from bot.tenants import TenantAllowList, activity_tenants
+from bot.channel.activity_check import activity_problem
+from bot.channel.channel_text import client_locale, message_text
+from bot.channel.tenants import TenantAllowList, activity_tenants
 from tests.activity_strategies import JSON, activities
 from tests.fuzz_budget import fuzz_settings
 

@@ -9,9 +9,10 @@ from botbuilder.core import MemoryStorage, Storage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, Mention
 
-from bot.feedback import FeedbackEvent, MemoryFeedbackStore
+from bot.feedback.events import FeedbackEvent
 from bot.plugin import InsightDesk, InsightDeskMiddleware
-from bot.storage import StorageError
+from bot.stores.base import StorageError
+from bot.stores.memory import MemoryFeedbackStore
 from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
 from tests.bot.plugin_turns import BOT, USER, message, replies

@@ -17,7 +17,9 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.escalation import Escalation
 from bot.escalation.relay import MAX_TRANSCRIPT_LINES, merge_transcript
-from bot.storage import EtagConflictError, MemoryStateStorage, SqliteStorage
+from bot.stores.base import EtagConflictError
+from bot.stores.memory import MemoryStateStorage
+from bot.stores.sqlite import SqliteStorage
 from bot.turn_state import MAX_SAVE_ATTEMPTS, DeskConversationState, load_states
 from tests.bot.conftest import Backend
 

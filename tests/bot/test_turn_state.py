@@ -13,9 +13,9 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
 from bot.escalation import Escalation
-from bot.feedback import MemoryFeedbackStore
 from bot.plugin import InsightDesk
-from bot.storage import SqliteStorage
+from bot.stores.memory import MemoryFeedbackStore
+from bot.stores.sqlite import SqliteStorage
 from bot.turn_state import DeskConversationState, DeskUserState, load_states
 from knowledge.engine import KnowledgeEngine
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 
+from services import free_port
 from tests.e2e.server_process import ServerProcess, start_server
-from tests.services import free_port
 
 
 @dataclass

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services import free_port
+from services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_TEAM = "19:team@thread.tacv2"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.escalation.queues import QueueRegistry
-from bot.storage import SqliteStorage
+from bot.stores.sqlite import SqliteStorage
 from tests.e2e.conftest import ConnectorStub, StartBot, teams_message
 from tests.e2e.server_process import AGENT_TEAM
 from tests.e2e.tickets_flow import (

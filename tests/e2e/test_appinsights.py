@@ -57,7 +57,7 @@ async def test_activities_are_tracked_without_personal_information(
 
 
 def test_connection_strings_and_missing_keys() -> None:
-    from bot.telemetry import create_telemetry, parse_connection_string
+    from bot.ops.telemetry import create_telemetry, parse_connection_string
 
     assert parse_connection_string(f"InstrumentationKey={KEY};IngestionEndpoint=https://x.example/") == (
         KEY, "https://x.example/v2/track")

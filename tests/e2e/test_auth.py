@@ -462,7 +462,7 @@ async def test_a_key_endpoint_that_never_answers_is_503_in_bounded_time_and_othe
     start_bot: StartBot, channel: ConnectorStub, issuer: Issuer, key_server: tuple[KeyServer, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("bot.signing_keys.KEY_FETCH_TIMEOUT_S", 0.5)
+    monkeypatch.setattr("bot.channel.signing_keys.KEY_FETCH_TIMEOUT_S", 0.5)
     _, url = key_server
     metadata = f"{url}/hang/{uuid.uuid4().hex}/.well-known/openid-configuration"
     keys = dict(bot_framework_keys(issuer.url), TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=metadata)

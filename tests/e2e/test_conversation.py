@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.feedback import hash_user_id
+from bot.feedback.events import hash_user_id
 from tests.e2e.conftest import BOT_ID, BOT_NAME, ConnectorStub, StartBot, teams_message, write_mfa_kb
 
 SEED = "error-validating-access-token-during-onboarding"
@@ -303,7 +303,7 @@ async def test_concurrent_conversations_each_get_their_own_answer(
 async def test_unreachable_connector_does_not_take_the_server_down(
     start_bot: StartBot, connector: ConnectorStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.connector.CONNECT_BACKOFF_S", 0.0)  # the retries, without waiting seconds for them
+    monkeypatch.setattr("bot.channel.connector_pool.CONNECT_BACKOFF_S", 0.0)  # retries without waiting
     bot = await start_bot()
     dead = teams_message("http://127.0.0.1:9", "Ett fel uppstod vid validering av åtkomsttoken")
     status = await bot.post(dead)

@@ -20,7 +20,8 @@ from aiohttp import web
 from bot.app import create_app
 from bot.escalation.store import PREFIX as TICKETS
 from bot.settings import Settings
-from bot.storage import SqliteDatabase, SqliteStorage
+from bot.stores.sqlite import SqliteStorage
+from bot.stores.sqlite_database import SqliteDatabase
 from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
 from tests.e2e.conftest import StartBot, serve_receiver, teams_message
@@ -66,9 +67,9 @@ async def flaky() -> AsyncIterator[FlakyConnector]:
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The connector's retry policy with short waits, so a test measures it in well under a second."""
-    monkeypatch.setattr("bot.connector.SEND_BACKOFF_S", 0.05)
-    monkeypatch.setattr("bot.connector.SEND_TIMEOUT_S", 0.3)
-    monkeypatch.setattr("bot.connector.MAX_RETRY_AFTER_S", 0.2)
+    monkeypatch.setattr("bot.channel.connector_pool.SEND_BACKOFF_S", 0.05)
+    monkeypatch.setattr("bot.channel.connector_pool.SEND_TIMEOUT_S", 0.3)
+    monkeypatch.setattr("bot.channel.connector.MAX_RETRY_AFTER_S", 0.2)
 
 
 # -- the connector ----------------------------------------------------------------------------------

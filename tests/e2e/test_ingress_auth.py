@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.app import MAX_BODY_BYTES
-from bot.ingress import MAX_FIELDS
+from bot.channel.ingress import MAX_FIELDS
 from tests.e2e.conftest import BotServer, ConnectorStub, teams_message
 from tests.e2e.test_auth import Issuer, channel, issuer, only_loopback, rsa_key, secured_bot
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.log_format import JsonFormatter, configure_logging
+from bot.ops.log_format import JsonFormatter, configure_logging
 from knowledge.engine import KnowledgeEngine
 from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
 from tests.e2e.test_conversation import ExplodingEngine
@@ -79,7 +79,7 @@ async def test_two_apps_in_one_process_keep_their_own_counts(start_bot: StartBot
 
 
 def test_escalations_are_counted_by_state() -> None:
-    from bot.metrics import BotMetrics
+    from bot.ops.metrics import BotMetrics
 
     metrics = BotMetrics()
     for state in ("waiting", "assigned", "assigned", "resolved"):

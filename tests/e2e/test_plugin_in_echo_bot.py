@@ -15,7 +15,7 @@ from botbuilder.core import ActivityHandler, MemoryStorage, MessageFactory, Turn
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from bot import InsightDesk, InsightDeskMiddleware
-from bot.feedback import MemoryFeedbackStore
+from bot.stores.memory import MemoryFeedbackStore
 from knowledge.engine import KnowledgeEngine
 from tests.e2e.conftest import ConnectorStub, teams_message
 

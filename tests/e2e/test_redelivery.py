@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.feedback import FeedbackKind, load_events
+from bot.feedback.events import FeedbackKind
+from bot.feedback.report import load_events
 from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
 
 SWEDISH_ERROR = "Ett fel uppstod vid validering av åtkomsttoken"
@@ -44,7 +45,7 @@ async def test_the_same_helped_click_delivered_twice_counts_once(
 async def test_the_same_message_delivered_twice_is_answered_once_and_logged(
     start_bot: StartBot, connector: ConnectorStub, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.once_per_activity")
+    caplog.set_level(logging.INFO, logger="bot.channel.once_per_activity")
     bot = await start_bot()
     message = teams_message(connector.url, SWEDISH_ERROR)
     assert await bot.post(message) in (200, 201)

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.escalation import StorageTicketStore
-from bot.storage import aclose_storage, create_storage
+from bot.stores import aclose_storage, create_storage
+from services import RunningService
 from tests.e2e.conftest import ConnectorStub, StartBot, teams_message
 from tests.e2e.processes import BotProcess, bot_process
 from tests.e2e.tickets_flow import (
@@ -34,7 +35,6 @@ from tests.e2e.tickets_flow import (
     thread_of,
     to_conversation,
 )
-from tests.services import RunningService
 
 AT_ONCE = 10
 ROUNDS = 3

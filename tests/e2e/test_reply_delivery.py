@@ -75,7 +75,7 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 async def test_a_reply_answered_after_the_send_timeout_arrives_once_without_apology_and_the_request_is_answered(
     start_bot: StartBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("bot.connector.SEND_TIMEOUT_S", 3.0)  # longer than the bot takes to answer the channel
+    monkeypatch.setattr("bot.channel.connector_pool.SEND_TIMEOUT_S", 3.0)  # longer than the bot takes to answer
     bot = await start_bot()
     async with endpoint(delay_s=3.5) as slow:  # answers only after the bot stopped waiting
         started = time.monotonic()
@@ -102,7 +102,7 @@ async def test_a_reply_whose_connection_breaks_after_sending_is_not_sent_again(
 async def test_a_service_url_on_a_closed_port_costs_one_warning_and_no_wait(
     start_bot: StartBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("bot.connector.CONNECT_BACKOFF_S", 0.05)
+    monkeypatch.setattr("bot.channel.connector_pool.CONNECT_BACKOFF_S", 0.05)
     bot = await start_bot()
     started = time.monotonic()
     assert await bot.post(teams_message(f"http://127.0.0.1:{closed_port()}", PASTE)) in (200, 201, 202)
@@ -136,8 +136,8 @@ async def test_a_service_url_with_a_login_is_refused_and_the_login_never_sent(
     bot = await start_bot()
     async with endpoint() as stub:
         with_login = stub.url.replace("http://", "http://user:secret@")
-        # without authentication the endpoint refuses it before any turn (bot.service_urls); with it, the token's
-        # serviceurl claim must match, and the connector refuses a login anyway (bot.connector)
+        # without authentication the endpoint refuses it before any turn (bot.channel.service_urls); with it,
+        # serviceurl claim must match, and the connector refuses a login anyway (bot.channel.connector)
         assert await bot.post(teams_message(with_login, PASTE)) == 403
     assert stub.received == [] and stub.authorizations == []
     (warning,) = problems(caplog)

@@ -22,11 +22,11 @@ from botbuilder.schema import ActivityTypes
 from botframework.connector import Channels
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.service_urls import parse_allowed_service_urls
+from bot.channel.service_urls import parse_allowed_service_urls
+from services import free_port
 from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
 from tests.e2e.loopback_guard import loopback_only
 from tests.e2e.server_process import PASSED_THROUGH, REPO, start_server
-from tests.services import free_port
 
 SWEDISH_PASTE = "Ett fel uppstod vid validering av åtkomsttoken"
 KNOWN_ACTIVITY_TYPES = frozenset(t.value for t in ActivityTypes)
@@ -81,7 +81,7 @@ def test_a_network_host_with_allow_unauthenticated_starts_and_warns(tmp_path: Pa
 async def test_a_lab_server_warns_again_on_every_hundredth_request(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.ingress")
+    caplog.set_level(logging.WARNING, logger="bot.channel.ingress")
     bot = await start_bot(host="0.0.0.0", allow_unauthenticated=True)
     for _ in range(250):
         assert await bot.post({}) == 400

@@ -23,8 +23,9 @@ import pytest
 
 from bot.escalation import StorageTicketStore, Ticket, TicketState
 from bot.escalation.tickets import Role
-from bot.feedback import load_report
-from bot.storage import aclose_storage, create_storage
+from bot.feedback.report import load_report
+from bot.stores import aclose_storage, create_storage
+from services import RunningService
 from tests.e2e.conftest import ConnectorStub, teams_message
 from tests.e2e.processes import BotProcess, bot_process
 from tests.e2e.tickets_flow import (
@@ -39,7 +40,6 @@ from tests.e2e.tickets_flow import (
     thread_of,
     to_conversation,
 )
-from tests.services import RunningService
 
 SWEDISH_ERROR = "Ett fel uppstod vid validering av åtkomsttoken"
 SEED = "error-validating-access-token-during-onboarding"
@@ -148,7 +148,7 @@ async def test_many_users_alternating_instances_each_keep_their_language(two_bot
 
 async def test_a_redis_outage_is_survived_and_nothing_is_lost_after_it(tmp_path: Path,
                                                                       connector: ConnectorStub) -> None:
-    from tests.services import free_port, redis_server
+    from services import free_port, redis_server
 
     folder, port = tmp_path / "redis", free_port()
     async with bot_process(tmp_path / "bot", STATE_STORE=f"redis://127.0.0.1:{port}/0") as bot:

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.feedback import SqliteFeedbackStore
-from bot.storage import SqliteStorage
+from bot.stores.sqlite import SqliteFeedbackStore, SqliteStorage
 from bot.strings import strings_for
 from tests.e2e.conftest import teams_message
 from tests.e2e.server_process import ServerProcess, start_server

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from bot.escalation.stored_reference import reference_from_document
-from bot.storage import decode_item, encode_item
+from bot.stores.base import decode_item, encode_item
 from tests.activity_strategies import ANY_TEXT, JSON_LEAF
 from tests.e2e.conftest import BotServer, ConnectorStub, StartBot, teams_message
 from tests.e2e.tickets_flow import (

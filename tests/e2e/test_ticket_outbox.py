@@ -72,7 +72,7 @@ async def outage() -> AsyncIterator[ChannelOutage]:
 @pytest.fixture
 def quick_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     """The connector's and the outbox's waits made short, so a test sees several attempts in a second."""
-    monkeypatch.setattr("bot.connector.SEND_BACKOFF_S", 0.02)
+    monkeypatch.setattr("bot.channel.connector_pool.SEND_BACKOFF_S", 0.02)
     monkeypatch.setattr("bot.escalation.outbox.FIRST_RETRY_S", 0.1)
     monkeypatch.setattr("bot.escalation.outbox.MAX_RETRY_S", 0.2)
     monkeypatch.setattr("bot.escalation.outbox.POLL_S", 0.05)

@@ -48,7 +48,7 @@ async def test_teams_activities_from_tenants_not_allowed_get_no_answer_and_are_l
     channel_data: str | None, conversation: str | None,
 ) -> None:
     bot = await start_bot(allowed_tenants=frozenset({"t-1", "t-2"}))
-    caplog.set_level(logging.WARNING, logger="bot.tenants")
+    caplog.set_level(logging.WARNING, logger="bot.channel.tenants")
     activity = from_tenant(teams_message(connector.url, SWEDISH_PASTE), channel_data, conversation)
     assert await bot.post(activity) in (200, 201)
     assert connector.received == []

@@ -1,4 +1,4 @@
-"""Session fixtures for the services in ``tests.services``: one Redis and one Azurite per test run.
+"""Session fixtures for the services in ``services``: one Redis and one Azurite per test run.
 
 When a service cannot be installed or started the tests that need it fail under CI (``CI=true``: the
 machine is meant to have everything) and are skipped elsewhere, with the reason.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import RunningService, ServiceUnavailable, azurite_blob, redis_server
+from services import RunningService, ServiceUnavailable, azurite_blob, redis_server
 
 
 def _under_ci() -> bool:

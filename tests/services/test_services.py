@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import RunningService, ServiceUnavailable, redis_server
+from services import RunningService, ServiceUnavailable, redis_server
 from tests.services.fixtures import _start
 
 

@@ -15,7 +15,8 @@ from botbuilder.core import BotAdapter, Storage
 from bot.escalation.outbox import Outbox, PostOutcome, retry_after
 from bot.escalation.store import StorageTicketStore, outbox_key
 from bot.escalation.tickets import Person, Ticket
-from bot.storage import SqliteStorage, honours_create_only
+from bot.stores.base import honours_create_only
+from bot.stores.sqlite import SqliteStorage
 from tests.bot.conftest import Backend
 
 NO_ADAPTER = cast(BotAdapter, None)

@@ -7,11 +7,11 @@ from botbuilder.core import MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity
 
-from bot import channel_text
+from bot.channel import channel_text
 from bot.escalation import Escalation
 from bot.escalation.relay import MAX_EARLY_LINE_CHARS, MAX_TRANSCRIPT_LINES
-from bot.feedback import MemoryFeedbackStore
 from bot.plugin import InsightDesk
+from bot.stores.memory import MemoryFeedbackStore
 from knowledge.engine import KnowledgeEngine
 from tests.bot.plugin_turns import message, replies
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.escalation.queues import Queue, QueueRegistry, holds, parse_register, route
 from bot.escalation.tickets import Person, Ticket
-from bot.storage import SqliteStorage
+from bot.stores.sqlite import SqliteStorage
 
 
 def test_register_command() -> None:

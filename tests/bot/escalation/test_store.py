@@ -28,7 +28,8 @@ from bot.escalation.tickets import (
     TicketStillOpen,
     TicketTaken,
 )
-from bot.storage import SqliteStorage, honours_create_only
+from bot.stores.base import honours_create_only
+from bot.stores.sqlite import SqliteStorage
 from tests.bot.conftest import Backend
 
 ANNA = Person("29:anna", "Anna")
