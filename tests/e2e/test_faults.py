@@ -69,7 +69,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The connector's retry policy with short waits, so a test measures it in well under a second."""
     monkeypatch.setattr("bot.channel.connector_pool.SEND_BACKOFF_S", 0.05)
     monkeypatch.setattr("bot.channel.connector_pool.SEND_TIMEOUT_S", 0.3)
-    monkeypatch.setattr("bot.channel.connector.MAX_RETRY_AFTER_S", 0.2)
+    monkeypatch.setattr("bot.channel.connector_pool.MAX_RETRY_AFTER_S", 0.2)
 
 
 # -- the connector ----------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Running the bot: metrics, log format, telemetry, knowledge-base reload and import."""
