@@ -7,7 +7,7 @@
 Queues are kept in order of registration (registering a channel again replaces its entry in place);
 a ticket goes to the first queue of its tenant that matches its locale and article. A queue records the
 team and tenant it was registered from: only channels of teams listed in ``AGENT_TEAMS`` may register,
-and a queue whose team is no longer listed receives nothing (``bot.escalation.relay`` decides).
+and a queue whose team is no longer listed receives nothing (``bot.escalation.agent_channels`` decides).
 """
 
 from __future__ import annotations
