@@ -244,9 +244,10 @@ def create_app(
         adapter.use(TenantAllowList(settings.allowed_tenants))
         adapter.use(OncePerActivity(state))  # before the rate limit: a redelivery spends no message of the user's
         escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
-                                mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams)
+                                mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams,
+                                answer=lambda text, locale: desk.answer_card(text, locale),  # the plugin, made next
+                                observe_state=metrics.escalation)
         await _log_unlisted_queues(escalation)
-        escalation.observe_state = metrics.escalation
         desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))

@@ -73,14 +73,13 @@ class InsightDesk:
         self.engine = engine
         self.feedback = feedback
         self.user_state = DeskUserState(storage)
-        self.conversation_state = DeskConversationState(storage)
+        # with escalation, the state its transcript lives in: one read and one save per turn cover both
+        self.conversation_state = escalation.conversation_state if escalation else DeskConversationState(storage)
         self._language = self.user_state.create_property("InsightDeskLanguage")
         self._welcomed = self.conversation_state.create_property("InsightDeskWelcomed")
         self._commands = all_language_commands()
         self._unanswered = self.conversation_state.create_property("InsightDeskUnanswered")
         self.escalation = escalation
-        if escalation is not None:
-            escalation.attach(self.conversation_state, self.answer_card)
         self.observe_answer: Callable[[Answer], None] | None = None
         """Called with every engine answer to pasted text (``bot.ops.metrics`` counts them)."""
 

@@ -27,6 +27,14 @@ STATUS = "handoff.status"
 TRANSCRIPT_NAME = "Transcript"
 
 
+class HandoffMode(StrEnum):
+    """Where tickets go: agents' channels in Teams, a contact-center hub (``handoff.initiate``), or both."""
+
+    TEAMS = "teams"
+    HUB = "hub"
+    BOTH = "both"
+
+
 class HandoffState(StrEnum):
     ACCEPTED = "accepted"
     FAILED = "failed"

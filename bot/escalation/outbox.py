@@ -16,7 +16,7 @@ claim that runs out after ``OUTBOX_LEASE_S``, and the restarted (or any other) p
 Delivery is at least once: a card send whose outcome is unknown (a timeout, a connection cut after the
 request went out) counts as failed and is posted again later, and a send slower than the lease may be
 posted by another process too. A duplicate card in the agents' channel is better than a lost ticket; the
-ticket keeps the first card recorded (``Escalation._post_ticket`` does not replace a thread).
+ticket keeps the first card recorded (``Proactive._post_ticket`` does not replace a thread).
 
 Back-off: ``FIRST_RETRY_S`` doubling up to ``MAX_RETRY_S``. After ``TELL_AFTER`` failed attempts the user is
 told once, in their language (``ticket_post_delayed``), that support could not be reached yet and that their

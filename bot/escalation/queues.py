@@ -7,7 +7,7 @@
 Queues are kept in order of registration (registering a channel again replaces its entry in place);
 a ticket goes to the first queue of its tenant that matches its locale and article. A queue records the
 team and tenant it was registered from: only channels of teams listed in ``AGENT_TEAMS`` may register,
-and a queue whose team is no longer listed receives nothing (``bot.escalation.relay`` decides).
+and a queue whose team is no longer listed receives nothing (``bot.escalation.agent_channels`` decides).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ ARTICLES_PREFIX = "articles:"
 _REGISTER = re.compile(r"^\s*register\s+agents\b(.*)$", re.IGNORECASE | re.DOTALL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Queue:
-    """One agents' channel: its id, name, the reference to post new threads to, what it takes."""
+    """One agents' channel: its id, name, the reference to post new threads to, what it takes (built by keyword:
+    nine fields)."""
 
     channel_id: str
     name: str
@@ -111,10 +112,11 @@ def _to_document(queue: Queue) -> dict[str, Any]:
 
 
 def _from_document(doc: Mapping[str, Any]) -> Queue:
-    return Queue(str(doc["channel_id"]), str(doc.get("name") or ""), reference_from_document(doc["reference"]),
-                 tuple(doc.get("locales") or ()), tuple(doc.get("articles") or ()),
-                 str(doc.get("agent_locale") or "en-US"), str(doc.get("team") or ""),
-                 str(doc.get("team_group") or ""), str(doc.get("tenant") or ""))
+    return Queue(channel_id=str(doc["channel_id"]), name=str(doc.get("name") or ""),
+                 reference=reference_from_document(doc["reference"]), locales=tuple(doc.get("locales") or ()),
+                 articles=tuple(doc.get("articles") or ()), agent_locale=str(doc.get("agent_locale") or "en-US"),
+                 team=str(doc.get("team") or ""), team_group=str(doc.get("team_group") or ""),
+                 tenant=str(doc.get("tenant") or ""))
 
 
 class QueueRegistry:

@@ -102,7 +102,7 @@ class TicketStillOpen(TicketError):
     """A ticket that is already open cannot be opened again."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Ticket:
     """One escalation. ``conversation`` is the user's stored ``ConversationReference`` (its known fields only:
     ``bot.escalation.stored_reference``), the only address replies to the user go to; ``thread`` is the

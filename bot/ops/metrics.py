@@ -5,7 +5,7 @@
     adapter.on_turn_error = metrics.count_turn_errors(on_turn_error)
     desk.observe_answer = metrics.observe_answer # matches by tier and reply locale
     app.middlewares.append(metrics.http_middleware())   # requests by route and status (400, 401, 413...)
-    escalation.observe_state = metrics.escalation  # tickets entering each state (waiting, assigned, ...)
+    Escalation(..., observe_state=metrics.escalation)  # tickets entering each state (waiting, assigned, ...)
 
 Names start with ``insight_desk_``. Nothing here holds user text: labels are bounded sets (activity
 types and channels botbuilder knows, tiers, locales the knowledge base knows, HTTP routes and status

@@ -33,8 +33,7 @@ class Turns:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.state = DeskConversationState(storage)
-        self.escalation = Escalation(storage)
-        self.escalation.attach(self.state)
+        self.escalation = Escalation(storage, conversation_state=self.state)
         self.adapter = TestAdapter()
 
     async def begin(self, text: str) -> TurnContext:

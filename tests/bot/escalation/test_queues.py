@@ -20,7 +20,8 @@ def test_register_command() -> None:
 
 
 def queue(channel: str, locales: tuple[str, ...] = (), articles: tuple[str, ...] = (), tenant: str = "") -> Queue:
-    return Queue(channel, channel, {"conversation": {"id": channel}}, locales, articles, tenant=tenant)
+    return Queue(channel_id=channel, name=channel, reference={"conversation": {"id": channel}}, locales=locales,
+                 articles=articles, tenant=tenant)
 
 
 def ticket(tenant: str, *, posted_to: str | None = None, locale: str = "sv-SE") -> Ticket:
@@ -69,7 +70,8 @@ def test_a_queue_holds_the_tickets_posted_to_it_and_unposted_ones_it_would_take(
 async def test_a_registration_keeps_its_team_and_tenant(tmp_path: Path) -> None:
     storage = SqliteStorage(tmp_path / "state.db")
     registry = QueueRegistry(storage)
-    await registry.register(Queue("19:c", "C", {}, team="19:team@thread.tacv2", team_group="g-1", tenant="t-1"))
+    await registry.register(Queue(channel_id="19:c", name="C", reference={}, team="19:team@thread.tacv2",
+                                   team_group="g-1", tenant="t-1"))
     found = await registry.find("19:c")
     assert found is not None and (found.team, found.team_group, found.tenant) == ("19:team@thread.tacv2", "g-1", "t-1")
     storage.close()

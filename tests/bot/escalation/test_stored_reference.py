@@ -80,6 +80,6 @@ def test_tickets_and_queues_store_and_read_only_the_known_reference() -> None:
     document = ticket_to_document(ticket)
     assert document["conversation"] == known
     assert ticket_from_document({**document, "conversation": tagged}).conversation == known
-    queue = Queue("19:c@thread.tacv2", "Support", tagged)
+    queue = Queue(channel_id="19:c@thread.tacv2", name="Support", reference=tagged)
     assert _to_document(queue)["reference"] == known
     assert _from_document({**_to_document(queue), "reference": tagged}).reference == known
