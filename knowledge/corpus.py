@@ -8,11 +8,12 @@ are grouped into one article by their stem (``sv-SE/x/foo.md`` and ``ko-KR/foo.m
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,7 @@ def find_article_files(root: Path) -> Iterator[ArticleFile]:
     kb_root = str(root)
     root_locale = folder_locale(root.name)
     folder_locales: dict[str, str | None] = {}
+    ids: dict[str, str] = {}  # one string per id: translations share it, in memory and in a chunk's pickle
     for folder, parts, names in _article_folders(root):
         locale_hint = root_locale
         for part in parts:  # the nearest (innermost) locale folder wins
@@ -145,7 +147,8 @@ def find_article_files(root: Path) -> Iterator[ArticleFile]:
                 relative=prefix + name,
                 kb_root=kb_root,
                 locale_hint=locale_hint,
-                article_id=article_id_from_stem(name[:-3]) if locale_hint else None,
+                article_id=(ids.get(name) or ids.setdefault(name, article_id_from_stem(name[:-3])))
+                if locale_hint else None,
             )
 
 
@@ -176,8 +179,13 @@ def file_stamps(root: Path) -> list[FileStamp]:
     return stamps
 
 
-def parse_file(job: ArticleFile) -> Article | ArticleProblem:
-    """Parse one file; a problem (with the file's absolute path) when it is not a usable article."""
+def parse_file(
+    job: ArticleFile, english_sources: dict[tuple[str, str], EnglishSource] | None = None
+) -> Article | ArticleProblem:
+    """Parse one file; a problem (with the file's absolute path) when it is not a usable article.
+
+    ``english_sources``: see ``parse_article`` (one dict for the files of one chunk).
+    """
     try:
         with open(job.absolute, "rb") as f:
             data = f.read()
@@ -195,13 +203,40 @@ def parse_file(job: ArticleFile) -> Article | ArticleProblem:
             kb_root=job.kb_root,
             locale_hint=job.locale_hint,
             article_id=job.article_id,
+            english_sources=english_sources,
         )
     except ArticleParseError as e:
         return ArticleProblem(job.absolute, e.problem.line, e.problem.reason)
 
 
 def _parse_chunk(jobs: list[ArticleFile]) -> list[Article | ArticleProblem]:
-    return [parse_file(job) for job in jobs]
+    """Parse the files of one chunk; span files of one article share one English source (cleaned and
+    packed once), which also crosses the process boundary once."""
+    english_sources: dict[tuple[str, str], EnglishSource] = {}
+    return [parse_file(job, english_sources) for job in jobs]
+
+
+def _chunks(jobs: Sequence[ArticleFile]) -> list[list[int]]:
+    """The jobs' positions in chunks of at least ``CHUNK_FILES`` (but the last), files of the same name
+    (the translations of one article) together in one chunk."""
+    order = sorted(range(len(jobs)), key=lambda i: _file_name(jobs[i]))
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    previous = None
+    for i in order:
+        name = _file_name(jobs[i])
+        if len(chunk) >= CHUNK_FILES and name != previous:
+            chunks.append(chunk)
+            chunk = []
+        chunk.append(i)
+        previous = name
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _file_name(job: ArticleFile) -> str:
+    return job.relative.rsplit("/", 1)[-1]
 
 
 def _workers() -> int:
@@ -213,25 +248,28 @@ def _workers() -> int:
 
 
 def _parse_all(jobs: list[ArticleFile], progress: Progress | None) -> list[Article | ArticleProblem]:
+    """Every job's result, in the jobs' order; in worker processes when there are enough files."""
     total = len(jobs)
-    results: list[Article | ArticleProblem] = []
-    chunks = [jobs[i: i + CHUNK_FILES] for i in range(0, total, CHUNK_FILES)]
+    results: list[Article | ArticleProblem | None] = [None] * total
+    chunks = _chunks(jobs)
+    parts = [[jobs[i] for i in chunk] for chunk in chunks]
     workers = _workers()
+    done = 0
     if progress:
         progress(0, total)
-    if total >= PARALLEL_MIN_FILES and workers > 1:
-        repeats = _Repeats()  # shared as each chunk arrives, so the copies' memory is reused at once
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for parsed in pool.map(_parse_chunk, chunks):
-                results += map(repeats.share, parsed)
-                if progress:
-                    progress(len(results), total)
-    else:
-        for chunk in chunks:
-            results += _parse_chunk(chunk)
+    with contextlib.ExitStack() as stack:
+        if total >= PARALLEL_MIN_FILES and workers > 1:
+            parsed_parts: Iterator[list[Article | ArticleProblem]] = stack.enter_context(
+                ProcessPoolExecutor(max_workers=workers)).map(_parse_chunk, parts)
+        else:
+            parsed_parts = map(_parse_chunk, parts)
+        for chunk, parsed in zip(chunks, parsed_parts, strict=True):
+            for i, result in zip(chunk, parsed, strict=True):
+                results[i] = result
+            done += len(chunk)
             if progress:
-                progress(len(results), total)
-    return results
+                progress(done, total)
+    return [r for r in results if r is not None]
 
 
 def load_knowledge_base(folders: Sequence[str | Path], *, progress: Progress | None = None) -> KnowledgeBase:
@@ -297,27 +335,6 @@ def _usable_alternates(
         else:
             usable.append(alt)
     return usable, problems
-
-
-class _Repeats:
-    """One copy of what article versions repeat, where parsing in worker processes gives each its own:
-    the English source (the same in every locale's span file of an article, about a tenth of a big
-    KB's memory), the article id, the KB root and the locale."""
-
-    def __init__(self) -> None:
-        self.english: dict[EnglishSource, EnglishSource] = {}
-        self.strings: dict[str, str] = {}
-
-    def share(self, result: Article | ArticleProblem) -> Article | ArticleProblem:
-        if not isinstance(result, Article):
-            return result
-        source = result.english
-        if source is not None:
-            source = self.english.setdefault(source, source)
-        strings = self.strings
-        return replace(result, english=source, id=strings.setdefault(result.id, result.id),
-                       kb_root=strings.setdefault(result.kb_root, result.kb_root),
-                       locale=strings.setdefault(result.locale, result.locale))
 
 
 def check_folder(folder: str | Path, *, progress: Progress | None = None) -> list[ArticleProblem]:

@@ -362,11 +362,14 @@ def parse_article(
     kb_root: str,
     locale_hint: str | None = None,
     article_id: str | None = None,
+    english_sources: dict[tuple[str, str], EnglishSource] | None = None,
 ) -> Article:
     """Parse one article file's text; ``ArticleParseError(path, line, reason)`` says what is wrong.
 
     ``locale_hint`` (a folder's locale) is used when the front matter has no valid
     ``ms.contentlocale``; ``article_id`` defaults to the heading anchor, else the file stem.
+    ``english_sources``, one dict passed for many files, lets the span files of one article share one
+    ``EnglishSource``: every locale's file carries the same English text, cleaned and packed only once.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -392,12 +395,17 @@ def parse_article(
 
     english = None
     if "sxs-lookup" in raw_heading or "sxs-lookup" in raw_body:
-        en_heading = _plain(_unwrap(raw_heading, english=True))
-        english = EnglishSource(
-            heading=en_heading,
-            error_strings=quoted_strings(en_heading),
-            packed_body=pack(_clean_body(_unwrap(raw_body, english=True))),
-        )
+        key = (_unwrap(raw_heading, english=True), _unwrap(raw_body, english=True))
+        english = english_sources.get(key) if english_sources is not None else None
+        if english is None:
+            en_heading = _plain(key[0])
+            english = EnglishSource(
+                heading=en_heading,
+                error_strings=quoted_strings(en_heading),
+                packed_body=pack(_clean_body(key[1])),
+            )
+            if english_sources is not None:
+                english_sources[key] = english
 
     title = _plain(_unwrap(str(fields.get("title") or ""), english=False)) or heading
     if article_id is None:

@@ -25,6 +25,7 @@ from knowledge.alternates import AlternateText
 from knowledge.locales import is_english
 from knowledge.model import ENGLISH, Article, Match
 from knowledge.normalize import DENSE_RANGES, SCRIPT_BOUNDARY, clean_paste, normalize
+from knowledge.postings import distinct_sorted, feature_postings
 
 CANDIDATES = 60
 """Entries rescored precisely per query window."""
@@ -174,17 +175,9 @@ class MatchIndex:
         self.entry_article = entry_article
         self.entry_locale = entry_locale
         self.entry_path = entry_path
-        vocab: dict[str, int] = {}
-        pairs_feature: list[int] = []
-        pairs_entry: list[int] = []
-        for entry, text in enumerate(texts):
-            ids = {vocab.setdefault(g, len(vocab)) for g in features(text)}
-            pairs_feature.extend(ids)
-            pairs_entry.extend([entry] * len(ids))
-        feature_of = np.asarray(pairs_feature, dtype=np.int32)
-        entry_of = np.asarray(pairs_entry, dtype=np.int32)
-        order = np.argsort(feature_of, kind="stable")
-        self.postings = entry_of[order]
+        found = feature_postings(texts)  # each text's distinct n-grams (``features``), numbered
+        vocab, feature_of, entry_of = found.vocab, found.feature_of, found.entry_of
+        self.postings = entry_of  # grouped by feature, entries ascending
         df = np.bincount(feature_of, minlength=len(vocab)).astype(np.int32)
         self.offsets = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         n = max(len(texts), 1)
@@ -200,15 +193,19 @@ class MatchIndex:
         self.entry_article_no = np.asarray(
             [numbers.setdefault(a, len(numbers)) for a in self.entry_article], dtype=np.int32
         )
-        word_vocab: dict[str, int] = {}
-        pairs: set[tuple[int, int]] = set()
-        for number, text in zip(self.entry_article_no.tolist(), self.texts, strict=True):
-            pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(text))
-        for article, number in numbers.items():  # a file name often keeps the words of the original title
-            pairs.update((number, word_vocab.setdefault(w, len(word_vocab))) for w in words(normalize(article)))
-        by_article = np.asarray(sorted(pairs), dtype=np.int32).reshape(-1, 2)
-        article_of, word_of = by_article[:, 0], by_article[:, 1]
-        self.article_words = word_of.copy()
+        # Every text's words, then every file name's (a file name often keeps the words of the original
+        # title); words are numbered in order of first use.
+        texts_words = [words(text) for text in self.texts]
+        texts_words += [words(normalize(article)) for article in numbers]
+        every_word = [w for found in texts_words for w in found]
+        word_vocab = {w: number for number, w in enumerate(dict.fromkeys(every_word))}
+        word_of = np.fromiter(map(word_vocab.__getitem__, every_word), dtype=np.int64, count=len(every_word))
+        users = np.concatenate((self.entry_article_no, np.arange(len(numbers)))).astype(np.int64)
+        article_of = np.repeat(users, [len(found) for found in texts_words])
+        n_words = max(len(word_vocab), 1)
+        pairs = distinct_sorted(article_of * n_words + word_of)  # each (article, word) once, by article then word
+        article_of, word_of = (pairs // n_words).astype(np.int32), (pairs % n_words).astype(np.int32)
+        self.article_words = word_of
         self.article_offsets = np.concatenate(([0], np.cumsum(np.bincount(article_of, minlength=len(numbers)))))
         order = np.argsort(word_of, kind="stable")
         self.word_articles = article_of[order]
