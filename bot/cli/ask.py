@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.cli.common import Commands, load_engine
+from bot.cli.common import CommandError, Commands, add_cache_option, load_engine
 
 if TYPE_CHECKING:
     from knowledge.engine import KnowledgeEngine
@@ -22,7 +25,8 @@ def register(commands: Commands) -> None:
     ask.add_argument("--client-locale", help="the chat client's locale (a hint)")
     ask.add_argument("--kb", action="append", help="knowledge-base folder (repeatable; later wins)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
-    ask.add_argument("--batch", metavar="FILE", help="JSON Lines queries ('-' for stdin)")
+    ask.add_argument("--batch", metavar="FILE", help="JSON Lines queries ('-' for stdin); exit 1 if a line is bad")
+    add_cache_option(ask)
     ask.set_defaults(run=run)
 
 
@@ -69,22 +73,73 @@ def answer_json(answer: Answer) -> dict[str, object]:
     return record
 
 
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    engine = load_engine(args.kb, err)
-    if args.batch:
-        from knowledge.batch import answer_batch
+def batch_lines(name: str) -> Iterable[str | bytes]:
+    """The query lines of ``--batch FILE`` (``-``: standard input, read as it comes); a file that cannot be
+    read as text is a ``CommandError`` naming it, before anything is loaded or answered."""
+    if name == "-":
+        return sys.stdin.buffer
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"--batch {name}: no such file") from None
+    except IsADirectoryError:
+        raise CommandError(f"--batch {name}: is a folder; give a JSON Lines file") from None
+    except OSError as e:
+        raise CommandError(f"--batch {name}: cannot be read: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CommandError(f"--batch {name}: not UTF-8 text ({e.reason} at byte {e.start}); give a JSON Lines "
+                           "file") from None
+    return io.StringIO(text, newline=None)
 
-        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
-        with source:
-            for record in answer_batch(engine, source):
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return 0
-    if args.text is None:
+
+def check_locale(engine: KnowledgeEngine, option: str, value: str | None) -> None:
+    """A ``--locale`` or ``--client-locale`` that names no language is a ``CommandError`` listing the
+    knowledge base's locales."""
+    from knowledge.locales import canonical_locale
+
+    if value is None or canonical_locale(value) is not None:
+        return
+    known = ", ".join(engine.locales)
+    if any(a.english is not None for a in engine.kb.articles):
+        known += " and English source text (en)"
+    raise CommandError(f"{option} {value}: no such language; this knowledge base has {known}, and another "
+                       "language (de-DE, say) is answered in the closest of these")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.batch is None and args.text is None:
         err.write("ask: give TEXT or --batch FILE\n")
         return 2
+    queries = batch_lines(args.batch) if args.batch else None
+    engine = load_engine(args.kb, err, no_cache=args.no_cache)
+    if queries is not None:
+        return answer_queries(engine, queries, "standard input" if args.batch == "-" else args.batch, out, err)
+    check_locale(engine, "--locale", args.locale)
+    check_locale(engine, "--client-locale", args.client_locale)
     answer = engine.ask(args.text, locale=args.locale, client_locale=args.client_locale)
     if args.json:
         out.write(json.dumps(answer_json(answer), ensure_ascii=False) + "\n")
     else:
         out.write(render_answer(engine, answer) + "\n")
+    return 0
+
+
+def answer_queries(engine: KnowledgeEngine, queries: Iterable[str | bytes], name: str, out: TextIO, err: TextIO) -> int:
+    """One answer line per query line, in order; each bad line also said on ``err``, and then exit 1."""
+    from knowledge.batch import answer_batch
+
+    bad = total = 0
+    for record in answer_batch(engine, queries):
+        total += 1
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if "error" in record:
+            bad += 1
+            err.write(f"error: --batch {name}: {record['error']}\n")
+    if bad:
+        err.write(f"error: --batch {name}: {bad} of {total} query lines could not be answered (their answers "
+                  "carry an \"error\")\n")
+        return 1
     return 0

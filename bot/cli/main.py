@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.cli import ask, chat_command, kb, report, serve
+from bot.cli.common import CommandError
 
 COMMANDS = (serve, chat_command, ask, kb, report)
 """The command modules, in the order ``--help`` lists them."""
@@ -25,7 +26,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args, out, err)
-    except (FileNotFoundError, NotADirectoryError) as e:
+    except (CommandError, FileNotFoundError, NotADirectoryError) as e:
         err.write(f"error: {e}\n")
         return 2
     return code

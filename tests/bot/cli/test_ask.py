@@ -1,8 +1,7 @@
-"""The command line through ``bot.__main__.main``, with the bundled knowledge base."""
+"""``python -m bot ask``: one answer, a batch, the JSON contract, and a clear line for what cannot be answered."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -10,17 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from tests.bot.cli.cli_runs import BUNDLED, REPO, SEED, run_bot
+from tests.bot.cli.cli_runs import run_main as run
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = "error-validating-access-token-during-onboarding"
 LINK_PATH = "azure/active-directory/conditional-access/plan-conditional-access"
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+SWEDISH_PASTE = "Ett fel uppstod vid validering av åtkomsttoken"
+ENGLISH_PASTE = "There was an error validating access token"
 
 
 def test_ask_swedish_paste_answers_in_swedish_with_localized_link() -> None:
@@ -68,46 +62,6 @@ def test_batch_follows_the_contract_in_order(tmp_path: Path) -> None:
     assert answers[2]["tier"] == "none"
 
 
-def test_kb_check_reports_bad_files_and_exits_nonzero(tmp_path: Path) -> None:
-    good = (REPO / "knowledge" / "articles" / "sv-SE" / f"{SEED}.md").read_text(encoding="utf-8")
-    (tmp_path / "sv-SE").mkdir()
-    (tmp_path / "sv-SE" / "good.md").write_text(good, encoding="utf-8")
-    (tmp_path / "sv-SE" / "broken.md").write_text("---\ntitle: [unclosed\n---\n# Rubrik\n\nText.\n", encoding="utf-8")
-    code, out, _ = run("kb", "check", str(tmp_path))
-    assert code == 1
-    assert "broken.md" in out
-    assert "good.md" not in out
-    assert "1 files loaded, 1 bad" in out
-
-
-def test_kb_check_reports_bad_alternate_texts_with_their_lines(tmp_path: Path) -> None:
-    (tmp_path / "alternate-texts.yaml").write_text(
-        f"sv-SE:\n  {SEED}: Token kunde inte verifieras\n  no-such-article: Något\nxx-QQ:\n  a: b\n",
-        encoding="utf-8")
-    bundled = str(REPO / "knowledge" / "articles")
-    code, out, _ = run("kb", "check", bundled, str(tmp_path))
-    assert code == 1
-    assert f"{tmp_path / 'alternate-texts.yaml'}:3: alternate texts: no article 'no-such-article'" in out
-    assert f"{tmp_path / 'alternate-texts.yaml'}:4: alternate texts: unknown locale 'xx-QQ'" in out
-    assert "3 files and 1 alternate texts loaded, 2 bad" in out
-    code, out, _ = run("kb", "stats", bundled, str(tmp_path))
-    assert code == 0 and "(3 files, 1 alternate texts)" in out
-
-
-def test_kb_check_of_bundled_articles_is_clean() -> None:
-    code, out, _ = run("kb", "check")
-    assert code == 0, out
-    assert "3 files loaded, 0 bad" in out
-
-
-def test_kb_stats_prints_articles_by_locales(tmp_path: Path) -> None:
-    code, out, _ = run("kb", "stats", str(REPO / "knowledge" / "articles"))
-    assert code == 0
-    assert "1 articles x 3 locales" in out
-    for locale in ("ko-KR", "sv-SE", "zh-TW"):
-        assert locale in out
-
-
 def test_missing_kb_folder_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = run("ask", "anything", "--kb", str(tmp_path / "nope"))
     assert code == 2
@@ -123,3 +77,76 @@ def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert (record["article"], record["locale"]) == (SEED, "ko-KR")
+
+
+
+@pytest.mark.parametrize("what", ["binary file", "folder"])
+def test_a_batch_that_is_not_a_text_file_is_one_error_line_naming_it(what: str, tmp_path: Path) -> None:
+    target = tmp_path / "queries"
+    if what == "folder":
+        target.mkdir()
+    else:
+        target.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    done = run_bot("ask", "--batch", str(target), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"error: --batch {target}: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_batch_with_bad_lines_answers_the_good_ones_reports_each_bad_one_and_exits_1(tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join([json.dumps({"id": "a", "text": SWEDISH_PASTE}, ensure_ascii=False), "not json",
+                                  json.dumps({"id": 3})]) + "\n", encoding="utf-8")
+    done = run_bot("ask", "--batch", str(queries), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(a["id"], a["article"]) for a in answers] == [("a", SEED), (None, None), (None, None)]
+    assert "error" not in answers[0]
+    assert answers[1]["error"].startswith("line 2: not JSON") and answers[2]["error"].startswith("line 3: ")
+    assert f"{queries}: line 2: not JSON" in done.stderr and f"{queries}: line 3: " in done.stderr
+    assert "2 of 3 query lines" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_batch_on_standard_input_reports_a_line_that_is_not_utf8_and_answers_the_rest(tmp_path: Path) -> None:
+    stdin = (json.dumps({"id": "a", "text": SWEDISH_PASTE}).encode() + b"\n\xff\xfe{}\n"
+             + json.dumps({"id": "c", "text": "completely unrelated question about printers"}).encode() + b"\n")
+    done = run_bot("ask", "--batch", "-", cwd=tmp_path, stdin=stdin)
+    assert done.returncode == 1, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["a", None, "c"]
+    assert answers[0]["article"] == SEED and answers[2]["tier"] == "none"
+    assert answers[1]["error"].startswith("line 2: not UTF-8 text")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("option", ["--locale", "--client-locale"])
+def test_an_unknown_locale_is_an_error_that_lists_the_locales(option: str, tmp_path: Path) -> None:
+    done = run_bot("ask", ENGLISH_PASTE, option, "xx-YY", cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"error: {option} xx-YY: ") and done.stderr.count("\n") == 1, done.stderr
+    for locale in ("ko-KR", "sv-SE", "zh-TW"):
+        assert locale in done.stderr
+    # A real language the knowledge base lacks is no error: the answer says it fell back.
+    done = run_bot("ask", ENGLISH_PASTE, option, "de-DE", cwd=tmp_path)
+    assert done.returncode == 0 and SEED in done.stdout, done.stderr
+
+
+def test_the_json_names_the_file_whose_text_is_shown(tmp_path: Path) -> None:
+    def ask(*argv: str) -> dict[str, str]:
+        done = run_bot("ask", *argv, "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        record: dict[str, str] = json.loads(done.stdout)
+        return record
+
+    english = ask(ENGLISH_PASTE)  # the bundled KB has no English file: the text is a span file's English source
+    assert (english["locale"], english["shown_text"]) == ("en", "english_source")
+    assert english["heading"] in (BUNDLED / english["shown_path"]).read_text(encoding="utf-8")
+    swedish = ask(SWEDISH_PASTE)
+    assert (swedish["locale"], swedish["shown_text"]) == ("sv-SE", "localized")
+    assert swedish["shown_path"] == swedish["path"] == f"sv-SE/{SEED}.md"
+    korean = ask(SWEDISH_PASTE, "--locale", "ko-KR")  # matched in the Swedish file, shown from the Korean one
+    assert (korean["path"], korean["shown_path"], korean["shown_text"]) == (
+        f"sv-SE/{SEED}.md", f"ko-KR/{SEED}.md", "localized")
+    batch = run_bot("ask", "--batch", "-", cwd=tmp_path,
+                    stdin=json.dumps({"id": "k", "text": SWEDISH_PASTE, "locale": "en-US"}).encode() + b"\n")
+    assert json.loads(batch.stdout)["shown_path"] == f"sv-SE/{SEED}.md"
