@@ -29,7 +29,7 @@ from bot.escalation import Escalation
 from bot.feedback.events import FeedbackStore
 from bot.feedback.redact import RedactingFeedbackStore, redact
 from bot.handler import InsightDeskBot
-from bot.ops.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
+from bot.ops.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome, log_kb_problems
 from bot.ops.log_format import TurnContextLogging, configure_logging, with_turn_ids
 from bot.ops.metrics import BotMetrics, metrics_handler
 from bot.ops.telemetry import create_telemetry
@@ -196,12 +196,14 @@ def _answered_in_the_response(activity: Activity) -> bool:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 with the knowledge base's size; 503 ``"degraded"`` with the ``reason`` when the state store cannot
-    keep state (its file deleted or made read-only while the bot runs, say)."""
+    """200 with the knowledge base's size and how many of its files and alternate-text entries are bad (left out);
+    503 ``"degraded"`` with the ``reason`` when the state store cannot keep state (its file deleted or made
+    read-only while the bot runs, say)."""
     services = request.app[SERVICES]
     engine = services.engine
     body: dict[str, Any] = {"status": "ok", "articles": len(engine.kb), "locales": list(engine.locales),
-                            "alternate_texts": len(engine.kb.alternates)}
+                            "alternate_texts": len(engine.kb.alternates), "bad_files": len(engine.kb.file_problems),
+                            "bad_alternate_texts": len(engine.kb.alternate_problems)}
     problem = await storage_problem(services.storage)
     if problem is not None:
         body.update(status="degraded", reason=problem)
@@ -229,6 +231,7 @@ def create_app(
         knowledge = engine
         if knowledge is None:
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
+        log_kb_problems(knowledge.kb, "at start")
         state = storage if storage is not None else create_storage(
             settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
         notes = feedback if feedback is not None else create_feedback_store(state)

@@ -138,7 +138,9 @@ class Settings:
         except ValueError:
             raise ValueError(f"PORT must be a number, got {env['PORT']!r}") from None
         app_type = env.get("MicrosoftAppType", "") or "MultiTenant"
-        if app_type.lower() in APP_TYPES_WITH_TENANT and not env.get("MicrosoftAppTenantId"):
+        # Without an app id authentication is off and the app type unused: a copied .env.example still runs.
+        tenant_bound = app_type.lower() in APP_TYPES_WITH_TENANT
+        if tenant_bound and env.get("MicrosoftAppId") and not env.get("MicrosoftAppTenantId"):
             raise ValueError(f"MicrosoftAppType={app_type} needs MicrosoftAppTenantId (the bot's Entra tenant id)")
         return cls(
             host=env.get("HOST", "127.0.0.1"),

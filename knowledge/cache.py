@@ -39,14 +39,28 @@ def fingerprint(folders: Sequence[str | Path]) -> str:
     return digest.hexdigest()
 
 
+def _cache_file(folders: Sequence[str | Path], cache_dir: str | Path) -> Path:
+    """The one cache file of a list of folders."""
+    roots = "\0".join(str(Path(f).resolve()) for f in folders)
+    return Path(cache_dir) / f"kb-{hashlib.blake2b(roots.encode(), digest_size=8).hexdigest()}.pickle"
+
+
+def is_fresh(folders: Sequence[str | Path], cache_dir: str | Path) -> bool:
+    """Whether ``load_or_build`` would read the folders' value from ``cache_dir`` instead of building it."""
+    try:
+        with _cache_file(folders, cache_dir).open("rb") as f:
+            return bool(pickle.load(f) == fingerprint(folders))
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return False
+
+
 def load_or_build(folders: Sequence[str | Path], build: Callable[[], T], cache_dir: str | Path) -> T:
     """``build()``'s result, from ``cache_dir`` when the folders are unchanged since it was saved.
 
     One cache file per list of folders; it holds the fingerprint first, then the value, so a
     stale file is recognised without unpickling the value.
     """
-    roots = "\0".join(str(Path(f).resolve()) for f in folders)
-    cache = Path(cache_dir) / f"kb-{hashlib.blake2b(roots.encode(), digest_size=8).hexdigest()}.pickle"
+    cache = _cache_file(folders, cache_dir)
     current = fingerprint(folders)
     if cache.exists():
         try:

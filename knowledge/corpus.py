@@ -86,6 +86,16 @@ class KnowledgeBase:
         return (f"KnowledgeBase({len(self)} articles, {len(self.locales)} locales, "
                 f"{len(self.articles)} files, {len(self.problems)} problems)")
 
+    @property
+    def file_problems(self) -> tuple[ArticleProblem, ...]:
+        """The problems of article files: each a file that did not load."""
+        return tuple(p for p in self.problems if not _in_alternates_file(p))
+
+    @property
+    def alternate_problems(self) -> tuple[ArticleProblem, ...]:
+        """The problems of alternate-texts files: each an entry left out (or the whole file, when unreadable)."""
+        return tuple(p for p in self.problems if _in_alternates_file(p))
+
     def translations(self, article_id: str) -> dict[str, Article]:
         """Locale → the version of one article to show (the later folder's, when two have it)."""
         return dict(self._shown.get(article_id, {}))
@@ -99,6 +109,10 @@ class KnowledgeBase:
         the first loaded (the reply picks its own locale)."""
         return [(alt, versions.get(alt.locale) or next(iter(versions.values())))
                 for alt in self.alternates if (versions := self._shown.get(alt.article_id))]
+
+
+def _in_alternates_file(problem: ArticleProblem) -> bool:
+    return os.path.basename(problem.path) == ALTERNATES_FILE
 
 
 def folder_locale(name: str) -> str | None:

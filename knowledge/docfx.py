@@ -19,7 +19,7 @@ import yaml
 from knowledge.locales import canonical_locale
 from knowledge.model import Article, ArticleParseError, EnglishSource, pack
 
-__all__ = ["article_id_from_stem", "parse_article", "quoted_strings"]
+__all__ = ["article_id_from_stem", "extra_headings", "parse_article", "quoted_strings"]
 
 try:
     _YamlLoader: Any = yaml.CSafeLoader
@@ -58,6 +58,8 @@ _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _ATX_H1 = re.compile(r" {0,3}#(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1 = re.compile(r" {0,3}=+[ \t]*$")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_H1_CANDIDATE = re.compile(r"^ {0,3}(?:#(?!#)|=+[ \t]*\r?$)", re.MULTILINE)
+"""A line that may be (or underline) an H1; ``extra_headings`` looks closer only when two lines are."""
 
 # Quoted text, any quote style: "…" “…” ”…” „…“ ,,…" ＂…＂ 〝…〞 «…» »…« »…» ‹…› ›…‹ 「…」 『…』 ‘…’ ‚…‘ '…'.
 # A straight single quote opens only after a non-letter and closes only before one, and may enclose
@@ -324,6 +326,33 @@ def _find_heading(lines: list[str]) -> tuple[int, int, str] | None:
             return i, end + 1, " ".join(part.strip() for part in lines[i: end + 1])
         i = end + 1
     return None
+
+
+def extra_headings(text: str) -> list[int]:
+    """The 1-based lines of the H1 headings after the first in an article file's text (below its front matter).
+
+    An article has one; ``kb check`` warns about more (two articles in one file, or a ``#`` meant as ``##``):
+    only the first is the article's heading, the rest reads as body text.
+    """
+    if len(_H1_CANDIDATE.findall(text, 0)) < 2:  # one line that could be an H1 at most: the usual case, fast
+        return []
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    body, body_line = text, 1
+    first_end = text.find("\n")
+    if first_end >= 0 and text[:first_end].rstrip(" \t") == "---":
+        end = _CLOSING_FENCE.search(text, first_end)
+        if end is not None:
+            body, body_line = text[end.end() + 1:], text.count("\n", 0, end.end()) + 2
+    lines = body.split("\n")
+    found: list[int] = []
+    start = 0
+    while (heading := _find_heading(lines[start:])) is not None:
+        first, last, _ = heading
+        found.append(body_line + start + first)
+        start += last + 1
+    return found[1:]
 
 
 def _continues_paragraph(line: str) -> bool:

@@ -24,12 +24,25 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.corpus import file_stamps
+from knowledge.corpus import KnowledgeBase, file_stamps
 from knowledge.engine import KnowledgeEngine
 
-__all__ = ["HotReload", "KnowledgeReloader", "ReloadOutcome", "kb_fingerprint"]
+__all__ = ["HotReload", "KnowledgeReloader", "ReloadOutcome", "kb_fingerprint", "log_kb_problems"]
 
 log = logging.getLogger(__name__)
+PROBLEMS_LOGGED = 5
+"""Bad files named in the log line at start and on each reload; ``python -m bot kb check`` lists every one."""
+
+
+def log_kb_problems(kb: KnowledgeBase, when: str) -> None:
+    """One WARNING about a knowledge base's bad files and alternate-text entries (counts apart, the first
+    few with their reasons), or nothing when there are none. ``when``: ``at start``, ``reloaded``..."""
+    if not kb.problems:
+        return
+    shown = "; ".join(str(p) for p in kb.problems[:PROBLEMS_LOGGED])
+    more = f"; and {len(kb.problems) - PROBLEMS_LOGGED} more" if len(kb.problems) > PROBLEMS_LOGGED else ""
+    log.warning("knowledge base %s: %d bad files, %d bad alternate-text entries, left out (`python -m bot kb check`"
+                " lists every one): %s%s", when, len(kb.file_problems), len(kb.alternate_problems), shown, more)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -99,7 +112,7 @@ class KnowledgeReloader:
                 engine = await asyncio.to_thread(self.load)
             except (OSError, ValueError) as e:
                 return self._finish(ReloadOutcome("kept", f"the knowledge base could not be loaded: {e}",
-                                                  len(self.current.kb)))
+                                                  len(self.current.kb)), None)
             problems = tuple(str(p) for p in engine.kb.problems)
             # A file that gave the old engine something and gives the new one nothing but a problem;
             # one bad entry in an alternate-texts file whose other entries load does not count.
@@ -107,23 +120,25 @@ class KnowledgeReloader:
             if turned_bad:
                 return self._finish(ReloadOutcome(
                     "kept", f"{len(turned_bad)} file(s) that loaded before are bad now: "
-                    + ", ".join(sorted(turned_bad)[:5]), len(self.current.kb), problems))
+                    + ", ".join(sorted(turned_bad)[:5]), len(self.current.kb), problems), engine.kb)
             if len(engine.kb) == 0 and len(self.current.kb) > 0:
                 return self._finish(ReloadOutcome("kept", "the new knowledge base has no articles",
-                                                  len(self.current.kb), problems))
+                                                  len(self.current.kb), problems), engine.kb)
             self.current = engine
             self.swap(engine)
-            return self._finish(ReloadOutcome("loaded", why, len(engine.kb), problems))
+            return self._finish(ReloadOutcome("loaded", why, len(engine.kb), problems), engine.kb)
 
-    def _finish(self, outcome: ReloadOutcome) -> ReloadOutcome:
+    def _finish(self, outcome: ReloadOutcome, loaded: KnowledgeBase | None) -> ReloadOutcome:
+        """Log what the reload did (and a summary of the bad files of what it ``loaded``), then report it."""
         if outcome.outcome == "loaded":
-            log.info("knowledge base reloaded (%s): %d articles, %d bad files", outcome.reason, outcome.articles,
-                     len(outcome.problems))
+            log.info("knowledge base reloaded (%s): %d articles, %d bad files or entries", outcome.reason,
+                     outcome.articles, len(outcome.problems))
         else:
             log.error("knowledge base NOT reloaded, keeping the last good one (%d articles): %s", outcome.articles,
                       outcome.reason)
-        for problem in outcome.problems:
-            log.warning("bad knowledge-base file: %s", problem)
+        if loaded is not None:
+            log_kb_problems(loaded, f"reloaded ({outcome.reason})" if outcome.outcome == "loaded"
+                            else "as found on the reload that was not kept")
         if self.on_outcome is not None:
             self.on_outcome(outcome)
         return outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.chat import chat
+from bot.cli.chat import chat
 from bot.settings import Settings
 
 

@@ -39,7 +39,8 @@ async def test_health_reports_articles_and_locales(start_bot: StartBot) -> None:
     async with bot.session.get(f"{bot.url}/healthz") as response:
         assert response.status == 200
         body = await response.json()
-    assert body == {"status": "ok", "articles": 1, "locales": ["ko-KR", "sv-SE", "zh-TW"], "alternate_texts": 0}
+    assert body == {"status": "ok", "articles": 1, "locales": ["ko-KR", "sv-SE", "zh-TW"], "alternate_texts": 0,
+                    "bad_files": 0, "bad_alternate_texts": 0}
 
 
 async def test_chinese_paste_in_personal_chat_answers_in_chinese(start_bot: StartBot, connector: ConnectorStub) -> None:
