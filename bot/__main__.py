@@ -209,7 +209,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.chat import run_chat
 
-    run_chat(_settings(), input=sys.stdin, output=out)
+    run_chat(_settings(), input=sys.stdin, output=out, locale=args.locale)
     return 0
 
 
@@ -218,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("serve", help="run the bot's HTTP endpoint (/api/messages)").set_defaults(run=cmd_serve)
-    sub.add_parser("chat", help="talk to the bot in this terminal").set_defaults(run=cmd_chat)
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal (and answer as support: /agent)")
+    chat.add_argument("--locale", help="the chat client's locale, as a Teams client sends it (e.g. sv-SE)")
+    chat.set_defaults(run=cmd_chat)
 
     ask = sub.add_parser("ask", help="answer one pasted error, or a JSON Lines batch")
     ask.add_argument("text", nargs="?", help="the pasted error text")

@@ -206,6 +206,15 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=503 if problem is not None else 200)
 
 
+def compose_desk(settings: Settings, knowledge: KnowledgeEngine, state: Storage,
+                 feedback: FeedbackStore) -> tuple[InsightDesk, Escalation]:
+    """The plugin with escalation as ``settings`` configure them: what the server and ``chat`` both run."""
+    notes: FeedbackStore = RedactingFeedbackStore(feedback) if settings.redact_transcripts else feedback
+    escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
+                            mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams)
+    return InsightDesk(knowledge, state, notes, escalation), escalation
+
+
 def create_app(
     settings: Settings,
     *,
@@ -229,9 +238,9 @@ def create_app(
             knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
         state = storage if storage is not None else create_storage(
             settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
-        notes = feedback if feedback is not None else create_feedback_store(state)
-        if settings.redact_transcripts:
-            notes = RedactingFeedbackStore(notes)
+        desk, escalation = compose_desk(settings, knowledge, state,
+                                        feedback if feedback is not None else create_feedback_store(state))
+        notes = desk.feedback
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
         adapter.use(TurnContextLogging())
@@ -241,11 +250,8 @@ def create_app(
             adapter.use(telemetry.middleware)
         adapter.use(TenantAllowList(settings.allowed_tenants))
         adapter.use(OncePerActivity(state))  # before the rate limit: a redelivery spends no message of the user's
-        escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
-                                mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams)
         await _log_unlisted_queues(escalation)
         escalation.observe_state = metrics.escalation
-        desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
