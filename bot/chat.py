@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import logging
 import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+from botbuilder.core import Bot
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, Mention
 
 from bot.app import compose_desk, turn_error_handler
@@ -30,9 +32,10 @@ from bot.escalation import Escalation
 from bot.feedback import create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.settings import Settings
-from bot.storage import aclose_storage, create_storage
+from bot.storage import StorageError, aclose_storage, create_storage
 from knowledge.engine import KnowledgeEngine
 
+log = logging.getLogger(__name__)
 Role = Literal["user", "agent"]
 CHANNEL_ID = "cli"
 BOT = ChannelAccount(id="insight-desk", name="Insight Desk")
@@ -73,7 +76,7 @@ class Pressable:
 class TerminalChat:
     """One terminal playing the user and, on ``/agent``, an agent; see the module."""
 
-    def __init__(self, bot: InsightDeskBot, adapter: TerminalAdapter, escalation: Escalation, *, team: str,
+    def __init__(self, bot: Bot, adapter: TerminalAdapter, escalation: Escalation, *, team: str,
                  stdin: TextIO, stdout: TextIO, locale: str | None = None) -> None:
         self.bot = bot
         self.adapter = adapter
@@ -95,7 +98,11 @@ class TerminalChat:
         """Welcome, make sure the agents' channel is registered, then one turn per line until end of input."""
         await self._turn(self._activity("user", type=ActivityTypes.conversation_update,
                                         members_added=[USER, BOT]))
-        queue = await self.escalation.queues.find(AGENTS_CHANNEL)
+        try:
+            queue = await self.escalation.queues.find(AGENTS_CHANNEL)
+        except StorageError as e:  # the turns log it again and carry on without escalation, as the server does
+            log.error("could not read the agents' channels: %s", e)
+            queue = None
         if queue is None or queue.team != self.team or queue.tenant != TENANT:
             await self._turn(self._activity("agent", text="register agents", conversation_id=AGENTS_CHANNEL))
         self._write(f"(Ctrl-D ends the conversation. Type a button's number to press it. /agent plays support in "
@@ -142,7 +149,11 @@ class TerminalChat:
         if agent is None:
             return False
         if agent.group(1):
-            ticket = await self.escalation.tickets.get(int(agent.group(1)))
+            try:
+                ticket = await self.escalation.tickets.get(int(agent.group(1)))
+            except StorageError as e:
+                log.error("could not read ticket %s: %s", agent.group(1), e)
+                ticket = None
             if ticket is None or not ticket.thread or ticket.queue != AGENTS_CHANNEL:
                 self._write(f"(Ticket #{agent.group(1)} has no thread in the {AGENTS_CHANNEL_NAME} channel.)\n")
                 return True
@@ -278,7 +289,11 @@ class TerminalChat:
         if conversation_id == USER_CONVERSATION:
             return f"to {USER.name}"
         if _MESSAGE_ID.search(conversation_id) and conversation_id not in self._threads:
-            ticket = await self.escalation.tickets.for_thread(conversation_id)
+            try:
+                ticket = await self.escalation.tickets.for_thread(conversation_id)
+            except StorageError as e:  # the thread is then named without its ticket's number
+                log.error("could not read the ticket of thread %s: %s", conversation_id, e)
+                ticket = None
             if ticket is not None:
                 self._threads[conversation_id] = ticket.number
         return self._where(conversation_id) if self._role_of(conversation_id) else conversation_id
