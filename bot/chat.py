@@ -57,13 +57,6 @@ def terminal_settings(settings: Settings) -> Settings:
     return settings if settings.agent_teams else dataclasses.replace(settings, agent_teams=frozenset({TERMINAL_TEAM}))
 
 
-def render(activity: Activity) -> str:
-    """What a message shows in a terminal: its text, its cards' markdown fallbacks, numbered buttons, links."""
-    seen = shown(activity)
-    buttons = numbered(seen.choices, seen.links)
-    return "\n".join(part for part in (seen.text, buttons) if part)
-
-
 @dataclasses.dataclass(frozen=True)
 class Pressable:
     """A numbered button: the choice, and the conversation and message of the card it is on."""
@@ -257,7 +250,7 @@ class TerminalChat:
         for each in sent:
             activity = each.activity
             if activity.type == ActivityTypes.event:
-                self._write(f"(event {activity.name} sent to {await self._label(each.conversation_id)})\n\n")
+                self._write(f"[{await self._label(each.conversation_id)}]\n(event {activity.name})\n\n")
                 continue
             if activity.type != ActivityTypes.message:
                 continue
@@ -344,4 +337,4 @@ def run_chat(settings: Settings, *, input: TextIO = sys.stdin, output: TextIO = 
     asyncio.run(chat(settings, input, output, locale))
 
 
-__all__ = ["chat", "render", "run_chat", "terminal_settings"]
+__all__ = ["TerminalChat", "chat", "run_chat", "terminal_settings"]

@@ -149,3 +149,14 @@ async def test_typing_a_number_sends_the_buttons_action_after_asking_for_the_car
                      f"value={{\"insightDesk\": \"size\", \"note\": \"x\", \"size\": \"s\"}} reply_to={card_id}")
     assert six == "got text='6' value=null reply_to=None"  # no sixth button: the text as typed
     assert end == ""
+
+
+async def test_suggestions_show_the_version_the_user_would_get_never_a_third_language() -> None:
+    _, answer, suggested, end = await converse("There was an error validating access token",
+                                               "This did not help, I want to talk to a person")
+    assert end == ""
+    heading = '"There was an error validating access token" error during Desktop Analytics onboarding'
+    assert answer.startswith(f"**{heading}**")
+    assert suggested.startswith(f"**Did you mean one of these?**\n\n1. {heading}\n  1) {heading[:60]}")
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in suggested)  # the Korean heading was offered before
+
