@@ -26,6 +26,7 @@ from bot.channel.service_urls import service_url_refusal
 from bot.channel.signing_keys import fetch_signing_keys_off_the_loop, metadata_urls
 from bot.channel.tenants import TenantAllowList
 from bot.escalation import Escalation
+from bot.escalation.tickets import TicketState
 from bot.feedback.events import FeedbackStore
 from bot.feedback.redact import RedactingFeedbackStore, redact
 from bot.handler import InsightDeskBot
@@ -210,6 +211,18 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=503 if problem is not None else 200)
 
 
+def compose_desk(settings: Settings, knowledge: KnowledgeEngine, state: Storage, feedback: FeedbackStore, *,
+                 observe_state: Callable[[TicketState], None] | None = None) -> tuple[InsightDesk, Escalation]:
+    """The plugin with escalation as ``settings`` configure them: what the server and ``chat`` both run."""
+    notes: FeedbackStore = RedactingFeedbackStore(feedback) if settings.redact_transcripts else feedback
+    escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
+                            mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams,
+                            answer=lambda text, locale: desk.answer_card(text, locale),  # the plugin, made next
+                            observe_state=observe_state)
+    desk = InsightDesk(knowledge, state, notes, escalation)
+    return desk, escalation
+
+
 def create_app(
     settings: Settings,
     *,
@@ -234,9 +247,10 @@ def create_app(
         log_kb_problems(knowledge.kb, "at start")
         state = storage if storage is not None else create_storage(
             settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
-        notes = feedback if feedback is not None else create_feedback_store(state)
-        if settings.redact_transcripts:
-            notes = RedactingFeedbackStore(notes)
+        desk, escalation = compose_desk(settings, knowledge, state,
+                                        feedback if feedback is not None else create_feedback_store(state),
+                                        observe_state=metrics.escalation)
+        notes = desk.feedback
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
         adapter.use(TurnContextLogging())
@@ -246,12 +260,7 @@ def create_app(
             adapter.use(telemetry.middleware)
         adapter.use(TenantAllowList(settings.allowed_tenants))
         adapter.use(OncePerActivity(state))  # before the rate limit: a redelivery spends no message of the user's
-        escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
-                                mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams,
-                                answer=lambda text, locale: desk.answer_card(text, locale),  # the plugin, made next
-                                observe_state=metrics.escalation)
         await _log_unlisted_queues(escalation)
-        desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,

@@ -245,11 +245,16 @@ class InsightDesk:
 
     async def _send_suggestions(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
         strings = await self._strings(turn_context, text=query, answer=answer)
+        # Each title in the language choosing it answers in (as ``choose`` presents it): an article with the
+        # user's language never shows another's heading (``en`` comes from the English text a file carries).
+        preferred = await self._preferred_locale(turn_context) or strings.locale
+        activity_locale = client_locale(turn_context.activity)
         choices = []
         for match in answer.matches[:3]:
-            versions = self.engine.translations(match.article_id)
-            shown = versions.get(negotiate([strings.locale], versions) or "") or next(iter(versions.values()), None)
-            choices.append(cards.Choice(match.article_id, shown.heading if shown else match.article_id))
+            chosen = self.engine.present(match.article_id, locale=preferred, client_locale=activity_locale)
+            shown = chosen.article if chosen is not None else None
+            title = (shown.heading or shown.title) if shown is not None else match.article_id
+            choices.append(cards.Choice(match.article_id, title))
         card = cards.suggest_card(choices, query=query, strings=strings)
         await self._send(turn_context, card, cards.suggest_markdown(choices, strings=strings))
 

@@ -12,7 +12,8 @@ from bot.cli.common import Commands, add_cache_option, kb_folders, load_engine, 
 
 def register(commands: Commands) -> None:
     """Add ``chat`` to the command parsers."""
-    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal (and answer as support: /agent)")
+    chat.add_argument("--locale", help="the chat client's locale, as a Teams client sends it (e.g. sv-SE)")
     add_cache_option(chat)
     chat.set_defaults(run=run)
 
@@ -28,5 +29,5 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # The conversation loads its engine from the cache (as `serve` does); a cold load is done here first,
         # where it can show its progress, and the conversation then starts from the fresh cache.
         load_engine(None, err)
-    run_chat(config, input=sys.stdin, output=out)
+    run_chat(config, input=sys.stdin, output=out, locale=args.locale)
     return 0
