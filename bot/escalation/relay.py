@@ -12,7 +12,6 @@ goes proactively to a stored conversation reference, taken from an authenticated
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -52,7 +51,14 @@ from bot.escalation.tickets import (
     TicketStillOpen,
     TicketTaken,
 )
-from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
+from bot.escalation.words import (
+    KB_COMMAND,
+    TICKET_COMMAND,
+    TICKETS_COMMAND,
+    escalation_phrases,
+    is_status_command,
+    status_phrases,
+)
 from bot.keyed_locks import KeyedLocks
 from bot.markdown_escape import escape_markdown
 from bot.storage import StorageError
@@ -68,10 +74,6 @@ MAX_EARLY_LINE_CHARS = 2000
 """Each of those lines is kept up to this long: the conversation state is rewritten every turn."""
 MAX_LIST = 20
 """Tickets the ``tickets`` command lists."""
-ESCALATION_ACTIONS = frozenset({"escalate_confirm", "escalate_cancel", "take", "resolve", "end", "reopen"})
-_TICKET_COMMAND = re.compile(r"^\s*/?ticket\s+#?(\S+)\s*$", re.IGNORECASE)
-_TICKETS_COMMAND = re.compile(r"^\s*/?tickets\s*$", re.IGNORECASE)
-_KB_COMMAND = re.compile(r"^\s*/kb(?:\s+(.+?))?\s*$", re.IGNORECASE | re.DOTALL)
 AnswerCard = Callable[[str, str], dict[str, Any] | None]
 """The knowledge base's answer card for a text in a locale, ``None`` when it has no confident answer."""
 SEND_ERRORS = (ErrorResponseException, HttpOperationError, ClientRequestError, aiohttp.ClientError, OSError)
@@ -261,13 +263,9 @@ class Escalation:
     # -- messages -----------------------------------------------------------------------------------
 
     async def on_message(self, turn_context: TurnContext, strings: Strings) -> bool:
-        """Handle a message that belongs to escalation; ``False`` for the plugin's own handling."""
+        """Handle a message that belongs to escalation; ``False`` for the plugin's own handling. Card
+        buttons never come here: ``bot.actions`` dispatches each to its owner (``on_card_action``)."""
         activity = turn_context.activity
-        data = activity.value if isinstance(activity.value, dict) else None
-        if data and str(data.get(bot_cards.ACTION_KEY)) in ESCALATION_ACTIONS:
-            return await self.on_card_action(turn_context, data, strings)
-        if data and bot_cards.ACTION_KEY in data:
-            return False
         text = turn_text(turn_context)
         if channel_id_of(activity) is not None:
             registration = parse_register(text)
@@ -542,10 +540,10 @@ class Escalation:
         """A message in ``queue``'s channel (or one of its threads): a command, or an agent's words to relay."""
         activity = turn_context.activity
         say = _agent_strings(activity, queue)
-        if _TICKETS_COMMAND.match(text):
+        if TICKETS_COMMAND.match(text):
             await turn_context.send_activity(await self._list_text(say, queue))
             return True
-        command = _TICKET_COMMAND.match(text)
+        command = TICKET_COMMAND.match(text)
         if command:
             number = _data_ticket({"ticket": command.group(1)})
             ticket = await self.tickets.get(number) if number is not None else None
@@ -646,7 +644,7 @@ class Escalation:
         if ticket.assignee.id != agent.id:
             await turn_context.send_activity(say.text("agent_not_sent", number=n, agent=_holder(ticket)))
             return
-        kb = _KB_COMMAND.match(text)
+        kb = KB_COMMAND.match(text)
         if kb and self._answer is not None:
             await self._answer_from_kb(turn_context, ticket, self._answer, kb.group(1) or "", say)
             return
