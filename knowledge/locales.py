@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
+from knowledge.normalize import MAX_PASTE_CHARS
+
 __all__ = [
     "canonical_locale",
     "choose_reply_locale",
@@ -568,7 +570,6 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
 )
 _RANGE_STARTS = tuple(start for start, _, _ in _SCRIPT_RANGES)
 _SCRIPT_SAMPLE_LETTERS = 4096
-_SCRIPT_SAMPLE_CHARS = 65536
 
 
 def _script_of_char(ch: str) -> str | None:
@@ -586,11 +587,11 @@ def detect_script(text: str) -> str | None:
     Thai, Georgian, Hangul (composed or decomposed jamo), Han, or Kana for Japanese: Hiragana or
     Katakana, together with the Han characters around them once kana make a tenth of the two
     (Japanese mixes both; Chinese has no kana). Looks at no more than the first 4096 letters of the
-    first 64 Ki characters.
+    part of a paste the engine reads (``knowledge.normalize.MAX_PASTE_CHARS``: one length rule).
     """
     counts: dict[str, int] = {}
     seen = 0
-    for ch in text[:_SCRIPT_SAMPLE_CHARS]:
+    for ch in text[:MAX_PASTE_CHARS]:
         if not ch.isalpha():
             continue
         script = _script_of_char(ch)

@@ -549,3 +549,14 @@ def test_right_to_left_languages(tag: str) -> None:
                                  "", "xx-YY", "not a tag", "und", "@@", "ar-SA-toolongvariantx"])
 def test_left_to_right_languages_and_junk(tag: str) -> None:
     assert not is_right_to_left(tag)
+
+
+def test_the_script_is_told_from_the_part_of_a_paste_the_engine_reads() -> None:
+    """One length rule: a paste's language is told from the same first ``MAX_PASTE_CHARS`` characters
+    the matcher reads (before, 64 Ki characters: Korean the matcher never saw named the reply's words)."""
+    from knowledge.normalize import MAX_PASTE_CHARS
+
+    text = "0" * MAX_PASTE_CHARS + " 프린터가 연결되지 않습니다"
+    assert detect_script(text) is None
+    assert choose_words_locale(explicit=None, text=text, client_locale="sv-SE", available=CATALOG_LOCALES) == "sv-SE"
+    assert detect_script(text[-20:]) == "Hangul"
