@@ -12,7 +12,6 @@ from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import TeamInfo
 from msrest.serialization import Model
 
-from bot.channel.channel_text import addressed_to_bot, turn_text
 from bot.plugin import InsightDesk
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
@@ -28,14 +27,15 @@ class InsightDeskBot(TeamsActivityHandler):  # type: ignore[misc]  # botbuilder 
         self.desk = desk
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        turn = await self.desk.read_turn(turn_context)  # read once; the plugin reads the same
         if await self.desk.on_message(turn_context):
             return
-        if not addressed_to_bot(turn_context.activity):  # channel chatter the bot may read: never answered
+        if not turn.addressed:  # channel chatter the bot may read: never answered
             return
-        if turn_text(turn_context):
-            await self.desk.reply_not_found(turn_context)
+        if turn.text:
+            await self.desk.reply_not_found(turn_context, turn)
         else:  # a bare mention, a screenshot, a card's data from elsewhere: say what the bot does
-            await self.desk.send_help(turn_context)
+            await self.desk.send_help(turn_context, turn)
 
     async def on_event(self, turn_context: TurnContext) -> None:
         """Events botbuilder does not route elsewhere: ``handoff.status`` from a contact-center hub."""

@@ -14,8 +14,7 @@ or, without touching the bot: ``adapter.use(InsightDeskMiddleware(desk))``.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import (
@@ -28,20 +27,16 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import cards
+from bot.actions import DESK_ACTIONS, ActionRegistry, CardAction, Owner, escalation_actions
 from bot.channel.channel_text import addressed_to_bot, client_locale, turn_text
+from bot.escalation.words import agents_command
 from bot.feedback.events import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
 from bot.stores.base import StorageError
-from bot.strings import CATALOG, Strings, all_language_commands, strings_for
+from bot.strings import CATALOG, all_language_commands, strings_for
+from bot.turn_input import TurnInput, card_data, read_turn_input
 from bot.turn_state import DeskConversationState, DeskUserState, load_states
 from knowledge.engine import KnowledgeEngine
-from knowledge.locales import (
-    canonical_locale,
-    detect_script,
-    language_name,
-    localize_links,
-    native_language_name,
-    negotiate,
-)
+from knowledge.locales import canonical_locale, language_name, localize_links, native_language_name, negotiate
 from knowledge.model import ENGLISH, Answer, Tier
 
 if TYPE_CHECKING:
@@ -51,11 +46,9 @@ log = logging.getLogger(__name__)
 
 CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator", "directline", "test", "cli"})
 """Channels that render Adaptive Cards; others get the markdown rendering as text."""
-SCRIPT_LOCALES = {"Hangul": "ko-KR", "Han": "zh-TW"}
-"""A script that names one catalog language, for replying when nothing matched."""
-_COMMAND = re.compile(r"^\s*(/?)(\S+)(?:\s+(.+?))?\s*$", re.DOTALL)
-"""A command: its word (with or without "/", as Teams' command menu sends it) and an optional value."""
-MAX_COMMAND_CHARS = 60
+HELP_COMMANDS = frozenset({"help"})
+"""``help`` (Teams' command menu sends it without a slash): the welcome card again."""
+_TURN_INPUT = "InsightDesk.turn"
 
 
 class InsightDesk:
@@ -80,54 +73,78 @@ class InsightDesk:
         self._commands = all_language_commands()
         self._unanswered = self.conversation_state.create_property("InsightDeskUnanswered")
         self.escalation = escalation
+        own = {"choose": self._on_choose, "language": self._on_choose, "helped": self._on_helped,
+               "not_helped": self._on_not_helped, "escalate": self._on_escalate}
+        self.actions = ActionRegistry([
+            *(CardAction(name, Owner.DESK, own[name]) for name in DESK_ACTIONS),
+            *(escalation_actions(escalation) if escalation is not None else ()),
+        ])
+        """Every card button this bot answers, each with its one handler (``bot.actions``)."""
         self.observe_answer: Callable[[Answer], None] | None = None
         """Called with every engine answer to pasted text (``bot.ops.metrics`` counts them)."""
 
     # -- entry points ----------------------------------------------------------------------------
 
+    async def read_turn(self, turn_context: TurnContext, *, data: Mapping[str, Any] | None = None) -> TurnInput:
+        """The turn's input (``bot.turn_input``), read once: later calls in the same turn return it.
+
+        A message addressed to the bot loads the user's and the conversation's state first (one storage
+        read), for the remembered language; channel chatter the bot only reads costs no read.
+        """
+        known = turn_context.turn_state.get(_TURN_INPUT)
+        if isinstance(known, TurnInput):
+            return known
+        activity = turn_context.activity
+        addressed = addressed_to_bot(activity)
+        remembered = None
+        if data is not None or addressed:
+            await self._load_state(turn_context)
+            remembered = await self._preferred_locale(turn_context)
+        turn = read_turn_input(activity, remembered_locale=remembered, data=data, text=turn_text(turn_context),
+                               addressed=addressed)
+        turn_context.turn_state[_TURN_INPUT] = turn
+        return turn
+
     async def on_message(self, turn_context: TurnContext) -> bool:
         """Handle one message; ``False`` when it is not something Insight Desk can help with.
 
-        Answers pasted errors, the buttons of its own cards and the language command; declines
-        (sends nothing) for text that matches no article, so the host bot can answer it. A channel
-        message that does not mention the bot (``channel_text.addressed_to_bot``) is only relayed when it
-        is an agent's in a ticket's thread; otherwise it is declined without a word.
+        Answers pasted errors, the buttons of its own cards and its commands; declines (sends nothing)
+        for text that matches no article, so the host bot can answer it. A channel message that does not
+        mention the bot (``TurnInput.addressed``) is only relayed when it is an agent's in a ticket's
+        thread; otherwise it is declined without a word.
         """
-        activity = turn_context.activity
-        if not addressed_to_bot(activity):
+        turn = await self.read_turn(turn_context)
+        if not turn.addressed:
             return await self._overheard(turn_context)
-        await self._load_state(turn_context)
-        if self.escalation is not None and await self._escalation_message(self.escalation, turn_context):
-            await self.save_state(turn_context)
-            return True
-        if isinstance(activity.value, dict) and cards.ACTION_KEY in activity.value:
-            handled = await self.on_card_action(turn_context, activity.value)
+        escalation = self.escalation if await self._begin_escalation_turn(turn_context) else None
+        if turn.action is not None:
+            handled = await self._dispatch(turn_context, turn)
+        elif escalation is not None and await self._escalation_message(escalation, turn_context, turn):
+            handled = True
         else:
-            handled = await self._on_text(turn_context, turn_text(turn_context))
+            handled = await self._on_text(turn_context, turn)
         if handled:
             await self.save_state(turn_context)
         return handled
 
     async def on_card_action(self, turn_context: TurnContext, data: dict[str, Any]) -> bool:
         """Handle the data of one of our card's buttons (``Action.Submit`` or ``Action.Execute``)."""
-        if not isinstance(data, dict) or cards.ACTION_KEY not in data:
+        if card_data(data) is None:
             return False
-        await self._load_state(turn_context)
-        if self.escalation is not None and await self.escalation.on_card_action(
-                turn_context, data, await self._data_strings(turn_context, data)):
-            await self.save_state(turn_context)
-            return True
-        await self._on_card_action(turn_context, data)
+        turn = await self.read_turn(turn_context, data=data)
+        await self._dispatch(turn_context, turn)
         await self.save_state(turn_context)
         return True
 
     async def on_members_added(self, turn_context: TurnContext, members: Iterable[ChannelAccount]) -> None:
-        """Welcome card in the user's locale: once when the bot itself is added, and for people who join."""
+        """Welcome card in the user's language (their remembered choice, else their client's): once when
+        the bot itself is added, and for people who join."""
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
         members = list(members)
         if not members:
             return
+        turn = await self.read_turn(turn_context)
         people = [m for m in members if m.id != bot_id]
         if not people:
             try:
@@ -136,23 +153,22 @@ class InsightDesk:
                 await self._welcomed.set(turn_context, True)
             except StorageError as e:
                 log.error("could not read or keep the welcome flag (activity %s): %s", activity.id, e)
-        strings = strings_for(client_locale(activity))
-        await self._send(turn_context, cards.welcome_card(strings=strings), cards.welcome_markdown(strings=strings))
+        await self.send_help(turn_context, turn)
         await self.save_state(turn_context)
 
-    async def send_help(self, turn_context: TurnContext) -> None:
-        """The welcome card as help, e.g. for a bare mention or a message with no text (a screenshot)."""
-        strings = await self._strings(turn_context)
+    async def send_help(self, turn_context: TurnContext, turn: TurnInput | None = None) -> None:
+        """The welcome card as help: for ``help``, a bare mention or a message with no text (a screenshot)."""
+        strings = (turn or await self.read_turn(turn_context)).strings
         await self._send(turn_context, cards.welcome_card(strings=strings), cards.welcome_markdown(strings=strings))
 
-    async def reply_not_found(self, turn_context: TurnContext) -> None:
+    async def reply_not_found(self, turn_context: TurnContext, turn: TurnInput | None = None) -> None:
         """Say that nothing matched, in the user's language, offer a person, and record the query."""
-        text = turn_text(turn_context)
-        strings = await self._strings(turn_context, text=text)
+        turn = turn or await self.read_turn(turn_context)
+        strings = turn.strings
         unanswered = await self._count_unanswered(turn_context)
         said = strings.text("not_found_again" if unanswered >= 2 and self.escalation else "not_found")
-        await self._send(turn_context, cards.not_found_card(query=text, strings=strings, text=said), said)
-        await self._record(turn_context, FeedbackKind.UNANSWERED, text, None, strings.locale)
+        await self._send(turn_context, cards.not_found_card(query=turn.text, strings=strings, text=said), said)
+        await self._record(turn_context, FeedbackKind.UNANSWERED, turn.text, None, strings.locale)
         await self.save_state(turn_context)
 
     async def on_event(self, turn_context: TurnContext) -> bool:
@@ -161,6 +177,9 @@ class InsightDesk:
 
     async def user_locale(self, turn_context: TurnContext) -> str | None:
         """The user's chosen language (``/language``), else their client's; ``None`` when neither is known."""
+        turn = turn_context.turn_state.get(_TURN_INPUT)
+        if isinstance(turn, TurnInput):
+            return turn.remembered_locale or turn.client_locale
         return await self._preferred_locale(turn_context) or client_locale(turn_context.activity)
 
     async def _load_state(self, turn_context: TurnContext) -> None:
@@ -181,18 +200,14 @@ class InsightDesk:
 
     # -- text --------------------------------------------------------------------------------------
 
-    async def _on_text(self, turn_context: TurnContext, text: str) -> bool:
+    async def _on_text(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        text = turn.text
         if not text:
             return False
-        command = _COMMAND.match(text) if len(text) <= MAX_COMMAND_CHARS else None
-        if command and command.group(2).casefold() in self._commands:
-            slash, value = command.group(1), command.group(3)
-            locale = self._language_named(value) if value else None
-            if slash or locale or not value:
-                await self._set_language(turn_context, value, locale)
-                return True
-        preferred = await self._preferred_locale(turn_context)
-        answer = self.engine.ask(text, locale=preferred, client_locale=client_locale(turn_context.activity))
+        if await self._on_command(turn_context, turn):
+            return True
+        answer = self.engine.ask(text, locale=turn.remembered_locale, client_locale=turn.client_locale,
+                                 words_locales=CATALOG)
         if self.observe_answer is not None:
             self.observe_answer(answer)
         if answer.tier is Tier.NONE:
@@ -201,104 +216,143 @@ class InsightDesk:
         if answer.tier is Tier.ANSWER:
             await self._send_answer(turn_context, answer, query=text)
         else:
-            await self._send_suggestions(turn_context, answer, query=text)
+            await self._send_suggestions(turn_context, turn, answer, query=text)
         return True
+
+    async def _on_command(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        """The commands escalation left to the plugin: ``language``, ``help``, and the agents' and
+        ticket commands said where they do not work (one line that says where they do). Never a miss."""
+        command = turn.command
+        if command is None:
+            return False
+        if command.word in self._commands:
+            locale = self._language_named(command.value) if command.value else None
+            if command.slash or locale or not command.value:
+                await self._set_language(turn_context, turn, command.value, locale)
+                return True
+        if command.word in HELP_COMMANDS and (command.slash or not command.value):
+            await self.send_help(turn_context, turn)
+            return True
+        elsewhere = agents_command(turn.text)
+        if elsewhere is not None:
+            await turn_context.send_activity(turn.strings.text("agents_command_elsewhere", command=elsewhere))
+            return True
+        return False
 
     # -- answers -----------------------------------------------------------------------------------
 
     def answer_card(self, text: str, locale: str) -> dict[str, Any] | None:
         """The answer card for ``text`` in ``locale`` when the knowledge base answers it confidently, else
         ``None``: what an agent sends a user when they ask the bot to answer (``/kb`` in a ticket's thread)."""
-        answer = self.engine.ask(text, locale=locale)
-        reply = self._answer_reply(answer, query=text) if answer.tier is Tier.ANSWER else None
-        return reply[0] if reply else None
+        answer = self.engine.ask(text, locale=locale, words_locales=CATALOG)
+        card = self._answer_reply(answer, query=text, as_card=True) if answer.tier is Tier.ANSWER else None
+        return card if isinstance(card, dict) else None
 
     async def _send_answer(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
-        reply = self._answer_reply(answer, query=query)
+        reply = self._answer_reply(answer, query=query, as_card=_renders_cards(turn_context))
         if reply is None or answer.article is None:
             return
-        await self._send(turn_context, *reply)
+        await self._send_one(turn_context, reply)
         if self.escalation is not None:
             await self.escalation.note_answer(turn_context, answer.article.id, answer.score, query)
 
-    def _answer_reply(self, answer: Answer, *, query: str) -> tuple[dict[str, Any], str] | None:
-        """The answer's card and its markdown."""
+    def _answer_reply(self, answer: Answer, *, query: str, as_card: bool) -> dict[str, Any] | str | None:
+        """The answer as a card, or as markdown for a channel without cards: only the one that is sent."""
         article = answer.article
         if article is None:
             return None
         reply = answer.reply_locale
-        # The user's language for what the bot says, when the catalog has it; else the article's.
-        strings = strings_for(answer.wanted_locale if negotiate([answer.wanted_locale], CATALOG) else reply)
+        strings = strings_for(answer.words_locale)
         language = language_name(reply, strings.locale)
         wanted = language_name(answer.wanted_locale, strings.locale) if answer.fell_back else None
         note = cards.answer_note(strings, language, wanted)
         body = localize_links(article.body, reply)
         title = article.heading or article.title
-        others = [loc for loc in self.engine.article_locales(article.id) if loc != reply]
+        if not as_card:
+            return cards.answer_markdown(title=title, body=body, locale=reply, note=note, strings=strings)
+        others = [loc for loc in answer.article_locales if loc != reply]
         languages = sorted(((loc, native_language_name(loc)) for loc in others), key=lambda pair: pair[1])
-        card = cards.answer_card(
+        return cards.answer_card(
             article_id=article.id, title=title, body=body, locale=reply, note=note,
             query=query, strings=strings, languages=languages,
         )
-        markdown = cards.answer_markdown(title=title, body=body, locale=reply, note=note, strings=strings)
-        return card, markdown
 
-    async def _send_suggestions(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
-        strings = await self._strings(turn_context, text=query, answer=answer)
-        # Each title in the language choosing it answers in (as ``choose`` presents it): an article with the
-        # user's language never shows another's heading (``en`` comes from the English text a file carries).
-        preferred = await self._preferred_locale(turn_context) or strings.locale
-        activity_locale = client_locale(turn_context.activity)
+    async def _send_suggestions(self, turn_context: TurnContext, turn: TurnInput, answer: Answer, *,
+                                query: str) -> None:
+        """"Did you mean": each choice's heading in the language its answer would be shown in, were it chosen."""
+        strings = strings_for(answer.words_locale)
         choices = []
         for match in answer.matches[:3]:
-            chosen = self.engine.present(match.article_id, locale=preferred, client_locale=activity_locale)
-            shown = chosen.article if chosen is not None else None
-            title = (shown.heading or shown.title) if shown is not None else match.article_id
-            choices.append(cards.Choice(match.article_id, title))
+            shown = self.engine.present(match.article_id, locale=turn.remembered_locale or strings.locale,
+                                        client_locale=turn.client_locale)
+            article = shown.article if shown is not None else None
+            heading = (article.heading or article.title) if article is not None else ""
+            choices.append(cards.Choice(match.article_id, heading or match.article_id))
         card = cards.suggest_card(choices, query=query, strings=strings)
         await self._send(turn_context, card, cards.suggest_markdown(choices, strings=strings))
 
-    # -- card actions and commands --------------------------------------------------------------
+    # -- card actions -------------------------------------------------------------------------------
 
-    async def _on_card_action(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
-        action = str(data.get(cards.ACTION_KEY))
+    async def _dispatch(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        """The turn's button to its one handler (``self.actions``); an unknown one is told it was not understood."""
+        if await self.actions.dispatch(turn_context, turn):
+            return True
+        log.warning("unknown card action %r (activity %s)", str(turn.action)[:40], turn_context.activity.id)
+        await turn_context.send_activity(turn.strings.text("not_found"))
+        return True
+
+    @staticmethod
+    def _data_fields(turn: TurnInput) -> tuple[str | None, str, str | None]:
+        """A button's article, query and locale."""
+        data = turn.action_data
         article = data.get("article") if isinstance(data.get("article"), str) else None
-        query = str(data.get("query") or "")
         locale = data.get(cards.LANGUAGE_INPUT) if isinstance(data.get(cards.LANGUAGE_INPUT), str) else None
-        strings = strings_for(locale) if locale else await self._strings(turn_context, text=query)
-        activity_locale = client_locale(turn_context.activity)
-        if action in ("choose", "language") and article:
-            if action == "language" and locale:
-                await self._remember_language(turn_context, locale)
-                preferred: str | None = locale
-            else:
-                preferred = await self._preferred_locale(turn_context) or locale
-                await self._record(turn_context, FeedbackKind.CHOSEN, query, article, locale)  # for kb learn
-            answer = self.engine.present(article, locale=preferred, client_locale=activity_locale)
-            if answer is not None:
-                await self._send_answer(turn_context, answer, query=query)
-                return
-        elif action == "helped":
-            recorded = await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
-            await turn_context.send_activity(strings.text("thanks" if recorded else "not_saved"))
-            return
-        elif action == "not_helped":
-            await self._record(turn_context, FeedbackKind.NOT_HELPED, query, article, locale)
-            card = cards.escalate_card(query=query, article_id=article, strings=strings)
-            await self._send(turn_context, card, strings.text("sorry_not_helped"))
-            return
-        elif action == "escalate":
-            recorded = await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
-            if not recorded:
-                # Never confirm a request for a person that was not kept: the user would wait for no one.
-                await turn_context.send_activity(strings.text("apology"))
-            elif self.escalation is not None:
-                await self.escalation.offer(turn_context, strings, query=query, article=article)
-            else:
-                await turn_context.send_activity(strings.text("escalated"))
-            return
-        log.warning("unknown card action %r (activity %s)", action[:40], turn_context.activity.id)
-        await turn_context.send_activity(strings.text("not_found"))
+        return article, str(data.get("query") or ""), locale
+
+    async def _on_choose(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        """A "did you mean" choice (``choose``) or the language picker (``language``): that article."""
+        article, query, locale = self._data_fields(turn)
+        if not article:
+            return False
+        if turn.action == "language" and locale:
+            await self._remember_language(turn_context, locale)
+            preferred: str | None = locale
+        else:
+            preferred = turn.remembered_locale or locale
+            await self._record(turn_context, FeedbackKind.CHOSEN, query, article, locale)  # for kb learn
+        answer = self.engine.present(article, locale=preferred, client_locale=turn.client_locale,
+                                     words_locales=CATALOG)
+        if answer is None:
+            return False
+        await self._send_answer(turn_context, answer, query=query)
+        return True
+
+    async def _on_helped(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        article, query, locale = self._data_fields(turn)
+        recorded = await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
+        await turn_context.send_activity(turn.strings.text("thanks" if recorded else "not_saved"))
+        return True
+
+    async def _on_not_helped(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        article, query, locale = self._data_fields(turn)
+        await self._record(turn_context, FeedbackKind.NOT_HELPED, query, article, locale)
+        card = cards.escalate_card(query=query, article_id=article, strings=turn.strings)
+        await self._send(turn_context, card, turn.strings.text("sorry_not_helped"))
+        return True
+
+    async def _on_escalate(self, turn_context: TurnContext, turn: TurnInput) -> bool:
+        article, query, locale = self._data_fields(turn)
+        recorded = await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
+        if not recorded:
+            # Never confirm a request for a person that was not kept: the user would wait for no one.
+            await turn_context.send_activity(turn.strings.text("apology"))
+        elif self.escalation is not None:
+            await self.escalation.offer(turn_context, turn.strings, query=query, article=article)
+        else:
+            await turn_context.send_activity(turn.strings.text("escalated"))
+        return True
+
+    # -- the language command ---------------------------------------------------------------------
 
     def _available_locales(self) -> list[str]:
         """Languages a user may choose: the knowledge base's, English, and the catalog's."""
@@ -317,8 +371,9 @@ class InsightDesk:
                 return locale
         return None
 
-    async def _set_language(self, turn_context: TurnContext, value: str | None, locale: str | None) -> None:
-        strings = await self._strings(turn_context)
+    async def _set_language(self, turn_context: TurnContext, turn: TurnInput, value: str | None,
+                            locale: str | None) -> None:
+        strings = turn.strings
         if not value:
             await turn_context.send_activity(strings.text("language_usage", example="sv"))
             return
@@ -326,7 +381,7 @@ class InsightDesk:
             choices = ", ".join(sorted({loc.split("-")[0] for loc in self._available_locales()}))
             await turn_context.send_activity(strings.text("language_unknown", choices=choices))  # never echoes X
             return
-        previous = await self._preferred_locale(turn_context)
+        previous = turn.remembered_locale
         remembered = await self._remember_language(turn_context, locale)
         if not (remembered and await self._save_user_state(turn_context)):
             # Never "I'll answer in ..." for a choice that was not kept; nor keep it for this turn's later save.
@@ -339,19 +394,26 @@ class InsightDesk:
 
     # -- escalation ------------------------------------------------------------------------------
 
-    async def _escalation_message(self, escalation: Escalation, turn_context: TurnContext) -> bool:
-        """Record the turn in the conversation's transcript; let escalation take the message if it is its."""
-        activity = turn_context.activity
-        data = activity.value if isinstance(activity.value, dict) else {}
-        strings = await self._data_strings(turn_context, data) if data else await self._strings(
-            turn_context, text=turn_text(turn_context))
+    async def _begin_escalation_turn(self, turn_context: TurnContext) -> bool:
+        """Start recording the turn in the conversation's transcript; ``False`` when tickets are out of reach
+        (the message is then answered from the knowledge base rather than not at all)."""
+        if self.escalation is None:
+            return False
         try:
-            await escalation.begin_turn(turn_context)
-            return await escalation.on_message(turn_context, strings)
+            await self.escalation.begin_turn(turn_context)
         except StorageError as e:
-            # Tickets are out of reach: answer from the knowledge base rather than not at all. A ticket
-            # button pressed now fails again in on_card_action and gets the apology.
-            log.error("escalation unavailable, answering from the knowledge base (activity %s): %s", activity.id, e)
+            log.error("escalation unavailable, answering from the knowledge base (activity %s): %s",
+                      turn_context.activity.id, e)
+            return False
+        return True
+
+    async def _escalation_message(self, escalation: Escalation, turn_context: TurnContext, turn: TurnInput) -> bool:
+        """Let escalation take the message if it is its (a request for a person, ``status``, a relay)."""
+        try:
+            return await escalation.on_message(turn_context, turn.strings)
+        except StorageError as e:
+            log.error("escalation unavailable, answering from the knowledge base (activity %s): %s",
+                      turn_context.activity.id, e)
             return False
 
     async def _overheard(self, turn_context: TurnContext) -> bool:
@@ -364,10 +426,6 @@ class InsightDesk:
             log.error("could not check an unaddressed channel message for relay (activity %s): %s",
                       turn_context.activity.id, e)
             return False
-
-    async def _data_strings(self, turn_context: TurnContext, data: dict[str, Any]) -> Strings:
-        locale = data.get(cards.LANGUAGE_INPUT)
-        return strings_for(locale) if isinstance(locale, str) else await self._strings(turn_context)
 
     async def _count_unanswered(self, turn_context: TurnContext) -> int:
         """One more message in a row that nothing answered; how many now."""
@@ -424,21 +482,6 @@ class InsightDesk:
             return None
         return value if isinstance(value, str) else None
 
-    async def _strings(self, turn_context: TurnContext, *, text: str = "", answer: Answer | None = None) -> Strings:
-        """The catalog for this user: their choice, the language of their text, their client, English."""
-        preferred = await self._preferred_locale(turn_context)
-        if preferred:
-            return strings_for(preferred)
-        if answer and answer.matches and answer.matches[0].locale in CATALOG:
-            return strings_for(answer.matches[0].locale)
-        script_locale = SCRIPT_LOCALES.get(detect_script(text) or "")
-        client = client_locale(turn_context.activity)
-        if script_locale and not (client and negotiate([client], [script_locale])):
-            if script_locale == "zh-TW" and client and client.lower().startswith("zh"):
-                return strings_for(client)
-            return strings_for(script_locale)
-        return strings_for(client)
-
     async def _record(
         self, turn_context: TurnContext, kind: FeedbackKind, query: str, article: str | None, locale: str | None
     ) -> bool:
@@ -459,12 +502,21 @@ class InsightDesk:
 
     async def _send(self, turn_context: TurnContext, card: dict[str, Any], markdown: str) -> None:
         """A card where the channel renders cards (``fallbackText`` inside), else the markdown as text."""
-        if (turn_context.activity.channel_id or "") in CARD_CHANNELS:
-            reply: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        await self._send_one(turn_context, card if _renders_cards(turn_context) else markdown)
+
+    @staticmethod
+    async def _send_one(turn_context: TurnContext, reply: dict[str, Any] | str) -> None:
+        """A card (a dict) as an attachment, markdown (a string) as text."""
+        if isinstance(reply, dict):
+            activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(reply))
         else:
-            reply = MessageFactory.text(markdown)
-            reply.text_format = "markdown"
-        await turn_context.send_activity(reply)
+            activity = MessageFactory.text(reply)
+            activity.text_format = "markdown"
+        await turn_context.send_activity(activity)
+
+
+def _renders_cards(turn_context: TurnContext) -> bool:
+    return (turn_context.activity.channel_id or "") in CARD_CHANNELS
 
 
 class InsightDeskMiddleware(Middleware):  # type: ignore[misc]  # botbuilder ships no types

@@ -37,6 +37,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "I don't know that language. Try one of: {choices}.",
         "language_usage": "Type /language followed by a language code, for example /language {example}.",
         "truncated": "The article continues online.",
+        "agents_command_elsewhere": "“{command}” is a command for the support team's channel. Here, paste an error message or type help.",
         "language_commands": ["language", "lang"],
     },
     "zh-TW": {
@@ -61,6 +62,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "我不認識這個語言。請試試：{choices}。",
         "language_usage": "請輸入 /language 加上語言代碼，例如 /language {example}。",
         "truncated": "文章的其餘內容請參閱線上版本。",
+        "agents_command_elsewhere": "「{command}」是支援小組頻道使用的命令。在這裡，請貼上錯誤訊息或輸入 help。",
         "language_commands": ["language", "lang", "語言"],
     },
     "zh-CN": {
@@ -85,6 +87,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "我不认识这种语言。请尝试：{choices}。",
         "language_usage": "请输入 /language 加语言代码，例如 /language {example}。",
         "truncated": "文章的其余内容请查看在线版本。",
+        "agents_command_elsewhere": "“{command}”是支持团队频道中使用的命令。在这里，请粘贴错误消息或输入 help。",
         "language_commands": ["language", "lang", "语言"],
     },
     "sv-SE": {
@@ -111,6 +114,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Det språket känner jag inte till. Prova något av: {choices}.",
         "language_usage": "Skriv /language följt av en språkkod, till exempel /language {example}.",
         "truncated": "Artikeln fortsätter på webben.",
+        "agents_command_elsewhere": "”{command}” är ett kommando för supportteamets kanal. Här kan du klistra in ett felmeddelande eller skriva help.",
         "language_commands": ["language", "lang", "språk"],
     },
     "ko-KR": {
@@ -137,6 +141,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "알 수 없는 언어입니다. 다음 중 하나를 사용해 보세요: {choices}.",
         "language_usage": "/language 다음에 언어 코드를 입력하세요. 예: /language {example}",
         "truncated": "문서의 나머지 내용은 온라인에서 확인하세요.",
+        "agents_command_elsewhere": "“{command}”은(는) 지원 팀 채널에서 쓰는 명령입니다. 여기서는 오류 메시지를 붙여 넣거나 help를 입력하세요.",
         "language_commands": ["language", "lang", "언어"],
     },
     "cs-CZ": {
@@ -163,6 +168,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Tento jazyk neznám. Zkuste jeden z: {choices}.",
         "language_usage": "Napište /language a kód jazyka, například /language {example}.",
         "truncated": "Článek pokračuje online.",
+        "agents_command_elsewhere": "„{command}“ je příkaz pro kanál týmu podpory. Sem vložte chybovou zprávu nebo napište help.",
         "language_commands": ["language", "lang", "jazyk"],
     },
     "da-DK": {
@@ -189,6 +195,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Det sprog kender jeg ikke. Prøv et af: {choices}.",
         "language_usage": "Skriv /language efterfulgt af en sprogkode, for eksempel /language {example}.",
         "truncated": "Artiklen fortsætter online.",
+        "agents_command_elsewhere": "“{command}” er en kommando til supportteamets kanal. Her kan du indsætte en fejlmeddelelse eller skrive help.",
         "language_commands": ["language", "lang", "sprog"],
     },
     "es-ES": {
@@ -216,6 +223,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "No conozco ese idioma. Prueba uno de estos: {choices}.",
         "language_usage": "Escribe /language seguido de un código de idioma, por ejemplo /language {example}.",
         "truncated": "El artículo continúa en línea.",
+        "agents_command_elsewhere": "«{command}» es un comando para el canal del equipo de soporte. Aquí, pega un mensaje de error o escribe help.",
         "language_commands": ["language", "lang", "idioma"],
     },
     "fi-FI": {
@@ -243,6 +251,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "En tunne sitä kieltä. Kokeile jotakin näistä: {choices}.",
         "language_usage": "Kirjoita /language ja kielikoodi, esimerkiksi /language {example}.",
         "truncated": "Artikkeli jatkuu verkossa.",
+        "agents_command_elsewhere": "”{command}” on tukitiimin kanavan komento. Liitä tähän virheilmoitus tai kirjoita help.",
         "language_commands": ["language", "lang", "kieli"],
     },
     "id-ID": {
@@ -270,6 +279,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Saya tidak mengenal bahasa itu. Coba salah satu dari: {choices}.",
         "language_usage": "Ketik /language diikuti kode bahasa, misalnya /language {example}.",
         "truncated": "Artikel berlanjut secara online.",
+        "agents_command_elsewhere": "“{command}” adalah perintah untuk saluran tim dukungan. Di sini, tempelkan pesan kesalahan atau ketik help.",
         "language_commands": ["language", "lang", "bahasa"],
     },
     "it-IT": {
@@ -297,6 +307,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Non conosco quella lingua. Prova una di queste: {choices}.",
         "language_usage": "Digita /language seguito da un codice lingua, ad esempio /language {example}.",
         "truncated": "L'articolo continua online.",
+        "agents_command_elsewhere": "“{command}” è un comando per il canale del team di supporto. Qui incolla un messaggio di errore o scrivi help.",
         "language_commands": ["language", "lang", "lingua"],
     },
     "nb-NO": {
@@ -323,6 +334,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Det språket kjenner jeg ikke. Prøv ett av: {choices}.",
         "language_usage": "Skriv /language etterfulgt av en språkkode, for eksempel /language {example}.",
         "truncated": "Artikkelen fortsetter på nettet.",
+        "agents_command_elsewhere": "«{command}» er en kommando for kanalen til supportteamet. Her kan du lime inn en feilmelding eller skrive help.",
         "language_commands": ["language", "lang", "språk"],
     },
     "nl-NL": {
@@ -349,6 +361,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Die taal ken ik niet. Probeer een van: {choices}.",
         "language_usage": "Typ /language gevolgd door een taalcode, bijvoorbeeld /language {example}.",
         "truncated": "Het artikel gaat online verder.",
+        "agents_command_elsewhere": "‘{command}’ is een opdracht voor het kanaal van het ondersteuningsteam. Plak hier een foutmelding of typ help.",
         "language_commands": ["language", "lang", "taal"],
     },
     "pl-PL": {
@@ -376,6 +389,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Nie znam tego języka. Spróbuj jednego z: {choices}.",
         "language_usage": "Wpisz /language i kod języka, na przykład /language {example}.",
         "truncated": "Dalsza część artykułu jest dostępna online.",
+        "agents_command_elsewhere": "„{command}” to polecenie dla kanału zespołu pomocy technicznej. Tutaj wklej komunikat o błędzie lub wpisz help.",
         "language_commands": ["language", "lang", "język"],
     },
     "pt-BR": {
@@ -403,6 +417,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Não conheço esse idioma. Tente um destes: {choices}.",
         "language_usage": "Digite /language seguido de um código de idioma, por exemplo /language {example}.",
         "truncated": "O artigo continua online.",
+        "agents_command_elsewhere": "“{command}” é um comando para o canal da equipe de suporte. Aqui, cole uma mensagem de erro ou digite help.",
         "language_commands": ["language", "lang", "idioma"],
     },
     "tr-TR": {
@@ -430,6 +445,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Bu dili tanımıyorum. Şunlardan birini deneyin: {choices}.",
         "language_usage": "/language ve ardından bir dil kodu yazın, örneğin /language {example}.",
         "truncated": "Makalenin devamı çevrimiçi.",
+        "agents_command_elsewhere": "“{command}”, destek ekibinin kanalı için bir komuttur. Burada bir hata iletisi yapıştırın veya help yazın.",
         "language_commands": ["language", "lang", "dil"],
     },
     "ja-JP": {
@@ -456,6 +472,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "その言語はわかりません。次のいずれかをお試しください: {choices}。",
         "language_usage": "/language に続けて言語コードを入力してください。例: /language {example}",
         "truncated": "記事の続きはオンラインでご覧ください。",
+        "agents_command_elsewhere": "「{command}」はサポート チームのチャネルで使うコマンドです。ここでは、エラー メッセージを貼り付けるか、help と入力してください。",
         "language_commands": ["language", "lang", "言語"],
     },
     "ar-SA": {
@@ -482,6 +499,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "لا أعرف هذه اللغة. جرّب إحدى هذه اللغات: {choices}.",
         "language_usage": "اكتب /language متبوعًا برمز اللغة، مثلًا /language {example}.",
         "truncated": "تتمة المقالة متاحة على الإنترنت.",
+        "agents_command_elsewhere": "«{command}» أمر خاص بقناة فريق الدعم. هنا، الصق رسالة الخطأ أو اكتب help.",
         "language_commands": ["language", "lang", "اللغة", "لغة"],
     },
     "he-IL": {
@@ -508,6 +526,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "אני לא מכיר את השפה הזו. נסו אחת מאלה: {choices}.",
         "language_usage": "הקלידו /language ואחריו קוד שפה, לדוגמה /language {example}.",
         "truncated": "המשך המאמר זמין באינטרנט.",
+        "agents_command_elsewhere": "”{command}” היא פקודה לערוץ של צוות התמיכה. כאן אפשר להדביק הודעת שגיאה או להקליד help.",
         "language_commands": ["language", "lang", "שפה"],
     },
     "ru-RU": {
@@ -534,6 +553,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Я не знаю этот язык. Попробуйте один из этих: {choices}.",
         "language_usage": "Введите /language и код языка, например /language {example}.",
         "truncated": "Продолжение статьи доступно в Интернете.",
+        "agents_command_elsewhere": "«{command}» — это команда для канала группы поддержки. Здесь вставьте сообщение об ошибке или введите help.",
         "language_commands": ["language", "lang", "язык"],
     },
     "el-GR": {
@@ -561,6 +581,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Δεν γνωρίζω αυτή τη γλώσσα. Δοκιμάστε μία από αυτές: {choices}.",
         "language_usage": "Πληκτρολογήστε /language και έναν κωδικό γλώσσας, για παράδειγμα /language {example}.",
         "truncated": "Το άρθρο συνεχίζεται στο διαδίκτυο.",
+        "agents_command_elsewhere": "Το «{command}» είναι εντολή για το κανάλι της ομάδας υποστήριξης. Εδώ, επικολλήστε ένα μήνυμα σφάλματος ή πληκτρολογήστε help.",
         "language_commands": ["language", "lang", "γλώσσα"],
     },
     "th-TH": {
@@ -587,6 +608,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "ฉันไม่รู้จักภาษานั้น ลองใช้ภาษาใดภาษาหนึ่งต่อไปนี้: {choices}",
         "language_usage": "พิมพ์ /language ตามด้วยรหัสภาษา เช่น /language {example}",
         "truncated": "อ่านบทความต่อได้ทางออนไลน์",
+        "agents_command_elsewhere": "“{command}” เป็นคำสั่งสำหรับช่องของทีมสนับสนุน ที่นี่ให้วางข้อความแสดงข้อผิดพลาดหรือพิมพ์ help",
         "language_commands": ["language", "lang", "ภาษา"],
     },
     "uk-UA": {
@@ -613,6 +635,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Я не знаю цієї мови. Спробуйте одну з цих: {choices}.",
         "language_usage": "Введіть /language і код мови, наприклад /language {example}.",
         "truncated": "Продовження статті доступне онлайн.",
+        "agents_command_elsewhere": "«{command}» — це команда для каналу групи підтримки. Тут вставте повідомлення про помилку або введіть help.",
         "language_commands": ["language", "lang", "мова"],
     },
     "de-DE": {
@@ -640,6 +663,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Diese Sprache kenne ich nicht. Versuchen Sie eine dieser: {choices}.",
         "language_usage": "Geben Sie /language gefolgt von einem Sprachcode ein, zum Beispiel /language {example}.",
         "truncated": "Der Artikel wird online fortgesetzt.",
+        "agents_command_elsewhere": "„{command}“ ist ein Befehl für den Kanal des Supportteams. Fügen Sie hier eine Fehlermeldung ein oder geben Sie help ein.",
         "language_commands": ["language", "lang", "sprache"],
     },
     "fr-FR": {
@@ -667,6 +691,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "Je ne connais pas cette langue. Essayez l'une de celles-ci : {choices}.",
         "language_usage": "Tapez /language suivi d'un code de langue, par exemple /language {example}.",
         "truncated": "La suite de l'article est disponible en ligne.",
+        "agents_command_elsewhere": "« {command} » est une commande pour le canal de l'équipe de support. Ici, collez un message d'erreur ou tapez help.",
         "language_commands": ["language", "lang", "langue"],
     },
     "hi-IN": {
@@ -694,6 +719,7 @@ CATALOG: dict[str, dict[str, Any]] = {
         "language_unknown": "मैं यह भाषा नहीं जानता। इनमें से कोई एक आज़माएँ: {choices}।",
         "language_usage": "/language के बाद भाषा कोड लिखें, उदाहरण के लिए /language {example}।",
         "truncated": "लेख का बाकी हिस्सा ऑनलाइन उपलब्ध है।",
+        "agents_command_elsewhere": "“{command}” सहायता टीम के चैनल के लिए एक कमांड है। यहाँ कोई त्रुटि संदेश चिपकाएँ या help लिखें।",
         "language_commands": ["language", "lang", "भाषा"],
     },
 }

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.cache import load_or_build
 from knowledge.corpus import KnowledgeBase, load_knowledge_base
-from knowledge.locales import canonical_locale, choose_reply_locale, is_english, locale_script, negotiate
+from knowledge.locales import (
+    canonical_locale,
+    choose_reply_locale,
+    choose_words_locale,
+    is_english,
+    locale_script,
+    negotiate,
+)
 from knowledge.matcher import MatchIndex
 from knowledge.model import ENGLISH, Answer, Article, Match, Tier
 
@@ -134,8 +141,11 @@ class KnowledgeEngine:
                 )
         return None
 
-    def ask(self, text: str, *, locale: str | None = None, client_locale: str | None = None) -> Answer:
-        """Answer one pasted text. ``locale`` is an explicit choice; ``client_locale`` the chat client's."""
+    def ask(self, text: str, *, locale: str | None = None, client_locale: str | None = None,
+            words_locales: Collection[str] = ()) -> Answer:
+        """Answer one pasted text. ``locale`` is an explicit choice; ``client_locale`` the chat client's;
+        ``words_locales`` the locales the caller can write its own words in (its catalog), from which
+        ``Answer.words_locale`` is chosen (``knowledge.locales.choose_words_locale``)."""
         matches = self.match(text, limit=4, prefer_locale=locale or client_locale)
         tier = self.thresholds.tier(matches)
         if tier is Tier.NONE:
@@ -143,20 +153,30 @@ class KnowledgeEngine:
                 explicit=locale, text_locale=None, client_locale=client_locale, article_locales=(),
                 default=DEFAULT_LOCALE,
             )
+            words = choose_words_locale(explicit=locale, text=text, client_locale=client_locale,
+                                        available=words_locales, default=DEFAULT_LOCALE)
             score = matches[0].score if matches else 0.0
-            return Answer(Tier.NONE, None, score, wanted, wanted, False, tuple(matches), ())
+            return Answer(tier=Tier.NONE, article=None, score=score, reply_locale=wanted, wanted_locale=wanted,
+                          fell_back=False, words_locale=words, matches=tuple(matches))
         best = matches[0]
         article_locales = self.article_locales(best.article_id)
+        text_locale = self._text_locale(best, client_locale, article_locales)
         reply, wanted, fell_back = choose_reply_locale(
             explicit=locale,
-            text_locale=self._text_locale(best, client_locale, article_locales),
+            text_locale=text_locale,
             client_locale=client_locale,
             article_locales=article_locales,
             default=DEFAULT_LOCALE,
         )
+        words = choose_words_locale(
+            explicit=locale, text_locale=text_locale, text=text, client_locale=client_locale,
+            article_locales=article_locales, shown_locale=reply if tier is Tier.ANSWER else None,
+            available=words_locales, default=DEFAULT_LOCALE,
+        )
         return Answer(
-            tier, self.version(best.article_id, reply), best.score, reply, wanted, fell_back,
-            tuple(matches), tuple(matches[1:]),
+            tier=tier, article=self.version(best.article_id, reply), score=best.score, reply_locale=reply,
+            wanted_locale=wanted, fell_back=fell_back, words_locale=words, article_locales=tuple(article_locales),
+            matches=tuple(matches), suggestions=tuple(matches[1:]),
         )
 
     @staticmethod
@@ -179,7 +199,8 @@ class KnowledgeEngine:
             return None
         return best.locale
 
-    def present(self, article_id: str, *, locale: str | None = None, client_locale: str | None = None) -> Answer | None:
+    def present(self, article_id: str, *, locale: str | None = None, client_locale: str | None = None,
+                words_locales: Collection[str] = ()) -> Answer | None:
         """One chosen article (from "did you mean" or the language picker) as an answer, or ``None``."""
         locales = self.article_locales(article_id)
         if not locales:
@@ -191,6 +212,8 @@ class KnowledgeEngine:
         article = self.version(article_id, reply)
         if article is None:
             return None
+        words = choose_words_locale(explicit=locale, client_locale=client_locale, article_locales=locales,
+                                    shown_locale=reply, available=words_locales, default=DEFAULT_LOCALE)
         chosen = Match(article_id, reply, article.path, 100.0, article.heading)
-        return Answer(Tier.ANSWER, article, 100.0, reply, wanted, fell_back, (chosen,), ())
-
+        return Answer(tier=Tier.ANSWER, article=article, score=100.0, reply_locale=reply, wanted_locale=wanted,
+                      fell_back=fell_back, words_locale=words, article_locales=tuple(locales), matches=(chosen,))

@@ -13,7 +13,9 @@ Negotiation (``negotiate``) looks for each wanted tag, in order of preference:
      ``sr-Cyrl`` are Cyrillic and never match Latin (nor the other way round).
 Only when a wanted tag has no such match is the next one tried.
 
-Reply locale (``choose_reply_locale``): see its docstring.
+Reply locale (``choose_reply_locale``): see its docstring. The locale of the bot's own words around a
+reply (``choose_words_locale``) follows from the same inputs: the one language policy, for the engine's
+answers and for every other reply the bot writes.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
+from knowledge.normalize import MAX_PASTE_CHARS
+
 __all__ = [
     "canonical_locale",
     "choose_reply_locale",
+    "choose_words_locale",
     "detect_script",
     "is_english",
     "is_right_to_left",
@@ -282,6 +287,18 @@ def negotiate(wanted: Sequence[str], available: Iterable[str]) -> str | None:
     return None
 
 
+def _text_language(text_locale: str | None, available: Sequence[str]) -> str | None:
+    """``text_locale`` when it tells the user's language: not English (``None`` or any ``en*`` means
+    English) and a locale the article has."""
+    if text_locale and not is_english(text_locale) and negotiate([text_locale], available):
+        return text_locale
+    return None
+
+
+def _first_valid(*tags: str | None) -> str | None:
+    return next((tag for tag in tags if tag and canonical_locale(tag)), None)
+
+
 def choose_reply_locale(
     *,
     explicit: str | None,
@@ -307,13 +324,10 @@ def choose_reply_locale(
     string from ``article_locales``.
     """
     available = sorted(set(article_locales), key=lambda a: (canonical_locale(a) or _loose(a), a))
-    wanted: str | None = None
     if explicit and canonical_locale(explicit):
-        wanted = explicit
-    elif text_locale and not is_english(text_locale) and negotiate([text_locale], available):
-        wanted = text_locale
-    elif client_locale and canonical_locale(client_locale):
-        wanted = client_locale
+        wanted: str | None = explicit
+    else:
+        wanted = _text_language(text_locale, available) or _first_valid(client_locale)
     wanted = canonical_locale(wanted or default) or default
     if not available:
         return wanted, wanted, False
@@ -322,6 +336,61 @@ def choose_reply_locale(
         return reply, wanted, False
     english = negotiate(["en-US"], available)
     return english or available[0], wanted, True
+
+
+SCRIPT_LANGUAGES = {"Hangul": "ko-KR", "Han": "zh-TW"}
+"""Scripts that name one language on their own, and the locale a text in them is answered in when
+nothing closer is known (a Han text from a Chinese client keeps the client's Chinese)."""
+
+
+def _script_language(text: str, client_locale: str | None) -> str | None:
+    """The language ``text``'s script names (``SCRIPT_LANGUAGES``), unless the client's language is that
+    language (``None``: the client's locale says it better, ``zh-CN`` for Han from a zh-CN client)."""
+    named = SCRIPT_LANGUAGES.get(detect_script(text) or "") if text else None
+    client = _variant(client_locale) if client_locale else None
+    if named is None or (client is not None and client.language == named.split("-")[0]):
+        return None
+    return named
+
+
+def choose_words_locale(
+    *,
+    explicit: str | None,
+    text_locale: str | None = None,
+    text: str = "",
+    client_locale: str | None,
+    article_locales: Iterable[str] = (),
+    shown_locale: str | None = None,
+    available: Iterable[str] = (),
+    default: str = "en-US",
+) -> str:
+    """The locale of the bot's own words in one reply (buttons, notes, "did you mean", "not found",
+    confirmations): one rule for every reply the bot writes.
+
+    The user's language is the first of these that is a valid tag:
+    1. ``explicit``: their own choice (``/language sv``);
+    2. ``text_locale``, the language of the pasted text as the match tells it, on the terms of
+       ``choose_reply_locale`` (not English, a locale of the article: ``article_locales``);
+    3. the language ``text``'s script names on its own (Hangul: Korean; Han: Chinese, see
+       ``SCRIPT_LANGUAGES``), unless the client's language is that language;
+    4. ``client_locale``;
+    5. ``default``.
+    The result is the locale of ``available`` (the caller's catalog) that ``negotiate`` picks for it;
+    when the catalog lacks that language, the one it picks for the article shown (``shown_locale``,
+    so the words match the text), else for ``default``. With nothing ``available``, the user's
+    language itself (canonical).
+    """
+    wanted = _first_valid(explicit)
+    if wanted is None:
+        articles = sorted(set(article_locales))
+        wanted = (_text_language(text_locale, articles) or _script_language(text, client_locale)
+                  or _first_valid(client_locale))
+    wanted = canonical_locale(wanted or default) or default
+    catalog = list(available)
+    if not catalog:
+        return wanted
+    return (negotiate([wanted], catalog) or (negotiate([shown_locale], catalog) if shown_locale else None)
+            or negotiate([default], catalog) or default)
 
 
 # --- display names ----------------------------------------------------------------------------------
@@ -501,7 +570,6 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
 )
 _RANGE_STARTS = tuple(start for start, _, _ in _SCRIPT_RANGES)
 _SCRIPT_SAMPLE_LETTERS = 4096
-_SCRIPT_SAMPLE_CHARS = 65536
 
 
 def _script_of_char(ch: str) -> str | None:
@@ -519,11 +587,11 @@ def detect_script(text: str) -> str | None:
     Thai, Georgian, Hangul (composed or decomposed jamo), Han, or Kana for Japanese: Hiragana or
     Katakana, together with the Han characters around them once kana make a tenth of the two
     (Japanese mixes both; Chinese has no kana). Looks at no more than the first 4096 letters of the
-    first 64 Ki characters.
+    part of a paste the engine reads (``knowledge.normalize.MAX_PASTE_CHARS``: one length rule).
     """
     counts: dict[str, int] = {}
     seen = 0
-    for ch in text[:_SCRIPT_SAMPLE_CHARS]:
+    for ch in text[:MAX_PASTE_CHARS]:
         if not ch.isalpha():
             continue
         script = _script_of_char(ch)

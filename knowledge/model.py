@@ -118,14 +118,17 @@ class Match:
     fit: float = field(default=0.0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
-    """What the engine says to one pasted text.
+    """What the engine says to one pasted text (built with keywords only: eight of its fields are alike).
 
     ``article`` is the version to show (in ``reply_locale``), ``None`` for tier ``none``.
     ``wanted_locale`` is the locale the user would have liked; when the article lacks it,
-    ``reply_locale`` differs and ``fell_back`` is true. ``suggestions`` are further
-    distinct articles, best first.
+    ``reply_locale`` differs and ``fell_back`` is true. ``words_locale`` is the locale of the bot's own
+    words around the answer (buttons, notes, "did you mean", "not found"), chosen by
+    ``knowledge.locales.choose_words_locale`` among the caller's catalog locales. ``article_locales``
+    are the locales the best article can be shown in (see ``KnowledgeEngine.article_locales``).
+    ``suggestions`` are further distinct articles, best first.
     """
 
     tier: Tier
@@ -134,5 +137,7 @@ class Answer:
     reply_locale: str
     wanted_locale: str
     fell_back: bool
+    words_locale: str
+    article_locales: tuple[str, ...] = ()
     matches: tuple[Match, ...] = ()
     suggestions: tuple[Match, ...] = ()

@@ -7,7 +7,17 @@ zero-width marks, punctuation and quote marks of every kind. Marks that carry me
 Indic vowel signs, Japanese voicing marks) stay. It is idempotent and never raises.
 
 ``clean_paste`` removes what a paste carries around the error: Teams ``<at>`` mentions, HTML tags
-and entities, GUIDs and ids, timestamps, URLs, e-mail addresses and "Error:"-style prefixes.
+and entities, GUIDs and ids, timestamps, URLs, e-mail addresses and "Error:"-style prefixes. (The bot
+removes the channel's own wrapping first, in one place: ``bot.channel.channel_text``; the batch contract and
+the CLI hand pastes here as they come, so this keeps removing markup too.)
+
+The length rule, one cap per meaning:
+- ``bot.channel_text.MAX_TEXT_CHARS`` (1,000,000): the longest message the bot keeps of what the
+  channel sent, what escalation relays to agents and keeps in a transcript;
+- ``MAX_PASTE_CHARS`` here (20,000): how much of a paste the engine reads, for matching
+  (``clean_paste``) and for telling its language by its script (``knowledge.locales.detect_script``);
+- ``knowledge.matcher.MAX_QUERY_CHARS`` (300) caps no text: it is the length of each window of the
+  cleaned paste that the matcher scores against the indexed texts.
 """
 
 from __future__ import annotations
@@ -17,7 +27,8 @@ import re
 import unicodedata
 
 MAX_PASTE_CHARS = 20_000
-"""How much of a paste is looked at: the error is near the start of anything longer."""
+"""How much of a paste the engine reads (for matching and for its script): the error is near the start
+of anything longer."""
 
 _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), 0xFEFF]

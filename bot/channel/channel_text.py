@@ -20,6 +20,8 @@ _HTML_MENTION = re.compile(
 """A mention in Teams' HTML copy: ``<span itemtype=".../Mention" itemid="0">Name</span>`` or ``<at id="0">``."""
 _MENTION_INDEX = re.compile(r'\b(?:itemid|id)\s*=\s*"(\d+)"', re.IGNORECASE)
 MAX_TEXT_CHARS = 1_000_000
+"""The longest message the bot keeps (relayed to agents, kept in transcripts); the engine reads only the
+first ``knowledge.normalize.MAX_PASTE_CHARS`` of it (the length rule is documented there)."""
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 """What JSON's ``\\ud800`` escapes can put in a Python string; no UTF-8 encoder (SQLite, logs) accepts it."""
 

@@ -9,7 +9,6 @@ another team changes nothing and is logged.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +42,7 @@ from bot.escalation.tickets import (
     TicketState,
     TicketTaken,
 )
+from bot.escalation.words import KB_COMMAND, TICKET_COMMAND, TICKETS_COMMAND
 from bot.stores.keyed_locks import KeyedLocks
 from bot.strings import Strings, strings_for
 
@@ -50,9 +50,6 @@ log = logging.getLogger(__name__)
 
 MAX_LIST = 20
 """Tickets the ``tickets`` command lists."""
-_TICKET_COMMAND = re.compile(r"^\s*/?ticket\s+#?(\S+)\s*$", re.IGNORECASE)
-_TICKETS_COMMAND = re.compile(r"^\s*/?tickets\s*$", re.IGNORECASE)
-_KB_COMMAND = re.compile(r"^\s*/kb(?:\s+(.+?))?\s*$", re.IGNORECASE | re.DOTALL)
 
 
 class AgentFlow:
@@ -106,10 +103,10 @@ class AgentFlow:
         """A message in ``queue``'s channel (or one of its threads): a command, or an agent's words to relay."""
         activity = turn_context.activity
         say = agent_strings(activity, queue)
-        if _TICKETS_COMMAND.match(text):
+        if TICKETS_COMMAND.match(text):
             await turn_context.send_activity(await self._list_text(say, queue))
             return True
-        command = _TICKET_COMMAND.match(text)
+        command = TICKET_COMMAND.match(text)
         if command:
             number = ticket_number({"ticket": command.group(1)})
             ticket = await self.tickets.get(number) if number is not None else None
@@ -286,7 +283,7 @@ class AgentFlow:
         if ticket.assignee.id != agent.id:
             await turn_context.send_activity(say.text("agent_not_sent", number=n, agent=_holder(ticket)))
             return
-        kb = _KB_COMMAND.match(text)
+        kb = KB_COMMAND.match(text)
         if kb and self.answer is not None:
             await self._answer_from_kb(turn_context, ticket, self.answer, kb.group(1) or "", say)
             return

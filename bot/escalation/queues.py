@@ -27,7 +27,7 @@ from knowledge.locales import canonical_locale, negotiate
 
 QUEUES_KEY = PREFIX + "queues"
 ARTICLES_PREFIX = "articles:"
-_REGISTER = re.compile(r"^\s*register\s+agents\b(.*)$", re.IGNORECASE | re.DOTALL)
+_REGISTER = re.compile(r"^\s*/?register\s+agents\b(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -129,13 +129,9 @@ class Escalation:
     # -- messages, cards, events --------------------------------------------------------------------
 
     async def on_message(self, turn_context: TurnContext, strings: Strings) -> bool:
-        """Handle a message that belongs to escalation; ``False`` for the plugin's own handling."""
+        """Handle a message that belongs to escalation; ``False`` for the plugin's own handling. Card
+        buttons never come here: ``bot.actions`` dispatches each to its owner (``on_card_action``)."""
         activity = turn_context.activity
-        data = activity.value if isinstance(activity.value, dict) else None
-        if data and str(data.get(bot_cards.ACTION_KEY)) in self.card_actions:
-            return await self.on_card_action(turn_context, data, strings)
-        if data and bot_cards.ACTION_KEY in data:
-            return False
         text = turn_text(turn_context)
         if channel_id_of(activity) is not None:
             handled = await self.agents.on_channel_message(turn_context, text)

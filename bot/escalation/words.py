@@ -11,6 +11,7 @@ and tone marks, kana voicing marks) are not counted as letters.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ _SPACELESS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x3
               (0xF900, 0xFAFF), (0xFF66, 0xFF9F))
 """Scripts without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han (not Hangul: Korean is spaced)."""
 _HAN = ((0x3400, 0x9FFF), (0xF900, 0xFAFF))
+TICKET_COMMAND = re.compile(r"^\s*/?ticket\s+#?(\S+)\s*$", re.IGNORECASE)
+TICKETS_COMMAND = re.compile(r"^\s*/?tickets\s*$", re.IGNORECASE)
+KB_COMMAND = re.compile(r"^\s*/kb(?:\s+(.+?))?\s*$", re.IGNORECASE | re.DOTALL)
+"""The agents' commands in a ticket's thread or their channel: ``tickets``, ``ticket 12``, ``/kb text``."""
 
 
 @dataclass(frozen=True)
@@ -101,3 +106,13 @@ def is_status_command(phrases: Phrases, text: str) -> bool:
     """``status`` alone (or ``/status``): a command, not a phrase inside a sentence."""
     folded = normalize(text.strip().lstrip("/"))
     return bool(folded) and ((folded,) in phrases.worded or folded in phrases.spaceless)
+
+
+def agents_command(text: str) -> str | None:
+    """The name of the agents' command ``text`` is (``tickets``, ``ticket``, ``/kb``), else ``None``:
+    said outside an agents' channel, the user is told where it works instead of it being searched."""
+    if TICKETS_COMMAND.match(text):
+        return "tickets"
+    if TICKET_COMMAND.match(text):
+        return "ticket"
+    return "/kb" if KB_COMMAND.match(text) else None

@@ -9,6 +9,7 @@ from botbuilder.core import MemoryStorage, Storage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, Mention
 
+from bot import cards
 from bot.feedback.events import FeedbackEvent
 from bot.plugin import InsightDesk, InsightDeskMiddleware
 from bot.stores.base import StorageError
@@ -193,3 +194,57 @@ async def test_a_channel_message_that_does_not_mention_the_bot_is_declined_witho
                                entities=[mention]))
     (answer,) = replies(adapter)
     assert "Skrivbordsanalys" in answer.attachments[0].content["body"][0]["text"]
+
+
+# --- each turn read once, each reply built once ------------------------------------------------------
+
+
+async def test_an_answer_asks_for_the_articles_languages_once_and_renders_only_what_is_sent(
+        engine: KnowledgeEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    article_locales = engine.article_locales
+    card_markdown = cards.card_markdown
+
+    def counted_locales(article_id: str) -> list[str]:
+        calls.append("article_locales")
+        return article_locales(article_id)
+
+    def counted_markdown(markdown: str, locale: str) -> str:
+        calls.append("card_markdown")
+        return card_markdown(markdown, locale)
+
+    monkeypatch.setattr(engine, "article_locales", counted_locales)
+    monkeypatch.setattr(cards, "card_markdown", counted_markdown)
+    host = Host(InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    for channel in ("test", "slack"):  # a channel that renders cards, and one that gets markdown
+        await adapter.send(message(SEED_SV, channel_id=channel))
+        (answer,) = replies(adapter)
+        assert answer.attachments if channel == "test" else answer.text.startswith("**")
+        assert calls == ["article_locales", "card_markdown"], channel
+        calls.clear()
+
+
+async def test_a_turn_nothing_answers_reads_whether_the_bot_was_addressed_once(
+        engine: KnowledgeEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before, the handler asked again on the no-match path after the plugin had."""
+    import bot.handler
+    import bot.plugin
+    import bot.turn_input
+    from bot.channel.channel_text import addressed_to_bot
+
+    asked: list[str] = []
+
+    def counted(activity: Activity) -> bool:
+        asked.append(activity.id)
+        return addressed_to_bot(activity)
+
+    for module in (bot.plugin, bot.handler, bot.turn_input):
+        if hasattr(module, "addressed_to_bot"):
+            monkeypatch.setattr(module, "addressed_to_bot", counted)
+    desk = InsightDesk(engine, MemoryStorage(), MemoryFeedbackStore())
+    adapter = TestAdapter(bot.handler.InsightDeskBot(desk).on_turn)
+    await adapter.send(message("Printer tray 2 is jammed with paper again", id="activity-1"))
+    assert [a.attachments[0].content["body"][0]["text"] for a in replies(adapter)] == [
+        strings_for("en-US").text("not_found")]
+    assert asked == ["activity-1"]

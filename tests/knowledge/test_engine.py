@@ -355,3 +355,42 @@ def test_present_shows_the_article_in_the_chosen_language(
 
 def test_present_an_unknown_article(engine: KnowledgeEngine) -> None:
     assert engine.present("no-such-article", locale="sv-SE") is None
+
+
+# --- the answer's languages -------------------------------------------------------------------------
+
+CATALOG_LOCALES = ("en-US", "sv-SE", "ko-KR", "zh-TW", "ar-SA")
+
+
+def test_an_answer_is_built_with_keywords_only() -> None:
+    from knowledge.model import Answer
+
+    with pytest.raises(TypeError):
+        Answer(Tier.NONE, None, 0.0, "en-US", "en-US", False, "en-US")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("text", "client", "reply", "words"), [
+    (SV, "ar-SA", "sv-SE", "sv-SE"),      # the pasted language, for the article and the words
+    (EN, "ar-SA", ENGLISH, "ar-SA"),      # English text: the article falls back, the words are the client's
+    (EN, "is-IS", ENGLISH, "en-US"),      # a client language the catalog lacks: the words of the article shown
+    (KO, None, "ko-KR", "ko-KR"),
+])
+def test_the_answer_carries_the_locale_of_the_bots_words(
+        engine: KnowledgeEngine, text: str, client: str | None, reply: str, words: str) -> None:
+    answer = engine.ask(text, client_locale=client, words_locales=CATALOG_LOCALES)
+    assert answer.tier is Tier.ANSWER
+    assert (answer.reply_locale, answer.words_locale) == (reply, words)
+    assert sorted(answer.article_locales) == sorted(engine.article_locales(SEED_ID))
+
+
+def test_an_unanswered_paste_carries_the_words_of_its_script(engine: KnowledgeEngine) -> None:
+    answer = engine.ask("프린터가 다시 연결되지 않습니다", client_locale="en-US", words_locales=CATALOG_LOCALES)
+    assert answer.tier is Tier.NONE
+    assert (answer.reply_locale, answer.words_locale) == ("en-US", "ko-KR")  # the batch contract's locale kept
+
+
+def test_a_presented_article_carries_the_locale_of_the_bots_words(engine: KnowledgeEngine) -> None:
+    answer = engine.present(SEED_ID, locale="ar-SA", words_locales=CATALOG_LOCALES)
+    assert answer is not None and (answer.reply_locale, answer.words_locale) == (ENGLISH, "ar-SA")
+    answer = engine.present(SEED_ID, locale="is", words_locales=CATALOG_LOCALES)
+    assert answer is not None and (answer.reply_locale, answer.words_locale) == (ENGLISH, "en-US")

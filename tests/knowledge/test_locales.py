@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from knowledge.locales import (
     canonical_locale,
     choose_reply_locale,
+    choose_words_locale,
     detect_script,
     is_english,
     is_right_to_left,
@@ -286,6 +287,49 @@ def test_reply_without_article_locales() -> None:
     ) == ("sv-SE", "sv-SE", False)
 
 
+# --- choose_words_locale: the one rule for the bot's own words ----------------------------------
+
+CATALOG_LOCALES = ["en-US", "sv-SE", "ko-KR", "zh-TW", "zh-CN", "ar-SA"]
+
+
+def test_words_the_users_choice_comes_first() -> None:
+    assert choose_words_locale(explicit="sv", text_locale="ko-KR", text="액세스", client_locale="ar-SA",
+                               article_locales=SEED_LOCALES, available=CATALOG_LOCALES) == "sv-SE"
+
+
+def test_words_in_the_pasted_texts_language_when_the_article_has_it() -> None:
+    assert choose_words_locale(explicit=None, text_locale="ko-KR", client_locale="en-US",
+                               article_locales=SEED_LOCALES, available=CATALOG_LOCALES) == "ko-KR"
+    # a text language the article lacks tells nothing; English text neither
+    for text_locale in ("ja-JP", "en", None):
+        assert choose_words_locale(explicit=None, text_locale=text_locale, client_locale="ar-SA",
+                                   article_locales=SEED_LOCALES, available=CATALOG_LOCALES) == "ar-SA"
+
+
+@pytest.mark.parametrize(("text", "client", "words"), [
+    ("프린터가 연결되지 않습니다", "en-US", "ko-KR"),     # Hangul names Korean whatever the client
+    ("印表機無法連線", "en-US", "zh-TW"),               # Han alone: Chinese, Traditional
+    ("打印机无法连接", "zh-CN", "zh-CN"),               # ... the client's Chinese when it is Chinese
+    ("印表機無法連線", "zh-HK", "zh-TW"),
+    ("The printer cannot connect", "sv-SE", "sv-SE"),  # Latin names no one language: the client's
+    ("The printer cannot connect", None, "en-US"),
+])
+def test_words_for_text_nothing_matched_follow_its_script_then_the_client(
+        text: str, client: str | None, words: str) -> None:
+    assert choose_words_locale(explicit=None, text=text, client_locale=client, available=CATALOG_LOCALES) == words
+
+
+def test_words_in_a_language_the_catalog_lacks_follow_the_article_shown_else_english() -> None:
+    assert choose_words_locale(explicit=None, client_locale="is-IS", shown_locale="sv-SE",
+                               available=CATALOG_LOCALES) == "sv-SE"
+    assert choose_words_locale(explicit="is", client_locale=None, available=CATALOG_LOCALES) == "en-US"
+    assert choose_words_locale(explicit="klingon", client_locale="???", available=CATALOG_LOCALES) == "en-US"
+
+
+def test_words_without_a_catalog_are_the_users_language() -> None:
+    assert choose_words_locale(explicit=None, client_locale="sv_se") == "sv-SE"
+
+
 # --- display names ------------------------------------------------------------------------------
 
 
@@ -505,3 +549,14 @@ def test_right_to_left_languages(tag: str) -> None:
                                  "", "xx-YY", "not a tag", "und", "@@", "ar-SA-toolongvariantx"])
 def test_left_to_right_languages_and_junk(tag: str) -> None:
     assert not is_right_to_left(tag)
+
+
+def test_the_script_is_told_from_the_part_of_a_paste_the_engine_reads() -> None:
+    """One length rule: a paste's language is told from the same first ``MAX_PASTE_CHARS`` characters
+    the matcher reads (before, 64 Ki characters: Korean the matcher never saw named the reply's words)."""
+    from knowledge.normalize import MAX_PASTE_CHARS
+
+    text = "0" * MAX_PASTE_CHARS + " 프린터가 연결되지 않습니다"
+    assert detect_script(text) is None
+    assert choose_words_locale(explicit=None, text=text, client_locale="sv-SE", available=CATALOG_LOCALES) == "sv-SE"
+    assert detect_script(text[-20:]) == "Hangul"

@@ -99,7 +99,12 @@ class World:
         state = self.escalation.conversation_state
         await load_states(context, state)
         await self.escalation.begin_turn(context)
-        handled = await self.escalation.on_message(context, strings or strings_for(activity.locale))
+        say = strings or strings_for(activity.locale)
+        data = activity.value if isinstance(activity.value, dict) else {}
+        if str(data.get(ACTION_KEY)) in self.escalation.card_actions:  # a button, as bot.actions dispatches it
+            handled = await self.escalation.on_card_action(context, data, say)
+        else:
+            handled = await self.escalation.on_message(context, say)
         await state.save_changes(context)
         return handled, self.sent()
 
