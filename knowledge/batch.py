@@ -11,7 +11,10 @@ from knowledge.model import Answer, Tier
 
 
 def answer_record(query_id: str, answer: Answer) -> dict[str, Any]:
-    """One answer line: ``{"id", "tier", "article", "path", "locale", "score", "suggestions"}``."""
+    """One answer line: ``{"id", "tier", "article", "path", "locale", "score", "suggestions", "tentative"}``.
+
+    ``tentative`` is true for a ``suggest`` whose first article clearly leads (``Answer.tentative``).
+    """
     best = answer.matches[0] if answer.matches and answer.tier is not Tier.NONE else None
     return {
         "id": query_id,
@@ -23,6 +26,7 @@ def answer_record(query_id: str, answer: Answer) -> dict[str, Any]:
         "suggestions": [
             {"article": s.article_id, "path": s.path, "score": round(s.score, 2)} for s in answer.suggestions
         ],
+        "tentative": answer.tentative,
     }
 
 

@@ -125,7 +125,8 @@ class Answer:
     ``article`` is the version to show (in ``reply_locale``), ``None`` for tier ``none``.
     ``wanted_locale`` is the locale the user would have liked; when the article lacks it,
     ``reply_locale`` differs and ``fell_back`` is true. ``suggestions`` are further
-    distinct articles, best first.
+    distinct articles, best first. ``tentative`` marks a ``suggest`` answer whose first article
+    clearly leads the rest: worth showing with "is this it?" (see ``Thresholds.tentative``).
     """
 
     tier: Tier
@@ -136,3 +137,4 @@ class Answer:
     fell_back: bool
     matches: tuple[Match, ...] = ()
     suggestions: tuple[Match, ...] = ()
+    tentative: bool = False
