@@ -201,6 +201,8 @@ class InsightDesk:
         await self._set_unanswered(turn_context, 0)
         if answer.tier is Tier.ANSWER:
             await self._send_answer(turn_context, answer, query=text)
+        elif answer.tentative:
+            await self._send_tentative(turn_context, answer, query=text)
         else:
             await self._send_suggestions(turn_context, answer, query=text)
         return True
@@ -253,6 +255,29 @@ class InsightDesk:
             choices.append(cards.Choice(match.article_id, shown.heading if shown else match.article_id))
         card = cards.suggest_card(choices, query=query, strings=strings)
         await self._send(turn_context, card, cards.suggest_markdown(choices, strings=strings))
+
+    async def _send_tentative(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
+        """The leading article's explanation with "Is this it?" and the runners-up as buttons."""
+        article = answer.article
+        if article is None:
+            await self._send_suggestions(turn_context, answer, query=query)
+            return
+        reply = answer.reply_locale
+        strings = strings_for(answer.wanted_locale if negotiate([answer.wanted_locale], CATALOG) else reply)
+        wanted = language_name(answer.wanted_locale, strings.locale) if answer.fell_back else None
+        note = cards.answer_note(strings, language_name(reply, strings.locale), wanted)
+        others = []
+        for match in answer.matches[1:3]:
+            versions = self.engine.translations(match.article_id)
+            shown = versions.get(negotiate([strings.locale], versions) or "") or next(iter(versions.values()), None)
+            others.append(cards.Choice(match.article_id, shown.heading if shown else match.article_id))
+        title, body = article.heading or article.title, localize_links(article.body, reply)
+        card = cards.tentative_card(article_id=article.id, title=title, body=body, locale=reply, note=note,
+                                    query=query, strings=strings, others=others)
+        await self._send(turn_context, card, cards.tentative_markdown(
+            title=title, body=body, locale=reply, note=note, strings=strings, others=others))
+        if self.escalation is not None:
+            await self.escalation.note_answer(turn_context, article.id, answer.score, query)
 
     # -- card actions and commands --------------------------------------------------------------
 
