@@ -27,7 +27,7 @@ lint: venv
 	$(PY) -m mypy
 
 eval: venv
-	$(PY) -m bench.eval --shared $(SHARED) --kb-root $(EVAL_KB)
+	$(PY) -m bench.eval --shared $(SHARED) --kb-root $(EVAL_KB) --cv
 
 bench: venv
 	$(PY) -m bench --shared $(SHARED) --kb-root $(EVAL_KB)

@@ -254,6 +254,70 @@ def answer_markdown(*, title: str, body: str, locale: str, note: str, strings: S
     return _answer_markdown(_short(title, MAX_TITLE_CHARS), note, text, was_cut, strings)
 
 
+def tentative_card(
+    *,
+    article_id: str,
+    title: str,
+    body: str,
+    locale: str,
+    note: str,
+    query: str,
+    strings: Strings,
+    others: list[Choice],
+) -> dict[str, Any]:
+    """One article clearly leads but is not sure enough to answer: its explanation under a plain "Is this
+    it?", "this helped" / "this didn't help", and the runners-up (``others``) as buttons that answer them.
+
+    ``body`` is the article's markdown in ``locale`` with links localized, as for ``answer_card``; the
+    body is shortened the same way until the card fits ``MAX_CARD_BYTES``.
+    """
+    title = _short(title, MAX_TITLE_CHARS)
+    markdown = card_markdown(body, locale)
+    actions = [
+        submit_button(strings.text(key), _data(action, article=article_id, query=query, locale=locale))
+        for key, action in (("helped", "helped"), ("not_helped", "not_helped"))
+    ]
+    actions.append(submit_button(strings.text("talk_to_person"),
+                                 _data("escalate", article=article_id, query=query, locale=strings.locale)))
+    choices = [submit_button(c.title, _data("choose", article=c.article_id, query=query, locale=strings.locale))
+               for c in others]
+    limit = MAX_BODY_CHARS
+    while True:
+        text, was_cut = cut(markdown, limit)
+        blocks = [
+            text_block(strings.text("is_this_it"), weight="Bolder", size="Medium", style="heading"),
+            text_block(title, weight="Bolder"),
+            text_block(note, isSubtle=True, size="Small", spacing="None"),
+            text_block(text),
+        ]
+        if was_cut:
+            blocks.append(text_block(strings.text("truncated"), isSubtle=True, size="Small"))
+        if choices:
+            blocks += [text_block(strings.text("other_choices"), separator=True),
+                       {"type": "ActionSet", "actions": choices}]
+        fallback = _tentative_markdown(title, note, text, was_cut, others, strings)
+        card = adaptive_card(blocks, actions, fallback, locale=locale, full_width=True)
+        size = wire_size(card)
+        if size <= MAX_CARD_BYTES or limit <= MIN_BODY_CHARS:
+            return card
+        limit = max(MIN_BODY_CHARS, min(limit - 100, int(limit * MAX_CARD_BYTES / size * 0.95)))
+
+
+def _tentative_markdown(title: str, note: str, text: str, was_cut: bool, others: list[Choice],
+                        strings: Strings) -> str:
+    answer = _answer_markdown(title, note, text, was_cut, strings)
+    items = "\n".join(f"{i}. {_short(c.title, MAX_TITLE_CHARS)}" for i, c in enumerate(others, 1))
+    tail = f"\n\n**{strings.text('other_choices')}**\n\n{items}" if others else ""
+    return f"**{strings.text('is_this_it')}**\n\n{answer}{tail}"
+
+
+def tentative_markdown(*, title: str, body: str, locale: str, note: str, strings: Strings, others: list[Choice],
+                       limit: int = MAX_BODY_CHARS) -> str:
+    """The same tentative answer as markdown, for channels that do not render cards."""
+    text, was_cut = cut(card_markdown(body, locale), limit)
+    return _tentative_markdown(_short(title, MAX_TITLE_CHARS), note, text, was_cut, others, strings)
+
+
 # -- the other replies -----------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ or, without touching the bot: ``adapter.use(InsightDeskMiddleware(desk))``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import (
@@ -32,12 +32,12 @@ from bot.channel.channel_text import addressed_to_bot, client_locale, turn_text
 from bot.escalation.words import agents_command
 from bot.feedback.events import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
 from bot.stores.base import StorageError
-from bot.strings import CATALOG, all_language_commands, strings_for
+from bot.strings import CATALOG, Strings, all_language_commands, strings_for
 from bot.turn_input import TurnInput, card_data, read_turn_input
 from bot.turn_state import DeskConversationState, DeskUserState, load_states
 from knowledge.engine import KnowledgeEngine
 from knowledge.locales import canonical_locale, language_name, localize_links, native_language_name, negotiate
-from knowledge.model import ENGLISH, Answer, Tier
+from knowledge.model import ENGLISH, Answer, Match, Tier
 
 if TYPE_CHECKING:
     from bot.escalation import Escalation
@@ -215,6 +215,8 @@ class InsightDesk:
         await self._set_unanswered(turn_context, 0)
         if answer.tier is Tier.ANSWER:
             await self._send_answer(turn_context, answer, query=text)
+        elif answer.tentative:
+            await self._send_tentative(turn_context, turn, answer, query=text)
         else:
             await self._send_suggestions(turn_context, turn, answer, query=text)
         return True
@@ -279,19 +281,47 @@ class InsightDesk:
 
     async def _send_suggestions(self, turn_context: TurnContext, turn: TurnInput, answer: Answer, *,
                                 query: str) -> None:
-        """"Did you mean": each choice's heading in the language its answer would be shown in, were it chosen."""
+        """"Did you mean": the three best articles as choices."""
         strings = strings_for(answer.words_locale)
+        choices = self._choices(turn, answer.matches[:3], strings)
+        card = cards.suggest_card(choices, query=query, strings=strings)
+        await self._send(turn_context, card, cards.suggest_markdown(choices, strings=strings))
+
+    def _choices(self, turn: TurnInput, matches: Sequence[Match], strings: Strings) -> list[cards.Choice]:
+        """Each match's heading in the language its answer would be shown in, were it chosen."""
         choices = []
-        for match in answer.matches[:3]:
+        for match in matches:
             shown = self.engine.present(match.article_id, locale=turn.remembered_locale or strings.locale,
                                         client_locale=turn.client_locale)
             article = shown.article if shown is not None else None
             heading = (article.heading or article.title) if article is not None else ""
             choices.append(cards.Choice(match.article_id, heading or match.article_id))
-        card = cards.suggest_card(choices, query=query, strings=strings)
-        await self._send(turn_context, card, cards.suggest_markdown(choices, strings=strings))
+        return choices
 
-    # -- card actions -------------------------------------------------------------------------------
+    async def _send_tentative(self, turn_context: TurnContext, turn: TurnInput, answer: Answer, *,
+                              query: str) -> None:
+        """The leading article's explanation with "Is this it?" and the runners-up as buttons."""
+        article = answer.article
+        if article is None:
+            await self._send_suggestions(turn_context, turn, answer, query=query)
+            return
+        reply = answer.reply_locale
+        strings = strings_for(answer.words_locale)
+        wanted = language_name(answer.wanted_locale, strings.locale) if answer.fell_back else None
+        note = cards.answer_note(strings, language_name(reply, strings.locale), wanted)
+        others = self._choices(turn, answer.matches[1:3], strings)
+        title, body = article.heading or article.title, localize_links(article.body, reply)
+        if _renders_cards(turn_context):
+            await self._send_one(turn_context, cards.tentative_card(
+                article_id=article.id, title=title, body=body, locale=reply, note=note, query=query,
+                strings=strings, others=others))
+        else:
+            await self._send_one(turn_context, cards.tentative_markdown(
+                title=title, body=body, locale=reply, note=note, strings=strings, others=others))
+        if self.escalation is not None:
+            await self.escalation.note_answer(turn_context, article.id, answer.score, query)
+
+    # -- card actions and commands --------------------------------------------------------------
 
     async def _dispatch(self, turn_context: TurnContext, turn: TurnInput) -> bool:
         """The turn's button to its one handler (``self.actions``); an unknown one is told it was not understood."""

@@ -25,6 +25,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Other languages",
         "show_language": "Show in this language",
         "did_you_mean": "Did you mean one of these?",
+        "is_this_it": "Is this it?",
+        "other_choices": "Not this one? Maybe one of these:",
         "not_found": "I couldn't find an article for that message. You can rephrase it, paste the exact error "
                      "text, or talk to a person.",
         "thanks": "Thanks for letting me know!",
@@ -51,6 +53,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "其他語言",
         "show_language": "以此語言顯示",
         "did_you_mean": "您是指下列其中一項嗎？",
+        "is_this_it": "是這個嗎？",
+        "other_choices": "不是這個嗎？也許是以下其中一項：",
         "not_found": "我找不到與這則訊息相關的文章。您可以換個說法、貼上完整的錯誤文字，或與專人對談。",
         "thanks": "感謝您的回饋！",
         "not_saved": "抱歉，我無法儲存這項內容：我的儲存空間目前無法使用。請稍後再試。",
@@ -76,6 +80,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "其他语言",
         "show_language": "以此语言显示",
         "did_you_mean": "你是指以下某项吗？",
+        "is_this_it": "是这个吗？",
+        "other_choices": "不是这个吗？也许是以下其中一项：",
         "not_found": "我找不到与此消息相关的文章。你可以换个说法、粘贴完整的错误文本，或联系人工支持。",
         "thanks": "感谢你的反馈！",
         "not_saved": "抱歉，我无法保存此内容：我的存储目前无法使用。请稍后重试。",
@@ -102,6 +108,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Andra språk",
         "show_language": "Visa på det här språket",
         "did_you_mean": "Menade du någon av dessa?",
+        "is_this_it": "Är det här det?",
+        "other_choices": "Inte den här? Kanske någon av dessa:",
         "not_found": "Jag hittade ingen artikel för det meddelandet. Formulera om det, klistra in den exakta "
                      "feltexten eller prata med en person.",
         "thanks": "Tack för att du berättade!",
@@ -129,6 +137,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "다른 언어",
         "show_language": "이 언어로 보기",
         "did_you_mean": "다음 중 하나를 찾으셨나요?",
+        "is_this_it": "이 문서가 맞나요?",
+        "other_choices": "이 문서가 아닌가요? 다음 중 하나일 수 있습니다:",
         "not_found": "해당 메시지에 대한 문서를 찾지 못했습니다. 다르게 표현하거나 정확한 오류 텍스트를 붙여 넣거나 "
                      "상담원과 대화하세요.",
         "thanks": "알려 주셔서 감사합니다!",
@@ -156,6 +166,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Další jazyky",
         "show_language": "Zobrazit v tomto jazyce",
         "did_you_mean": "Měli jste na mysli něco z tohoto?",
+        "is_this_it": "Je to tohle?",
+        "other_choices": "Není to ono? Možná něco z tohoto:",
         "not_found": "K této zprávě jsem nenašel žádný článek. Zkuste ji přeformulovat, vložit přesný text chyby, "
                      "nebo mluvte s člověkem.",
         "thanks": "Děkuji za zpětnou vazbu!",
@@ -183,6 +195,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Andre sprog",
         "show_language": "Vis på dette sprog",
         "did_you_mean": "Mente du en af disse?",
+        "is_this_it": "Er det denne?",
+        "other_choices": "Ikke denne? Måske en af disse:",
         "not_found": "Jeg kunne ikke finde en artikel til den meddelelse. Omformuler den, indsæt den præcise "
                      "fejltekst, eller tal med en person.",
         "thanks": "Tak for din tilbagemelding!",
@@ -210,6 +224,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Otros idiomas",
         "show_language": "Mostrar en este idioma",
         "did_you_mean": "¿Te refieres a alguno de estos?",
+        "is_this_it": "¿Es esto?",
+        "other_choices": "¿No es este? Quizá sea uno de estos:",
         "not_found": "No encontré ningún artículo para ese mensaje. Puedes reformularlo, pegar el texto exacto del "
                      "error o hablar con una persona.",
         "thanks": "¡Gracias por tu opinión!",
@@ -238,6 +254,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Muut kielet",
         "show_language": "Näytä tällä kielellä",
         "did_you_mean": "Tarkoititko jotakin näistä?",
+        "is_this_it": "Onko tämä se?",
+        "other_choices": "Eikö tämä? Ehkä jokin näistä:",
         "not_found": "En löytänyt artikkelia tälle viestille. Muotoile se uudelleen, liitä tarkka virheteksti "
                      "tai keskustele ihmisen kanssa.",
         "thanks": "Kiitos palautteesta!",
@@ -266,6 +284,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Bahasa lain",
         "show_language": "Tampilkan dalam bahasa ini",
         "did_you_mean": "Apakah maksud Anda salah satu dari ini?",
+        "is_this_it": "Apakah ini yang Anda cari?",
+        "other_choices": "Bukan yang ini? Mungkin salah satu dari ini:",
         "not_found": "Saya tidak menemukan artikel untuk pesan tersebut. Coba ubah kalimatnya, tempelkan teks "
                      "kesalahan yang persis, atau bicara dengan orang.",
         "thanks": "Terima kasih atas masukan Anda!",
@@ -294,6 +314,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Altre lingue",
         "show_language": "Mostra in questa lingua",
         "did_you_mean": "Intendevi uno di questi?",
+        "is_this_it": "È questo?",
+        "other_choices": "Non è questo? Forse uno di questi:",
         "not_found": "Non ho trovato un articolo per quel messaggio. Puoi riformularlo, incollare il testo esatto "
                      "dell'errore o parlare con una persona.",
         "thanks": "Grazie per il feedback!",
@@ -322,6 +344,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Andre språk",
         "show_language": "Vis på dette språket",
         "did_you_mean": "Mente du en av disse?",
+        "is_this_it": "Er det denne?",
+        "other_choices": "Ikke denne? Kanskje en av disse:",
         "not_found": "Jeg fant ingen artikkel for den meldingen. Omformuler den, lim inn den nøyaktige "
                      "feilteksten, eller snakk med en person.",
         "thanks": "Takk for tilbakemeldingen!",
@@ -349,6 +373,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Andere talen",
         "show_language": "Weergeven in deze taal",
         "did_you_mean": "Bedoelde u een van deze?",
+        "is_this_it": "Is dit het?",
+        "other_choices": "Niet dit? Misschien een van deze:",
         "not_found": "Ik kon geen artikel vinden voor dat bericht. Formuleer het anders, plak de exacte fouttekst "
                      "of praat met een persoon.",
         "thanks": "Bedankt voor uw feedback!",
@@ -376,6 +402,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Inne języki",
         "show_language": "Pokaż w tym języku",
         "did_you_mean": "Czy chodziło Ci o jeden z tych?",
+        "is_this_it": "Czy o to chodzi?",
+        "other_choices": "Nie to? Może jeden z tych:",
         "not_found": "Nie znalazłem artykułu dla tego komunikatu. Sformułuj go inaczej, wklej dokładny tekst błędu "
                      "lub porozmawiaj z człowiekiem.",
         "thanks": "Dziękuję za opinię!",
@@ -404,6 +432,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Outros idiomas",
         "show_language": "Mostrar neste idioma",
         "did_you_mean": "Você quis dizer um destes?",
+        "is_this_it": "É isto?",
+        "other_choices": "Não é este? Talvez um destes:",
         "not_found": "Não encontrei um artigo para essa mensagem. Reformule-a, cole o texto exato do erro ou fale "
                      "com uma pessoa.",
         "thanks": "Obrigado pelo retorno!",
@@ -432,6 +462,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Diğer diller",
         "show_language": "Bu dilde göster",
         "did_you_mean": "Bunlardan birini mi demek istediniz?",
+        "is_this_it": "Aradığınız bu mu?",
+        "other_choices": "Bu değil mi? Belki bunlardan biridir:",
         "not_found": "Bu ileti için bir makale bulamadım. Farklı ifade edin, hata metninin tamamını yapıştırın "
                      "veya bir kişiyle konuşun.",
         "thanks": "Geri bildiriminiz için teşekkürler!",
@@ -460,6 +492,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "ほかの言語",
         "show_language": "この言語で表示",
         "did_you_mean": "次のいずれかをお探しですか？",
+        "is_this_it": "これですか？",
+        "other_choices": "これではない場合は、次のいずれかかもしれません：",
         "not_found": "そのメッセージに該当する記事が見つかりませんでした。言い換えるか、エラーの文言をそのまま貼り付けるか、"
                      "担当者と話すこともできます。",
         "thanks": "お知らせいただきありがとうございます！",
@@ -487,6 +521,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "لغات أخرى",
         "show_language": "العرض بهذه اللغة",
         "did_you_mean": "هل تقصد أحد هذه الخيارات؟",
+        "is_this_it": "هل هذا ما تبحث عنه؟",
+        "other_choices": "ليس هذا؟ ربما أحد هذه:",
         "not_found": "لم أجد مقالة لهذه الرسالة. يمكنك إعادة صياغتها، أو لصق نص الخطأ كما هو، "
                      "أو التحدث إلى موظف.",
         "thanks": "شكرًا لإعلامي!",
@@ -514,6 +550,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "שפות נוספות",
         "show_language": "הצגה בשפה זו",
         "did_you_mean": "האם התכוונתם לאחד מאלה?",
+        "is_this_it": "האם זה מה שחיפשתם?",
+        "other_choices": "לא זה? אולי אחד מאלה:",
         "not_found": "לא מצאתי מאמר עבור ההודעה הזו. אפשר לנסח אותה מחדש, להדביק את טקסט השגיאה המדויק "
                      "או לשוחח עם נציג.",
         "thanks": "תודה על המשוב!",
@@ -541,6 +579,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Другие языки",
         "show_language": "Показать на этом языке",
         "did_you_mean": "Возможно, вы имели в виду одно из этого?",
+        "is_this_it": "Это оно?",
+        "other_choices": "Не то? Возможно, одно из этого:",
         "not_found": "Не удалось найти статью для этого сообщения. Попробуйте переформулировать его или вставить "
                      "точный текст ошибки либо свяжитесь со специалистом.",
         "thanks": "Спасибо за отзыв!",
@@ -568,6 +608,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Άλλες γλώσσες",
         "show_language": "Εμφάνιση σε αυτή τη γλώσσα",
         "did_you_mean": "Μήπως εννοούσατε κάποιο από αυτά;",
+        "is_this_it": "Αυτό είναι;",
+        "other_choices": "Όχι αυτό; Ίσως κάποιο από αυτά:",
         "not_found": "Δεν βρήκα άρθρο για αυτό το μήνυμα. Μπορείτε να το διατυπώσετε διαφορετικά, να επικολλήσετε "
                      "το ακριβές κείμενο του σφάλματος ή να μιλήσετε με έναν εκπρόσωπο.",
         "thanks": "Ευχαριστώ που με ενημερώσατε!",
@@ -596,6 +638,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "ภาษาอื่น",
         "show_language": "แสดงเป็นภาษานี้",
         "did_you_mean": "คุณหมายถึงข้อใดข้อหนึ่งต่อไปนี้หรือไม่",
+        "is_this_it": "ใช่เรื่องนี้หรือไม่",
+        "other_choices": "ไม่ใช่เรื่องนี้ใช่ไหม อาจเป็นข้อใดข้อหนึ่งต่อไปนี้:",
         "not_found": "ฉันไม่พบบทความสำหรับข้อความนั้น คุณสามารถลองเรียบเรียงใหม่ วางข้อความแสดงข้อผิดพลาดตามที่ปรากฏ "
                      "หรือคุยกับเจ้าหน้าที่",
         "thanks": "ขอบคุณที่แจ้งให้ทราบ",
@@ -623,6 +667,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Інші мови",
         "show_language": "Показати цією мовою",
         "did_you_mean": "Можливо, ви мали на увазі щось із цього?",
+        "is_this_it": "Це воно?",
+        "other_choices": "Не те? Можливо, щось із цього:",
         "not_found": "Не вдалося знайти статтю для цього повідомлення. Спробуйте сформулювати його інакше або вставити "
                      "точний текст помилки чи зв’яжіться з фахівцем.",
         "thanks": "Дякую за відгук!",
@@ -650,6 +696,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Andere Sprachen",
         "show_language": "In dieser Sprache anzeigen",
         "did_you_mean": "Meinten Sie einen dieser Artikel?",
+        "is_this_it": "Ist es das?",
+        "other_choices": "Nicht das? Vielleicht einer dieser Artikel:",
         "not_found": "Ich konnte keinen Artikel zu dieser Meldung finden. Sie können sie umformulieren, den genauen "
                      "Fehlertext einfügen oder mit einer Person sprechen.",
         "thanks": "Danke für Ihre Rückmeldung!",
@@ -678,6 +726,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "Autres langues",
         "show_language": "Afficher dans cette langue",
         "did_you_mean": "Vouliez-vous dire l'un de ces articles ?",
+        "is_this_it": "Est-ce bien cela ?",
+        "other_choices": "Ce n'est pas ça ? Peut-être l'un de ces articles :",
         "not_found": "Je n'ai trouvé aucun article pour ce message. Vous pouvez le reformuler, coller le texte exact "
                      "de l'erreur ou parler à une personne.",
         "thanks": "Merci de votre retour !",
@@ -706,6 +756,8 @@ CATALOG: dict[str, dict[str, Any]] = {
         "change_language": "अन्य भाषाएँ",
         "show_language": "इस भाषा में दिखाएँ",
         "did_you_mean": "क्या आपका मतलब इनमें से किसी से था?",
+        "is_this_it": "क्या यह वही है?",
+        "other_choices": "यह नहीं? शायद इनमें से कोई एक:",
         "not_found": "मुझे उस संदेश के लिए कोई लेख नहीं मिला। आप इसे दूसरे शब्दों में लिख सकते हैं, त्रुटि का सटीक "
                      "टेक्स्ट चिपका सकते हैं, या किसी व्यक्ति से बात कर सकते हैं।",
         "thanks": "बताने के लिए धन्यवाद!",

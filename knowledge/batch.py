@@ -12,12 +12,14 @@ from knowledge.model import ENGLISH, Answer, Tier
 
 def answer_record(query_id: str, answer: Answer) -> dict[str, Any]:
     """One answer line: ``{"id", "tier", "article", "path", "locale", "score", "suggestions", "shown_path",
-    "shown_text"}``.
+    "shown_text", "tentative"}``.
 
     ``path`` is the file whose text matched the query; ``locale`` the language of the reply; ``shown_path``
     the file whose text the reply shows, and ``shown_text`` which of its texts: ``"localized"`` (the file's
     own language, ``locale``) or ``"english_source"`` (the English source a span-format file carries under
     its translation, with ``locale`` ``en``). Both are ``None`` for tier ``none``.
+
+    ``tentative`` is true for a ``suggest`` whose first article clearly leads (``Answer.tentative``).
     """
     best = answer.matches[0] if answer.matches and answer.tier is not Tier.NONE else None
     shown = answer.article if best else None
@@ -33,6 +35,7 @@ def answer_record(query_id: str, answer: Answer) -> dict[str, Any]:
         ],
         "shown_path": shown.path if shown else None,
         "shown_text": None if shown is None else "english_source" if shown.locale == ENGLISH else "localized",
+        "tentative": answer.tentative,
     }
 
 

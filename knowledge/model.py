@@ -129,6 +129,8 @@ class Answer:
     ``knowledge.locales.choose_words_locale`` among the caller's catalog locales. ``article_locales``
     are the locales the best article can be shown in (see ``KnowledgeEngine.article_locales``).
     ``suggestions`` are further distinct articles, best first.
+    ``tentative`` marks a ``suggest`` answer whose first article clearly leads the rest: worth showing
+    with "is this it?" (see ``Thresholds.tentative``).
     """
 
     tier: Tier
@@ -141,3 +143,4 @@ class Answer:
     article_locales: tuple[str, ...] = ()
     matches: tuple[Match, ...] = ()
     suggestions: tuple[Match, ...] = ()
+    tentative: bool = False

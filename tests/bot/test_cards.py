@@ -66,7 +66,21 @@ def escalate_sv() -> dict[str, Any]:
     return cards.escalate_card(query="Ett fel uppstod", article_id=SEED, strings=strings_for("sv-SE"))
 
 
+RUNNERS_UP = [cards.Choice("reset-mfa-phone", "Återställ MFA-telefonnumret för en användare"),
+              cards.Choice("reset-mfa-app", "Återställ MFA-autentiseringsappen för en användare")]
+
+
+def tentative_sv() -> dict[str, Any]:
+    strings = strings_for("sv-SE")
+    return cards.tentative_card(
+        article_id=SEED, title=SV_TITLE, body=SV_BODY, locale="sv-SE",
+        note=cards.answer_note(strings, "svenska", None), query="Fel vid validering av token",
+        strings=strings, others=RUNNERS_UP,
+    )
+
+
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
+    "tentative-sv-SE": tentative_sv,
     "answer-sv-SE": answer_sv,
     "answer-en-fell-back-ko-KR": answer_en_for_korean_user,
     "suggest-ko-KR": suggest_ko,
@@ -106,7 +120,51 @@ def _all_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
         found.append(action)
         if action["type"] == "Action.ShowCard":
             found += _all_actions(action["card"])
+    for block in card.get("body", []):
+        if block["type"] == "ActionSet":
+            found += _all_actions(block)
     return found
+
+
+def test_tentative_card_asks_is_this_it_over_the_explanation_and_offers_the_runners_up() -> None:
+    strings = strings_for("sv-SE")
+    card = tentative_sv()
+    texts = [block.get("text") for block in card["body"]]
+    assert texts[:3] == ["Är det här det?", SV_TITLE, strings.text("answer_in", language="svenska")]
+    assert texts[3].startswith("Det här felet observeras normalt") and "[Planera villkorsstyrd" in texts[3]
+    assert texts[4] == strings.text("other_choices")
+    (action_set,) = [block for block in card["body"] if block["type"] == "ActionSet"]
+    assert [(a["title"], a["data"]) for a in action_set["actions"]] == [
+        (c.title, {cards.ACTION_KEY: "choose", "article": c.article_id, "query": "Fel vid validering av token",
+                   "locale": "sv-SE"}) for c in RUNNERS_UP]
+    assert [(a["title"], a["data"][cards.ACTION_KEY], a["data"].get("article")) for a in card["actions"]] == [
+        (strings.text("helped"), "helped", SEED), (strings.text("not_helped"), "not_helped", SEED),
+        (strings.text("talk_to_person"), "escalate", SEED)]
+    fallback = card["fallbackText"]
+    assert fallback.startswith("**Är det här det?**") and SV_TITLE in fallback
+    assert fallback.endswith("1. Återställ MFA-telefonnumret för en användare\n"
+                             "2. Återställ MFA-autentiseringsappen för en användare")
+    assert fallback == cards.tentative_markdown(title=SV_TITLE, body=SV_BODY, locale="sv-SE",
+                                                note=strings.text("answer_in", language="svenska"),
+                                                strings=strings, others=RUNNERS_UP)
+
+
+def test_a_tentative_card_without_runners_up_has_no_empty_choice_row() -> None:
+    strings = strings_for("en-US")
+    card = cards.tentative_card(article_id="a", title="T", body="Text.", locale="en", note="n", query="q",
+                                strings=strings, others=[])
+    assert [block["type"] for block in card["body"]] == ["TextBlock"] * 4
+    assert strings.text("other_choices") not in card["fallbackText"]
+
+
+@pytest.mark.parametrize("paragraph", ["Lorem ipsum dolor sit amet. ", "這是一個很長的說明文字。", "مرحبا بالعالم "])
+def test_a_huge_tentative_answer_fits_the_size_budget(paragraph: str) -> None:
+    strings = strings_for("ar-SA")
+    card = cards.tentative_card(article_id="a", title="T", body=paragraph * 5000, locale="ar-SA", note="n",
+                                query="q" * 1000, strings=strings, others=RUNNERS_UP)
+    assert cards.wire_size(card) <= cards.MAX_CARD_BYTES
+    assert card.get("rtl") is True
+    assert card["body"][4]["text"] == strings.text("truncated")
 
 
 def test_answer_card_shows_title_language_text_link_button_and_actions() -> None:

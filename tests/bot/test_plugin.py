@@ -248,3 +248,23 @@ async def test_a_turn_nothing_answers_reads_whether_the_bot_was_addressed_once(
     assert [a.attachments[0].content["body"][0]["text"] for a in replies(adapter)] == [
         strings_for("en-US").text("not_found")]
     assert asked == ["activity-1"]
+
+
+async def test_a_tentative_answer_on_a_channel_without_cards_is_markdown_text(tmp_path: Any) -> None:
+    folder = tmp_path / "sv-SE"
+    folder.mkdir()
+    for stem, heading in [("exchange", "Det gick inte att ansluta till Exchange-servern"),
+                          ("sharepoint", "Det gick inte att ansluta till SharePoint-webbplatsen"),
+                          ("license", "Licensen kunde inte tilldelas användaren")]:
+        (folder / f"{stem}.md").write_text(f"---\ntitle: {heading}\n---\n# {heading}\n\nSteg för {stem}.\n",
+                                           encoding="utf-8")
+    host = Host(InsightDesk(KnowledgeEngine.load([tmp_path]), MemoryStorage(), MemoryFeedbackStore()))
+    adapter = TestAdapter(host.on_turn)
+    await adapter.send(message("Kunde inte ansluta till Exchange-servern", channel_id="sms", locale="sv-SE"))
+    (reply,) = replies(adapter)
+    assert not reply.attachments and reply.text_format == "markdown"
+    assert reply.text.startswith("**Är det här det?**\n\n**Det gick inte att ansluta till Exchange-servern**")
+    assert "Steg för exchange." in reply.text
+    _, others = reply.text.split("\n\n**Inte den här? Kanske någon av dessa:**\n\n")
+    assert sorted(line[3:] for line in others.split("\n")) == [
+        "Det gick inte att ansluta till SharePoint-webbplatsen", "Licensen kunde inte tilldelas användaren"]
