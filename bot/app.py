@@ -23,6 +23,8 @@ from bot.feedback import FeedbackStore, create_feedback_store
 from bot.handler import InsightDeskBot
 from bot.ingress import BadActivity, LabModeWarning, parse_activity, read_body
 from bot.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome
+from bot.learned_kb import LearnedKnowledge, LearnedSync, knowledge_folders
+from bot.learning_proposals import LearningLoop
 from bot.limits import ConversationRateLimit
 from bot.log_format import TurnContextLogging, configure_logging, with_turn_ids
 from bot.metrics import BotMetrics, metrics_handler
@@ -36,7 +38,7 @@ from bot.storage import StorageError, aclose_storage, create_storage, storage_pr
 from bot.strings import strings_for
 from bot.telemetry import create_telemetry
 from bot.tenants import TenantAllowList
-from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
+from knowledge.engine import KnowledgeEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -226,7 +228,7 @@ def create_app(
             lab_warning.at_start()
         knowledge = engine
         if knowledge is None:
-            knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
+            knowledge = KnowledgeEngine.load(knowledge_folders(settings), cache_dir=settings.kb_cache_dir)
         state = storage if storage is not None else create_storage(
             settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
         notes = feedback if feedback is not None else create_feedback_store(state)
@@ -247,6 +249,10 @@ def create_app(
         escalation.observe_state = metrics.escalation
         desk = InsightDesk(knowledge, state, notes, escalation)
         desk.observe_answer = metrics.observe_answer
+        learned = LearnedKnowledge(state, settings.kb_learned_path) if settings.kb_learned_path else None
+        if learned is not None:
+            desk.learning = LearningLoop(state, escalation, learned, engine=lambda: desk.engine,
+                                         app_id=settings.APP_ID, mask=redact if settings.redact_transcripts else None)
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst, locale_of=desk.user_locale))
@@ -255,12 +261,19 @@ def create_app(
         services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot, turns)
         metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
         reloader = None if engine is not None else _reloader(settings, services, metrics)
+        sync = None
+        if learned is not None and desk.learning is not None:  # every instance follows the store's learned texts
+            sync = LearnedSync(learned, reload=reloader.reloader.reload if reloader is not None else None)
+            desk.learning.apply = sync.check
+            sync.start()
         if escalation.outbox is not None:  # tickets' cards not posted yet (a failed channel, a crash) go out
             escalation.outbox.start(adapter)
         yield
         await turns.close()  # before what the turns still use is closed
         if escalation.outbox is not None:
             await escalation.outbox.stop()
+        if sync is not None:
+            await sync.stop()
         if reloader is not None:
             await reloader.stop()
         if telemetry is not None:
@@ -293,8 +306,8 @@ def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> Ho
         metrics.knowledge_base(len(services.engine.kb), len(services.engine.locales))
 
     reloader = KnowledgeReloader(
-        settings.kb_paths or [BUNDLED_ARTICLES], current=services.engine, swap=install, on_outcome=record,
-        load=lambda: KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir),
+        knowledge_folders(settings, existing_only=False), current=services.engine, swap=install, on_outcome=record,
+        load=lambda: KnowledgeEngine.load(knowledge_folders(settings), cache_dir=settings.kb_cache_dir),
         interval=settings.kb_reload_seconds)
     return HotReload(reloader)
 

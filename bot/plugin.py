@@ -46,6 +46,7 @@ from knowledge.model import ENGLISH, Answer, Tier
 
 if TYPE_CHECKING:
     from bot.escalation import Escalation
+    from bot.learning_proposals import LearningLoop
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class InsightDesk:
             escalation.attach(self.conversation_state, self.answer_card)
         self.observe_answer: Callable[[Answer], None] | None = None
         """Called with every engine answer to pasted text (``bot.metrics`` counts them)."""
+        self.learning: LearningLoop | None = None
+        """Counts feedback towards wordings to propose to agents, and handles their Add / Dismiss."""
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -117,6 +120,8 @@ class InsightDesk:
         if self.escalation is not None and await self.escalation.on_card_action(
                 turn_context, data, await self._data_strings(turn_context, data)):
             await self.save_state(turn_context)
+            return True
+        if self.learning is not None and await self.learning.on_card_action(turn_context, data):
             return True
         await self._on_card_action(turn_context, data)
         await self.save_state(turn_context)
@@ -451,6 +456,8 @@ class InsightDesk:
         except StorageError as e:
             log.error("could not store feedback %s (activity %s): %s", kind.value, activity.id, e)
             return False
+        if self.learning is not None:
+            await self.learning.note(turn_context, event)
         return True
 
     async def _send(self, turn_context: TurnContext, card: dict[str, Any], markdown: str) -> None:

@@ -196,6 +196,10 @@ class Escalation:
             return None
         return queue
 
+    async def queue_of(self, activity: Activity) -> Queue | None:
+        """The agents' queue an agent's button was pressed in, by Take's rule (``_queue_here``); else ``None``."""
+        return await self._queue_here(activity)
+
     async def log_unlisted_queues(self) -> None:
         """At start: say which registered channels no longer receive tickets because their team is not listed."""
         for queue in await self.queues.all():
