@@ -197,16 +197,21 @@ class LearnedSync:
             return True
 
     async def run(self) -> None:
-        """Check every ``interval`` seconds until cancelled (the first check at once)."""
+        """Check every ``interval`` seconds until cancelled (the first check at once); a failure is logged when it
+        starts and when it ends, not at every look."""
+        failing = False
         while True:
             try:
                 await self.check()
-            except StorageError as e:
-                log.error("could not read the learned texts from the state store; trying again in %.0f s: %s",
-                          self.interval, e)
-            except OSError as e:
-                log.error("could not write the learned texts to %s; trying again in %.0f s: %s", self.learned.folder,
-                          self.interval, e)
+            except (StorageError, OSError) as e:
+                if not failing:
+                    log.error("could not bring %s to the learned texts in the state store; trying again every %.0f s:"
+                              " %s", self.learned.folder, self.interval, e)
+                failing = True
+            else:
+                if failing:
+                    log.info("learned texts in %s follow the state store again", self.learned.folder)
+                failing = False
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:

@@ -291,11 +291,16 @@ class LearningLoop:
                                              .text("apology"))
             return True
         await self._update_cards(turn_context.adapter, key, decided)
+        if newly and decided["state"] == ADDED and self.apply is not None:
+            try:  # this instance at once; the others within their next look at the store
+                await self.apply()
+            except (StorageError, OSError) as e:  # the store has the text: the next look writes the file again
+                log.error("could not bring %s to the learned texts yet: %s", self.learned.folder, e)
         return True
 
     async def _add(self, key: str, doc: dict[str, Any]) -> None:
-        """Store the proposal's wording as a learned text and bring this instance's knowledge base to it; when the
-        text cannot be stored the proposal is open again (and the ``StorageError`` raised)."""
+        """Store the proposal's wording as a learned text; when it cannot be stored the proposal is open again (and
+        the ``StorageError`` raised)."""
         entry = LearnedEntry(str(doc.get("learn_locale") or "en"), str(doc["article"]), str(doc["text"]),
                              str(doc.get("decided_by") or ""), str(doc.get("decided_at") or _now().isoformat()))
         try:
@@ -303,11 +308,6 @@ class LearningLoop:
         except StorageError:
             await self._change(key, lambda current: current.update(state=PROPOSED, decided_by=None))
             raise
-        if self.apply is not None:
-            try:
-                await self.apply()
-            except OSError as e:  # the store has the text: the next poll writes the file again
-                log.error("could not write the learned texts to %s: %s", self.learned.folder, e)
 
     async def _update_cards(self, adapter: BotAdapter, key: str, doc: Mapping[str, Any]) -> None:
         """Show the decision on every card of the proposal, in each channel's language."""
