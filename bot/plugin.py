@@ -122,6 +122,7 @@ class InsightDesk:
             await self.save_state(turn_context)
             return True
         if self.learning is not None and await self.learning.on_card_action(turn_context, data):
+            await self.save_state(turn_context)
             return True
         await self._on_card_action(turn_context, data)
         await self.save_state(turn_context)
