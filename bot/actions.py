@@ -19,9 +19,10 @@ from bot.turn_input import TurnInput
 
 if TYPE_CHECKING:
     from bot.escalation import Escalation
+    from bot.feedback.proposals import LearningLoop
 
 __all__ = ["DESK_ACTIONS", "ActionHandler", "ActionRegistry", "CardAction", "Owner",
-           "escalation_actions"]
+           "escalation_actions", "learning_actions"]
 
 ActionHandler = Callable[[TurnContext, TurnInput], Awaitable[bool]]
 """Handles one pressed button; ``False`` when it did not (the plugin then says it did not understand)."""
@@ -32,6 +33,7 @@ class Owner(StrEnum):
 
     DESK = "insight-desk"
     ESCALATION = "escalation"
+    LEARNING = "learning"
 
 
 DESK_ACTIONS = ("choose", "language", "helped", "not_helped", "escalate")
@@ -79,3 +81,13 @@ def escalation_actions(escalation: Escalation) -> list[CardAction]:
         return await escalation.on_card_action(turn_context, turn.action_data, turn.strings)
 
     return [CardAction(name, Owner.ESCALATION, handle) for name in sorted(escalation.card_actions)]
+
+
+def learning_actions(learning: LearningLoop) -> list[CardAction]:
+    """The proposal card's Add and Dismiss (agents only: ``LearningLoop.on_card_action`` checks who pressed)."""
+    from bot.feedback.proposal_cards import ADD, DISMISS
+
+    async def handle(turn_context: TurnContext, turn: TurnInput) -> bool:
+        return await learning.on_card_action(turn_context, turn.action_data)
+
+    return [CardAction(name, Owner.LEARNING, handle) for name in (ADD, DISMISS)]

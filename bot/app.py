@@ -28,6 +28,8 @@ from bot.channel.tenants import TenantAllowList
 from bot.escalation import Escalation
 from bot.escalation.tickets import TicketState
 from bot.feedback.events import FeedbackStore
+from bot.feedback.learned_kb import LearnedKnowledge, LearnedSync, knowledge_folders
+from bot.feedback.proposals import LearningLoop
 from bot.feedback.redact import RedactingFeedbackStore, redact
 from bot.handler import InsightDeskBot
 from bot.ops.kb_reload import HotReload, KnowledgeReloader, ReloadOutcome, log_kb_problems
@@ -39,7 +41,7 @@ from bot.settings import Settings
 from bot.stores import aclose_storage, create_feedback_store, create_storage, storage_problem
 from bot.stores.base import StorageError
 from bot.strings import strings_for
-from knowledge.engine import BUNDLED_ARTICLES, KnowledgeEngine
+from knowledge.engine import KnowledgeEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -213,13 +215,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 def compose_desk(settings: Settings, knowledge: KnowledgeEngine, state: Storage, feedback: FeedbackStore, *,
                  observe_state: Callable[[TicketState], None] | None = None) -> tuple[InsightDesk, Escalation]:
-    """The plugin with escalation as ``settings`` configure them: what the server and ``chat`` both run."""
+    """The plugin with escalation (and, with ``KB_LEARNED_PATH``, the learning loop) as ``settings`` configure
+    them: what the server and ``chat`` both run."""
     notes: FeedbackStore = RedactingFeedbackStore(feedback) if settings.redact_transcripts else feedback
-    escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff,
-                            mask=redact if settings.redact_transcripts else None, agent_teams=settings.agent_teams,
+    mask = redact if settings.redact_transcripts else None
+    escalation = Escalation(state, app_id=settings.APP_ID, mode=settings.escalation_handoff, mask=mask,
+                            agent_teams=settings.agent_teams,
                             answer=lambda text, locale: desk.answer_card(text, locale),  # the plugin, made next
                             observe_state=observe_state)
-    desk = InsightDesk(knowledge, state, notes, escalation)
+    learning = None
+    if settings.kb_learned_path:
+        learning = LearningLoop(state, escalation, LearnedKnowledge(state, settings.kb_learned_path),
+                                engine=lambda: desk.engine, app_id=settings.APP_ID, mask=mask)
+    desk = InsightDesk(knowledge, state, notes, escalation, learning=learning)
     return desk, escalation
 
 
@@ -243,7 +251,7 @@ def create_app(
             lab_warning.at_start()
         knowledge = engine
         if knowledge is None:
-            knowledge = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
+            knowledge = KnowledgeEngine.load(knowledge_folders(settings), cache_dir=settings.kb_cache_dir)
         log_kb_problems(knowledge.kb, "at start")
         state = storage if storage is not None else create_storage(
             settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
@@ -270,12 +278,19 @@ def create_app(
         services = app[SERVICES] = Services(knowledge, state, notes, authentication, adapter, bot, turns)
         metrics.knowledge_base(len(knowledge.kb), len(knowledge.locales))
         reloader = None if engine is not None else _reloader(settings, services, metrics)
+        sync = None
+        if desk.learning is not None:  # every instance follows the store's learned texts
+            sync = LearnedSync(desk.learning.learned, reload=reloader.reloader.reload if reloader is not None else None)
+            desk.learning.apply = sync.check
+            sync.start()
         if escalation.outbox is not None:  # tickets' cards not posted yet (a failed channel, a crash) go out
             escalation.outbox.start(adapter)
         yield
         await turns.close()  # before what the turns still use is closed
         if escalation.outbox is not None:
             await escalation.outbox.stop()
+        if sync is not None:
+            await sync.stop()
         if reloader is not None:
             await reloader.stop()
         if telemetry is not None:
@@ -308,8 +323,8 @@ def _reloader(settings: Settings, services: Services, metrics: BotMetrics) -> Ho
         metrics.knowledge_base(len(services.engine.kb), len(services.engine.locales))
 
     reloader = KnowledgeReloader(
-        settings.kb_paths or [BUNDLED_ARTICLES], current=services.engine, swap=install, on_outcome=record,
-        load=lambda: KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir),
+        knowledge_folders(settings, existing_only=False), current=services.engine, swap=install, on_outcome=record,
+        load=lambda: KnowledgeEngine.load(knowledge_folders(settings), cache_dir=settings.kb_cache_dir),
         interval=settings.kb_reload_seconds)
     return HotReload(reloader)
 

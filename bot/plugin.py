@@ -27,7 +27,7 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import cards
-from bot.actions import DESK_ACTIONS, ActionRegistry, CardAction, Owner, escalation_actions
+from bot.actions import DESK_ACTIONS, ActionRegistry, CardAction, Owner, escalation_actions, learning_actions
 from bot.channel.channel_text import addressed_to_bot, client_locale, turn_text
 from bot.escalation.words import agents_command
 from bot.feedback.events import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
@@ -41,6 +41,7 @@ from knowledge.model import ENGLISH, Answer, Match, Tier
 
 if TYPE_CHECKING:
     from bot.escalation import Escalation
+    from bot.feedback.proposals import LearningLoop
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class InsightDesk:
     """
 
     def __init__(self, engine: KnowledgeEngine, storage: Storage, feedback: FeedbackStore,
-                 escalation: Escalation | None = None) -> None:
+                 escalation: Escalation | None = None, *, learning: LearningLoop | None = None) -> None:
+        """``learning`` (with escalation) proposes wordings users resolved to agents and handles Add / Dismiss."""
         self.engine = engine
         self.feedback = feedback
         self.user_state = DeskUserState(storage)
@@ -78,10 +80,12 @@ class InsightDesk:
         self.actions = ActionRegistry([
             *(CardAction(name, Owner.DESK, own[name]) for name in DESK_ACTIONS),
             *(escalation_actions(escalation) if escalation is not None else ()),
+            *(learning_actions(learning) if learning is not None else ()),
         ])
         """Every card button this bot answers, each with its one handler (``bot.actions``)."""
         self.observe_answer: Callable[[Answer], None] | None = None
         """Called with every engine answer to pasted text (``bot.ops.metrics`` counts them)."""
+        self.learning = learning
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -528,6 +532,8 @@ class InsightDesk:
         except StorageError as e:
             log.error("could not store feedback %s (activity %s): %s", kind.value, activity.id, e)
             return False
+        if self.learning is not None:
+            await self.learning.note(turn_context, event)
         return True
 
     async def _send(self, turn_context: TurnContext, card: dict[str, Any], markdown: str) -> None:

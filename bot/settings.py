@@ -26,6 +26,7 @@ BOT_FRAMEWORK_KEYS = (
 BOOLEAN_KEYS = frozenset({"VALIDATE_AUTHORITY"})
 """Keys botbuilder uses as booleans: ``false``, ``0``, ``no`` and ``off`` read as ``False``."""
 DEFAULT_STATE_STORE = "sqlite:///var/insight-desk.db"
+DEFAULT_KB_LEARNED_PATH = "var/learned"
 DEFAULT_RATE_LIMIT_PER_MINUTE = 30.0
 DEFAULT_RATE_LIMIT_BURST = 10
 APP_TYPES_WITH_TENANT = frozenset({"singletenant", "userassignedmsi"})
@@ -67,6 +68,9 @@ class Settings:
     port: int = 3978
     kb_paths: tuple[str, ...] = ()
     kb_cache_dir: str | None = "var/kb-cache"
+    kb_learned_path: str = DEFAULT_KB_LEARNED_PATH
+    """The knowledge-base folder where wordings agents approved are written (``KB_LEARNED_PATH``), loaded after
+    ``kb_paths``; ``""`` turns proposing wordings to agents off."""
     state_store: str = DEFAULT_STATE_STORE
     azure_storage_connection_string: str = ""
     log_level: str = "INFO"
@@ -147,6 +151,7 @@ class Settings:
             port=port,
             kb_paths=tuple(p for p in env.get("KB_PATH", "").split(os.pathsep) if p),
             kb_cache_dir=env.get("KB_CACHE_DIR", "var/kb-cache") or None,
+            kb_learned_path=env.get("KB_LEARNED_PATH", DEFAULT_KB_LEARNED_PATH).strip(),
             state_store=env.get("STATE_STORE", DEFAULT_STATE_STORE),
             azure_storage_connection_string=env.get("AZURE_STORAGE_CONNECTION_STRING", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),

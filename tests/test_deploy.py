@@ -352,7 +352,7 @@ def test_env_example_lists_the_settings_each_with_a_comment() -> None:
     assert set(keys) == {"HOST", "PORT", "KB_PATH", "STATE_STORE", "MicrosoftAppId", "MicrosoftAppPassword",
                          "MicrosoftAppType", "MicrosoftAppTenantId", "LOG_LEVEL", "ALLOWED_TENANTS", "AGENT_TEAMS",
                          "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "REDACT_TRANSCRIPTS", "LOG_FORMAT",
-                         "KB_RELOAD_SECONDS", "AZURE_STORAGE_CONNECTION_STRING",
+                         "KB_RELOAD_SECONDS", "KB_LEARNED_PATH", "AZURE_STORAGE_CONNECTION_STRING",
                          "APPLICATIONINSIGHTS_CONNECTION_STRING"}
     assert keys["STATE_STORE"] == "sqlite:///var/insight-desk.db"
     assert keys["MicrosoftAppPassword"] == keys["AZURE_STORAGE_CONNECTION_STRING"] == "", "no secret committed"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from botbuilder.core import Storage, TurnContext
+from botbuilder.schema import Activity
 
 from bot import cards as bot_cards
 from bot.channel.channel_text import turn_text
@@ -111,6 +112,11 @@ class Escalation:
     async def active_queues(self) -> list[Queue]:
         """The registered queues whose team is still listed in ``AGENT_TEAMS``: the only ones tickets reach."""
         return await self.channels.active()
+
+    async def queue_of(self, activity: Activity) -> Queue | None:
+        """The agents' queue an agent's button was pressed in, by Take's rule (``AgentChannels.queue_here``);
+        else ``None``."""
+        return await self.channels.queue_here(activity)
 
     async def log_unlisted_queues(self) -> None:
         """At start: say which registered channels no longer receive tickets because their team is not listed."""

@@ -139,6 +139,7 @@ async def start_bot(tmp_path: Path) -> AsyncIterator[StartBot]:
                 engines[kb] = KnowledgeEngine.load(kb)
             engine = engines[kb]
         overrides.setdefault("agent_teams", frozenset({AGENT_TEAM}))
+        overrides.setdefault("kb_learned_path", str(tmp_path / "learned"))  # never the checkout's var/learned
         settings = Settings(state_store=f"sqlite:///{state or tmp_path / 'state.db'}", kb_paths=kb,
                             kb_cache_dir=None, **overrides)
         runner = web.AppRunner(create_app(settings, engine=engine), access_log=None)

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.feedback import hash_user_id
+from bot.feedback.events import hash_user_id
 from tests.e2e.conftest import ConnectorStub, StartBot, teams_message
 
 ARTICLES = {
