@@ -151,7 +151,7 @@ class InsightDesk:
         text = turn_text(turn_context)
         strings = await self._strings(turn_context, text=text)
         unanswered = await self._count_unanswered(turn_context)
-        said = strings.text("not_found_again" if unanswered >= 2 and self.escalation else "not_found")
+        said = strings.text("not_found_again") if unanswered >= 2 and self.escalation else strings.text("not_found")
         await self._send(turn_context, cards.not_found_card(query=text, strings=strings, text=said), said)
         await self._record(turn_context, FeedbackKind.UNANSWERED, text, None, strings.locale)
         await self.save_state(turn_context)
@@ -276,7 +276,7 @@ class InsightDesk:
                 return
         elif action == "helped":
             recorded = await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
-            await turn_context.send_activity(strings.text("thanks" if recorded else "not_saved"))
+            await turn_context.send_activity(strings.text("thanks") if recorded else strings.text("not_saved"))
             return
         elif action == "not_helped":
             await self._record(turn_context, FeedbackKind.NOT_HELPED, query, article, locale)

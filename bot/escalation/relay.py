@@ -56,7 +56,7 @@ from bot.escalation.words import escalation_phrases, is_status_command, status_p
 from bot.keyed_locks import KeyedLocks
 from bot.markdown_escape import escape_markdown
 from bot.storage import StorageError
-from bot.strings import Strings, strings_for
+from bot.strings import N_, Strings, strings_for
 from bot.tenants import activity_tenants
 from bot.turn_state import DeskConversationState
 
@@ -530,10 +530,10 @@ class Escalation:
         n = str(after.number)
         if action == "end":
             await turn_context.send_activity(strings.text("ticket_ended", number=n))
-            await self._to_thread(turn_context.adapter, after, "agent_user_ended")
+            await self._to_thread(turn_context.adapter, after, N_("agent_user_ended"))
         else:
             await turn_context.send_activity(strings.text("ticket_reopened", number=n))
-            await self._to_thread(turn_context.adapter, after, "agent_user_reopened")
+            await self._to_thread(turn_context.adapter, after, N_("agent_user_reopened"))
         self._count(before, after)
 
     # -- the agents' channel ------------------------------------------------------------------------
@@ -795,7 +795,7 @@ def _holder(ticket: Ticket) -> str:
 
 
 def _closed(say: Strings, ticket: Ticket) -> str:
-    key = "agent_closed_resolved" if ticket.state is TicketState.RESOLVED else "agent_closed_cancelled"
+    key = N_("agent_closed_resolved") if ticket.state is TicketState.RESOLVED else N_("agent_closed_cancelled")
     return say.text(key, number=str(ticket.number))
 
 
