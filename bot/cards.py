@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.strings import Strings
+from bot.strings import N_, Strings
 from knowledge.locales import is_right_to_left, localize_docs_url
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -213,7 +213,8 @@ def answer_card(
     ]
     actions += [
         submit_button(strings.text(key), _data(action, article=article_id, query=query, locale=locale))
-        for key, action in (("helped", "helped"), ("not_helped", "not_helped"), ("talk_to_person", "escalate"))
+        for key, action in ((N_("helped"), "helped"), (N_("not_helped"), "not_helped"),
+                            (N_("talk_to_person"), "escalate"))
     ]
     if languages:
         picker = {
@@ -275,7 +276,7 @@ def tentative_card(
     markdown = card_markdown(body, locale)
     actions = [
         submit_button(strings.text(key), _data(action, article=article_id, query=query, locale=locale))
-        for key, action in (("helped", "helped"), ("not_helped", "not_helped"))
+        for key, action in ((N_("helped"), "helped"), (N_("not_helped"), "not_helped"))
     ]
     actions.append(submit_button(strings.text("talk_to_person"),
                                  _data("escalate", article=article_id, query=query, locale=strings.locale)))

@@ -170,7 +170,7 @@ class InsightDesk:
         turn = turn or await self.read_turn(turn_context)
         strings = turn.strings
         unanswered = await self._count_unanswered(turn_context)
-        said = strings.text("not_found_again" if unanswered >= 2 and self.escalation else "not_found")
+        said = strings.text("not_found_again") if unanswered >= 2 and self.escalation else strings.text("not_found")
         await self._send(turn_context, cards.not_found_card(query=turn.text, strings=strings, text=said), said)
         await self._record(turn_context, FeedbackKind.UNANSWERED, turn.text, None, strings.locale)
         await self.save_state(turn_context)
@@ -364,7 +364,7 @@ class InsightDesk:
     async def _on_helped(self, turn_context: TurnContext, turn: TurnInput) -> bool:
         article, query, locale = self._data_fields(turn)
         recorded = await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
-        await turn_context.send_activity(turn.strings.text("thanks" if recorded else "not_saved"))
+        await turn_context.send_activity(turn.strings.text("thanks") if recorded else turn.strings.text("not_saved"))
         return True
 
     async def _on_not_helped(self, turn_context: TurnContext, turn: TurnInput) -> bool:

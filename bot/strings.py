@@ -1,795 +1,126 @@
-"""Everything the bot itself says, in every locale the bundled knowledge base and corpus carry.
+"""Everything the bot itself says, read from the gettext catalogs in ``bot/locales``.
 
-One catalog: a locale's entry must have every key of English with the same ``{placeholders}``
-(a test checks). ``strings_for`` negotiates the user's locale against the catalog.
+One domain, ``insight_desk``: ``bot/locales/<ll_CC>/LC_MESSAGES/insight_desk.po`` for each locale in
+``bot/locales/LINGUAS``. The ``msgid`` is the key the code asks for (``strings.text("not_found")``);
+English (``en-US``) holds the source text and stands behind any key a locale lacks. The ``.po`` files
+are parsed with babel and compiled in memory on first use (nothing is generated on disk), then read
+through ``babel.support.Translations``. The words users type as commands (requests for a person,
+``status``, ``/language``) are data, not translations: ``bot/locales/command_words.json``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from bot.escalation_strings import ESCALATION_STRINGS
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
 from knowledge.locales import negotiate
 
-CATALOG: dict[str, dict[str, Any]] = {
-    "en-US": {
-        "welcome_title": "Hi, I'm Insight Desk",
-        "welcome_text": "Paste an error message, in any language, and I'll find the article that explains it. "
-                        "Type /language followed by a code (for example /language sv) to choose my language.",
-        "answer_in": "Answer in {language}",
-        "fell_back": "This article isn't available in {wanted}, so here it is in {language}.",
-        "helped": "This helped",
-        "not_helped": "This didn't help",
-        "talk_to_person": "Talk to a person",
-        "change_language": "Other languages",
-        "show_language": "Show in this language",
-        "did_you_mean": "Did you mean one of these?",
-        "is_this_it": "Is this it?",
-        "other_choices": "Not this one? Maybe one of these:",
-        "not_found": "I couldn't find an article for that message. You can rephrase it, paste the exact error "
-                     "text, or talk to a person.",
-        "thanks": "Thanks for letting me know!",
-        "not_saved": "Sorry, I couldn't save that: my storage isn't working right now. Please try again later.",
-        "sorry_not_helped": "Sorry that didn't help. Would you like to talk to a person?",
-        "escalated": "I've recorded your request for the support team, with your question and what I showed you.",
-        "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
-        "slow_down": "You're sending messages faster than I can answer. Please wait a moment and try again.",
-        "language_set": "I'll answer in {language} from now on.",
-        "language_unknown": "I don't know that language. Try one of: {choices}.",
-        "language_usage": "Type /language followed by a language code, for example /language {example}.",
-        "truncated": "The article continues online.",
-        "agents_command_elsewhere": "“{command}” is a command for the support team's channel. Here, paste an error message or type help.",
-        "language_commands": ["language", "lang"],
-    },
-    "zh-TW": {
-        "welcome_title": "您好，我是 Insight Desk",
-        "welcome_text": "請貼上任何語言的錯誤訊息，我會找出說明它的文章。輸入 /language 加上語言代碼（例如 /language sv）即可選擇我的語言。",
-        "answer_in": "以{language}回答",
-        "fell_back": "這篇文章沒有{wanted}版本，因此以{language}顯示。",
-        "helped": "這有幫助",
-        "not_helped": "這沒有幫助",
-        "talk_to_person": "與專人對談",
-        "change_language": "其他語言",
-        "show_language": "以此語言顯示",
-        "did_you_mean": "您是指下列其中一項嗎？",
-        "is_this_it": "是這個嗎？",
-        "other_choices": "不是這個嗎？也許是以下其中一項：",
-        "not_found": "我找不到與這則訊息相關的文章。您可以換個說法、貼上完整的錯誤文字，或與專人對談。",
-        "thanks": "感謝您的回饋！",
-        "not_saved": "抱歉，我無法儲存這項內容：我的儲存空間目前無法使用。請稍後再試。",
-        "sorry_not_helped": "很抱歉沒有幫上忙。您要與專人對談嗎？",
-        "escalated": "我已為支援小組記錄您的要求，包括您的問題和我提供的內容。",
-        "apology": "抱歉，我這裡發生問題。請稍後再試一次。",
-        "slow_down": "您傳送訊息的速度太快了。請稍候片刻再試一次。",
-        "language_set": "從現在起我會以{language}回答。",
-        "language_unknown": "我不認識這個語言。請試試：{choices}。",
-        "language_usage": "請輸入 /language 加上語言代碼，例如 /language {example}。",
-        "truncated": "文章的其餘內容請參閱線上版本。",
-        "agents_command_elsewhere": "「{command}」是支援小組頻道使用的命令。在這裡，請貼上錯誤訊息或輸入 help。",
-        "language_commands": ["language", "lang", "語言"],
-    },
-    "zh-CN": {
-        "welcome_title": "你好，我是 Insight Desk",
-        "welcome_text": "请粘贴任何语言的错误消息，我会找到解释它的文章。输入 /language 加语言代码（例如 /language sv）即可选择我的语言。",
-        "answer_in": "以{language}回答",
-        "fell_back": "这篇文章没有{wanted}版本，因此以{language}显示。",
-        "helped": "有帮助",
-        "not_helped": "没有帮助",
-        "talk_to_person": "联系人工支持",
-        "change_language": "其他语言",
-        "show_language": "以此语言显示",
-        "did_you_mean": "你是指以下某项吗？",
-        "is_this_it": "是这个吗？",
-        "other_choices": "不是这个吗？也许是以下其中一项：",
-        "not_found": "我找不到与此消息相关的文章。你可以换个说法、粘贴完整的错误文本，或联系人工支持。",
-        "thanks": "感谢你的反馈！",
-        "not_saved": "抱歉，我无法保存此内容：我的存储目前无法使用。请稍后重试。",
-        "sorry_not_helped": "很抱歉没有帮上忙。要联系人工支持吗？",
-        "escalated": "我已为支持团队记录你的请求，包括你的问题和我提供的内容。",
-        "apology": "抱歉，我这边出了问题。请稍后重试。",
-        "slow_down": "你发送消息的速度太快了。请稍等片刻再试。",
-        "language_set": "从现在起我会以{language}回答。",
-        "language_unknown": "我不认识这种语言。请尝试：{choices}。",
-        "language_usage": "请输入 /language 加语言代码，例如 /language {example}。",
-        "truncated": "文章的其余内容请查看在线版本。",
-        "agents_command_elsewhere": "“{command}”是支持团队频道中使用的命令。在这里，请粘贴错误消息或输入 help。",
-        "language_commands": ["language", "lang", "语言"],
-    },
-    "sv-SE": {
-        "welcome_title": "Hej, jag är Insight Desk",
-        "welcome_text": "Klistra in ett felmeddelande, på vilket språk som helst, så hittar jag artikeln som förklarar det. "
-                        "Skriv /language följt av en kod (till exempel /language en) för att välja mitt språk.",
-        "answer_in": "Svar på {language}",
-        "fell_back": "Artikeln finns inte på {wanted}, så här är den på {language}.",
-        "helped": "Det här hjälpte",
-        "not_helped": "Det här hjälpte inte",
-        "talk_to_person": "Prata med en person",
-        "change_language": "Andra språk",
-        "show_language": "Visa på det här språket",
-        "did_you_mean": "Menade du någon av dessa?",
-        "is_this_it": "Är det här det?",
-        "other_choices": "Inte den här? Kanske någon av dessa:",
-        "not_found": "Jag hittade ingen artikel för det meddelandet. Formulera om det, klistra in den exakta "
-                     "feltexten eller prata med en person.",
-        "thanks": "Tack för att du berättade!",
-        "not_saved": "Tyvärr kunde jag inte spara det: min lagring fungerar inte just nu. Försök igen senare.",
-        "sorry_not_helped": "Tyvärr hjälpte det inte. Vill du prata med en person?",
-        "escalated": "Jag har registrerat din begäran för supportteamet, med din fråga och det jag visade dig.",
-        "apology": "Tyvärr gick något fel hos mig. Försök igen om en stund.",
-        "slow_down": "Du skickar meddelanden snabbare än jag hinner svara. Vänta en stund och försök igen.",
-        "language_set": "Jag svarar på {language} från och med nu.",
-        "language_unknown": "Det språket känner jag inte till. Prova något av: {choices}.",
-        "language_usage": "Skriv /language följt av en språkkod, till exempel /language {example}.",
-        "truncated": "Artikeln fortsätter på webben.",
-        "agents_command_elsewhere": "”{command}” är ett kommando för supportteamets kanal. Här kan du klistra in ett felmeddelande eller skriva help.",
-        "language_commands": ["language", "lang", "språk"],
-    },
-    "ko-KR": {
-        "welcome_title": "안녕하세요, Insight Desk입니다",
-        "welcome_text": "어떤 언어로든 오류 메시지를 붙여 넣으면 이를 설명하는 문서를 찾아 드립니다. "
-                        "/language 다음에 언어 코드(예: /language sv)를 입력하면 답변 언어를 선택할 수 있습니다.",
-        "answer_in": "{language}(으)로 답변",
-        "fell_back": "이 문서는 {wanted}(으)로 제공되지 않아 {language}(으)로 표시합니다.",
-        "helped": "도움이 되었습니다",
-        "not_helped": "도움이 되지 않았습니다",
-        "talk_to_person": "상담원과 대화",
-        "change_language": "다른 언어",
-        "show_language": "이 언어로 보기",
-        "did_you_mean": "다음 중 하나를 찾으셨나요?",
-        "is_this_it": "이 문서가 맞나요?",
-        "other_choices": "이 문서가 아닌가요? 다음 중 하나일 수 있습니다:",
-        "not_found": "해당 메시지에 대한 문서를 찾지 못했습니다. 다르게 표현하거나 정확한 오류 텍스트를 붙여 넣거나 "
-                     "상담원과 대화하세요.",
-        "thanks": "알려 주셔서 감사합니다!",
-        "not_saved": "죄송합니다. 지금은 저장소가 작동하지 않아 저장하지 못했습니다. 나중에 다시 시도해 주세요.",
-        "sorry_not_helped": "도움이 되지 못해 죄송합니다. 상담원과 대화하시겠습니까?",
-        "escalated": "질문과 제가 보여 드린 내용을 포함하여 지원 팀에 요청을 기록했습니다.",
-        "apology": "죄송합니다. 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.",
-        "slow_down": "메시지를 너무 빠르게 보내고 있습니다. 잠시 기다린 후 다시 시도해 주세요.",
-        "language_set": "지금부터 {language}(으)로 답변하겠습니다.",
-        "language_unknown": "알 수 없는 언어입니다. 다음 중 하나를 사용해 보세요: {choices}.",
-        "language_usage": "/language 다음에 언어 코드를 입력하세요. 예: /language {example}",
-        "truncated": "문서의 나머지 내용은 온라인에서 확인하세요.",
-        "agents_command_elsewhere": "“{command}”은(는) 지원 팀 채널에서 쓰는 명령입니다. 여기서는 오류 메시지를 붙여 넣거나 help를 입력하세요.",
-        "language_commands": ["language", "lang", "언어"],
-    },
-    "cs-CZ": {
-        "welcome_title": "Dobrý den, jsem Insight Desk",
-        "welcome_text": "Vložte chybovou zprávu v libovolném jazyce a najdu článek, který ji vysvětluje. "
-                        "Napište /language a kód jazyka (například /language en) a zvolte můj jazyk.",
-        "answer_in": "Odpověď v jazyce: {language}",
-        "fell_back": "Tento článek není k dispozici v jazyce {wanted}, proto ho zobrazuji v jazyce {language}.",
-        "helped": "Pomohlo to",
-        "not_helped": "Nepomohlo to",
-        "talk_to_person": "Mluvit s člověkem",
-        "change_language": "Další jazyky",
-        "show_language": "Zobrazit v tomto jazyce",
-        "did_you_mean": "Měli jste na mysli něco z tohoto?",
-        "is_this_it": "Je to tohle?",
-        "other_choices": "Není to ono? Možná něco z tohoto:",
-        "not_found": "K této zprávě jsem nenašel žádný článek. Zkuste ji přeformulovat, vložit přesný text chyby, "
-                     "nebo mluvte s člověkem.",
-        "thanks": "Děkuji za zpětnou vazbu!",
-        "not_saved": "Omlouvám se, nepodařilo se mi to uložit: moje úložiště teď nefunguje. Zkuste to prosím později.",
-        "sorry_not_helped": "Je mi líto, že to nepomohlo. Chcete mluvit s člověkem?",
-        "escalated": "Vaši žádost jsem zaznamenal pro tým podpory i s vaší otázkou a tím, co jsem vám ukázal.",
-        "apology": "Omlouvám se, na mé straně se něco pokazilo. Zkuste to prosím za chvíli znovu.",
-        "slow_down": "Posíláte zprávy rychleji, než stíhám odpovídat. Chvíli počkejte a zkuste to znovu.",
-        "language_set": "Od teď budu odpovídat v jazyce {language}.",
-        "language_unknown": "Tento jazyk neznám. Zkuste jeden z: {choices}.",
-        "language_usage": "Napište /language a kód jazyka, například /language {example}.",
-        "truncated": "Článek pokračuje online.",
-        "agents_command_elsewhere": "„{command}“ je příkaz pro kanál týmu podpory. Sem vložte chybovou zprávu nebo napište help.",
-        "language_commands": ["language", "lang", "jazyk"],
-    },
-    "da-DK": {
-        "welcome_title": "Hej, jeg er Insight Desk",
-        "welcome_text": "Indsæt en fejlmeddelelse på et hvilket som helst sprog, så finder jeg artiklen, der forklarer den. "
-                        "Skriv /language efterfulgt af en kode (for eksempel /language en) for at vælge mit sprog.",
-        "answer_in": "Svar på {language}",
-        "fell_back": "Artiklen findes ikke på {wanted}, så her er den på {language}.",
-        "helped": "Det hjalp",
-        "not_helped": "Det hjalp ikke",
-        "talk_to_person": "Tal med en person",
-        "change_language": "Andre sprog",
-        "show_language": "Vis på dette sprog",
-        "did_you_mean": "Mente du en af disse?",
-        "is_this_it": "Er det denne?",
-        "other_choices": "Ikke denne? Måske en af disse:",
-        "not_found": "Jeg kunne ikke finde en artikel til den meddelelse. Omformuler den, indsæt den præcise "
-                     "fejltekst, eller tal med en person.",
-        "thanks": "Tak for din tilbagemelding!",
-        "not_saved": "Beklager, jeg kunne ikke gemme det: mit lager virker ikke lige nu. Prøv igen senere.",
-        "sorry_not_helped": "Beklager, at det ikke hjalp. Vil du tale med en person?",
-        "escalated": "Jeg har registreret din anmodning til supportteamet med dit spørgsmål og det, jeg viste dig.",
-        "apology": "Beklager, noget gik galt hos mig. Prøv igen om lidt.",
-        "slow_down": "Du sender beskeder hurtigere, end jeg kan svare. Vent et øjeblik, og prøv igen.",
-        "language_set": "Jeg svarer på {language} fra nu af.",
-        "language_unknown": "Det sprog kender jeg ikke. Prøv et af: {choices}.",
-        "language_usage": "Skriv /language efterfulgt af en sprogkode, for eksempel /language {example}.",
-        "truncated": "Artiklen fortsætter online.",
-        "agents_command_elsewhere": "“{command}” er en kommando til supportteamets kanal. Her kan du indsætte en fejlmeddelelse eller skrive help.",
-        "language_commands": ["language", "lang", "sprog"],
-    },
-    "es-ES": {
-        "welcome_title": "Hola, soy Insight Desk",
-        "welcome_text": "Pega un mensaje de error, en cualquier idioma, y encontraré el artículo que lo explica. "
-                        "Escribe /language seguido de un código (por ejemplo /language en) para elegir mi idioma.",
-        "answer_in": "Respuesta en {language}",
-        "fell_back": "Este artículo no está disponible en {wanted}; aquí lo tienes en {language}.",
-        "helped": "Me ha ayudado",
-        "not_helped": "No me ha ayudado",
-        "talk_to_person": "Hablar con una persona",
-        "change_language": "Otros idiomas",
-        "show_language": "Mostrar en este idioma",
-        "did_you_mean": "¿Te refieres a alguno de estos?",
-        "is_this_it": "¿Es esto?",
-        "other_choices": "¿No es este? Quizá sea uno de estos:",
-        "not_found": "No encontré ningún artículo para ese mensaje. Puedes reformularlo, pegar el texto exacto del "
-                     "error o hablar con una persona.",
-        "thanks": "¡Gracias por tu opinión!",
-        "not_saved": "Lo siento, no he podido guardarlo: mi almacenamiento no funciona en este momento. Inténtalo de "
-                     "nuevo más tarde.",
-        "sorry_not_helped": "Siento que no te haya ayudado. ¿Quieres hablar con una persona?",
-        "escalated": "He registrado tu solicitud para el equipo de soporte, con tu pregunta y lo que te mostré.",
-        "apology": "Lo siento, algo ha fallado por mi parte. Inténtalo de nuevo en un momento.",
-        "slow_down": "Estás enviando mensajes más rápido de lo que puedo responder. Espera un momento e inténtalo de nuevo.",
-        "language_set": "A partir de ahora responderé en {language}.",
-        "language_unknown": "No conozco ese idioma. Prueba uno de estos: {choices}.",
-        "language_usage": "Escribe /language seguido de un código de idioma, por ejemplo /language {example}.",
-        "truncated": "El artículo continúa en línea.",
-        "agents_command_elsewhere": "«{command}» es un comando para el canal del equipo de soporte. Aquí, pega un mensaje de error o escribe help.",
-        "language_commands": ["language", "lang", "idioma"],
-    },
-    "fi-FI": {
-        "welcome_title": "Hei, olen Insight Desk",
-        "welcome_text": "Liitä virheilmoitus millä tahansa kielellä, niin etsin sitä selittävän artikkelin. "
-                        "Kirjoita /language ja kielikoodi (esimerkiksi /language en) valitaksesi kieleni.",
-        "answer_in": "Vastaus kielellä {language}",
-        "fell_back": "Artikkelia ei ole saatavilla kielellä {wanted}, joten tässä se on kielellä {language}.",
-        "helped": "Tästä oli apua",
-        "not_helped": "Tästä ei ollut apua",
-        "talk_to_person": "Keskustele ihmisen kanssa",
-        "change_language": "Muut kielet",
-        "show_language": "Näytä tällä kielellä",
-        "did_you_mean": "Tarkoititko jotakin näistä?",
-        "is_this_it": "Onko tämä se?",
-        "other_choices": "Eikö tämä? Ehkä jokin näistä:",
-        "not_found": "En löytänyt artikkelia tälle viestille. Muotoile se uudelleen, liitä tarkka virheteksti "
-                     "tai keskustele ihmisen kanssa.",
-        "thanks": "Kiitos palautteesta!",
-        "not_saved": "Valitettavasti en voinut tallentaa sitä: tallennustilani ei toimi juuri nyt. Yritä myöhemmin "
-                     "uudelleen.",
-        "sorry_not_helped": "Valitettavasti tästä ei ollut apua. Haluatko keskustella ihmisen kanssa?",
-        "escalated": "Kirjasin pyyntösi tukitiimille kysymyksesi ja näyttämäni sisällön kanssa.",
-        "apology": "Valitettavasti jokin meni vikaan. Yritä hetken kuluttua uudelleen.",
-        "slow_down": "Lähetät viestejä nopeammin kuin ehdin vastata. Odota hetki ja yritä uudelleen.",
-        "language_set": "Vastaan tästä lähtien kielellä {language}.",
-        "language_unknown": "En tunne sitä kieltä. Kokeile jotakin näistä: {choices}.",
-        "language_usage": "Kirjoita /language ja kielikoodi, esimerkiksi /language {example}.",
-        "truncated": "Artikkeli jatkuu verkossa.",
-        "agents_command_elsewhere": "”{command}” on tukitiimin kanavan komento. Liitä tähän virheilmoitus tai kirjoita help.",
-        "language_commands": ["language", "lang", "kieli"],
-    },
-    "id-ID": {
-        "welcome_title": "Hai, saya Insight Desk",
-        "welcome_text": "Tempelkan pesan kesalahan dalam bahasa apa pun, dan saya akan mencari artikel yang "
-                        "menjelaskannya. Ketik /language diikuti kode bahasa (misalnya /language en) untuk memilih bahasa saya.",
-        "answer_in": "Jawaban dalam {language}",
-        "fell_back": "Artikel ini tidak tersedia dalam {wanted}, jadi ini versi {language}.",
-        "helped": "Ini membantu",
-        "not_helped": "Ini tidak membantu",
-        "talk_to_person": "Bicara dengan orang",
-        "change_language": "Bahasa lain",
-        "show_language": "Tampilkan dalam bahasa ini",
-        "did_you_mean": "Apakah maksud Anda salah satu dari ini?",
-        "is_this_it": "Apakah ini yang Anda cari?",
-        "other_choices": "Bukan yang ini? Mungkin salah satu dari ini:",
-        "not_found": "Saya tidak menemukan artikel untuk pesan tersebut. Coba ubah kalimatnya, tempelkan teks "
-                     "kesalahan yang persis, atau bicara dengan orang.",
-        "thanks": "Terima kasih atas masukan Anda!",
-        "not_saved": "Maaf, saya tidak dapat menyimpannya: penyimpanan saya sedang tidak berfungsi. Silakan coba lagi "
-                     "nanti.",
-        "sorry_not_helped": "Maaf, itu tidak membantu. Apakah Anda ingin berbicara dengan orang?",
-        "escalated": "Saya telah mencatat permintaan Anda untuk tim dukungan, beserta pertanyaan Anda dan yang saya tampilkan.",
-        "apology": "Maaf, terjadi kesalahan di pihak saya. Silakan coba lagi sebentar lagi.",
-        "slow_down": "Anda mengirim pesan lebih cepat daripada yang bisa saya jawab. Tunggu sebentar lalu coba lagi.",
-        "language_set": "Mulai sekarang saya akan menjawab dalam {language}.",
-        "language_unknown": "Saya tidak mengenal bahasa itu. Coba salah satu dari: {choices}.",
-        "language_usage": "Ketik /language diikuti kode bahasa, misalnya /language {example}.",
-        "truncated": "Artikel berlanjut secara online.",
-        "agents_command_elsewhere": "“{command}” adalah perintah untuk saluran tim dukungan. Di sini, tempelkan pesan kesalahan atau ketik help.",
-        "language_commands": ["language", "lang", "bahasa"],
-    },
-    "it-IT": {
-        "welcome_title": "Ciao, sono Insight Desk",
-        "welcome_text": "Incolla un messaggio di errore, in qualsiasi lingua, e troverò l'articolo che lo spiega. "
-                        "Digita /language seguito da un codice (ad esempio /language en) per scegliere la mia lingua.",
-        "answer_in": "Risposta in {language}",
-        "fell_back": "Questo articolo non è disponibile in {wanted}, quindi eccolo in {language}.",
-        "helped": "Mi è stato utile",
-        "not_helped": "Non mi è stato utile",
-        "talk_to_person": "Parla con una persona",
-        "change_language": "Altre lingue",
-        "show_language": "Mostra in questa lingua",
-        "did_you_mean": "Intendevi uno di questi?",
-        "is_this_it": "È questo?",
-        "other_choices": "Non è questo? Forse uno di questi:",
-        "not_found": "Non ho trovato un articolo per quel messaggio. Puoi riformularlo, incollare il testo esatto "
-                     "dell'errore o parlare con una persona.",
-        "thanks": "Grazie per il feedback!",
-        "not_saved": "Spiacente, non sono riuscito a salvarlo: il mio archivio non funziona al momento. Riprova più "
-                     "tardi.",
-        "sorry_not_helped": "Mi dispiace che non sia stato utile. Vuoi parlare con una persona?",
-        "escalated": "Ho registrato la tua richiesta per il team di supporto, con la tua domanda e ciò che ti ho mostrato.",
-        "apology": "Spiacente, qualcosa è andato storto. Riprova tra un momento.",
-        "slow_down": "Stai inviando messaggi più velocemente di quanto riesca a rispondere. Attendi un momento e riprova.",
-        "language_set": "D'ora in poi risponderò in {language}.",
-        "language_unknown": "Non conosco quella lingua. Prova una di queste: {choices}.",
-        "language_usage": "Digita /language seguito da un codice lingua, ad esempio /language {example}.",
-        "truncated": "L'articolo continua online.",
-        "agents_command_elsewhere": "“{command}” è un comando per il canale del team di supporto. Qui incolla un messaggio di errore o scrivi help.",
-        "language_commands": ["language", "lang", "lingua"],
-    },
-    "nb-NO": {
-        "welcome_title": "Hei, jeg er Insight Desk",
-        "welcome_text": "Lim inn en feilmelding, på hvilket som helst språk, så finner jeg artikkelen som forklarer den. "
-                        "Skriv /language etterfulgt av en kode (for eksempel /language en) for å velge språket mitt.",
-        "answer_in": "Svar på {language}",
-        "fell_back": "Artikkelen finnes ikke på {wanted}, så her er den på {language}.",
-        "helped": "Dette hjalp",
-        "not_helped": "Dette hjalp ikke",
-        "talk_to_person": "Snakk med en person",
-        "change_language": "Andre språk",
-        "show_language": "Vis på dette språket",
-        "did_you_mean": "Mente du en av disse?",
-        "is_this_it": "Er det denne?",
-        "other_choices": "Ikke denne? Kanskje en av disse:",
-        "not_found": "Jeg fant ingen artikkel for den meldingen. Omformuler den, lim inn den nøyaktige "
-                     "feilteksten, eller snakk med en person.",
-        "thanks": "Takk for tilbakemeldingen!",
-        "not_saved": "Beklager, jeg kunne ikke lagre det: lagringen min fungerer ikke akkurat nå. Prøv igjen senere.",
-        "sorry_not_helped": "Beklager at det ikke hjalp. Vil du snakke med en person?",
-        "escalated": "Jeg har registrert forespørselen din for kundestøtteteamet, med spørsmålet ditt og det jeg viste deg.",
-        "apology": "Beklager, noe gikk galt hos meg. Prøv igjen om litt.",
-        "slow_down": "Du sender meldinger raskere enn jeg rekker å svare. Vent litt og prøv igjen.",
-        "language_set": "Jeg svarer på {language} fra nå av.",
-        "language_unknown": "Det språket kjenner jeg ikke. Prøv ett av: {choices}.",
-        "language_usage": "Skriv /language etterfulgt av en språkkode, for eksempel /language {example}.",
-        "truncated": "Artikkelen fortsetter på nettet.",
-        "agents_command_elsewhere": "«{command}» er en kommando for kanalen til supportteamet. Her kan du lime inn en feilmelding eller skrive help.",
-        "language_commands": ["language", "lang", "språk"],
-    },
-    "nl-NL": {
-        "welcome_title": "Hallo, ik ben Insight Desk",
-        "welcome_text": "Plak een foutbericht, in welke taal dan ook, en ik zoek het artikel dat het uitlegt. "
-                        "Typ /language gevolgd door een code (bijvoorbeeld /language en) om mijn taal te kiezen.",
-        "answer_in": "Antwoord in het {language}",
-        "fell_back": "Dit artikel is niet beschikbaar in het {wanted}, dus hier is het in het {language}.",
-        "helped": "Dit hielp",
-        "not_helped": "Dit hielp niet",
-        "talk_to_person": "Met een persoon praten",
-        "change_language": "Andere talen",
-        "show_language": "Weergeven in deze taal",
-        "did_you_mean": "Bedoelde u een van deze?",
-        "is_this_it": "Is dit het?",
-        "other_choices": "Niet dit? Misschien een van deze:",
-        "not_found": "Ik kon geen artikel vinden voor dat bericht. Formuleer het anders, plak de exacte fouttekst "
-                     "of praat met een persoon.",
-        "thanks": "Bedankt voor uw feedback!",
-        "not_saved": "Sorry, ik kon dit niet opslaan: mijn opslag werkt op dit moment niet. Probeer het later opnieuw.",
-        "sorry_not_helped": "Jammer dat dit niet hielp. Wilt u met een persoon praten?",
-        "escalated": "Ik heb uw verzoek voor het ondersteuningsteam vastgelegd, met uw vraag en wat ik u liet zien.",
-        "apology": "Sorry, er ging iets mis aan mijn kant. Probeer het zo opnieuw.",
-        "slow_down": "Je stuurt berichten sneller dan ik kan antwoorden. Wacht even en probeer het opnieuw.",
-        "language_set": "Vanaf nu antwoord ik in het {language}.",
-        "language_unknown": "Die taal ken ik niet. Probeer een van: {choices}.",
-        "language_usage": "Typ /language gevolgd door een taalcode, bijvoorbeeld /language {example}.",
-        "truncated": "Het artikel gaat online verder.",
-        "agents_command_elsewhere": "‘{command}’ is een opdracht voor het kanaal van het ondersteuningsteam. Plak hier een foutmelding of typ help.",
-        "language_commands": ["language", "lang", "taal"],
-    },
-    "pl-PL": {
-        "welcome_title": "Cześć, jestem Insight Desk",
-        "welcome_text": "Wklej komunikat o błędzie w dowolnym języku, a znajdę artykuł, który go wyjaśnia. "
-                        "Wpisz /language i kod języka (na przykład /language en), aby wybrać mój język.",
-        "answer_in": "Odpowiedź w języku: {language}",
-        "fell_back": "Ten artykuł nie jest dostępny w języku {wanted}, więc wyświetlam go w języku {language}.",
-        "helped": "To pomogło",
-        "not_helped": "To nie pomogło",
-        "talk_to_person": "Porozmawiaj z człowiekiem",
-        "change_language": "Inne języki",
-        "show_language": "Pokaż w tym języku",
-        "did_you_mean": "Czy chodziło Ci o jeden z tych?",
-        "is_this_it": "Czy o to chodzi?",
-        "other_choices": "Nie to? Może jeden z tych:",
-        "not_found": "Nie znalazłem artykułu dla tego komunikatu. Sformułuj go inaczej, wklej dokładny tekst błędu "
-                     "lub porozmawiaj z człowiekiem.",
-        "thanks": "Dziękuję za opinię!",
-        "not_saved": "Przepraszam, nie udało mi się tego zapisać: mój magazyn danych teraz nie działa. Spróbuj "
-                     "ponownie później.",
-        "sorry_not_helped": "Przykro mi, że to nie pomogło. Chcesz porozmawiać z człowiekiem?",
-        "escalated": "Zarejestrowałem Twoją prośbę dla zespołu pomocy technicznej wraz z pytaniem i tym, co Ci pokazałem.",
-        "apology": "Przepraszam, coś poszło nie tak po mojej stronie. Spróbuj ponownie za chwilę.",
-        "slow_down": "Wysyłasz wiadomości szybciej, niż zdążę odpowiedzieć. Poczekaj chwilę i spróbuj ponownie.",
-        "language_set": "Od teraz będę odpowiadać w języku {language}.",
-        "language_unknown": "Nie znam tego języka. Spróbuj jednego z: {choices}.",
-        "language_usage": "Wpisz /language i kod języka, na przykład /language {example}.",
-        "truncated": "Dalsza część artykułu jest dostępna online.",
-        "agents_command_elsewhere": "„{command}” to polecenie dla kanału zespołu pomocy technicznej. Tutaj wklej komunikat o błędzie lub wpisz help.",
-        "language_commands": ["language", "lang", "język"],
-    },
-    "pt-BR": {
-        "welcome_title": "Olá, eu sou o Insight Desk",
-        "welcome_text": "Cole uma mensagem de erro, em qualquer idioma, e eu encontro o artigo que a explica. "
-                        "Digite /language seguido de um código (por exemplo /language en) para escolher meu idioma.",
-        "answer_in": "Resposta em {language}",
-        "fell_back": "Este artigo não está disponível em {wanted}, então aqui está em {language}.",
-        "helped": "Isso ajudou",
-        "not_helped": "Isso não ajudou",
-        "talk_to_person": "Falar com uma pessoa",
-        "change_language": "Outros idiomas",
-        "show_language": "Mostrar neste idioma",
-        "did_you_mean": "Você quis dizer um destes?",
-        "is_this_it": "É isto?",
-        "other_choices": "Não é este? Talvez um destes:",
-        "not_found": "Não encontrei um artigo para essa mensagem. Reformule-a, cole o texto exato do erro ou fale "
-                     "com uma pessoa.",
-        "thanks": "Obrigado pelo retorno!",
-        "not_saved": "Desculpe, não consegui salvar isso: meu armazenamento não está funcionando agora. Tente "
-                     "novamente mais tarde.",
-        "sorry_not_helped": "Sinto muito que não tenha ajudado. Quer falar com uma pessoa?",
-        "escalated": "Registrei sua solicitação para a equipe de suporte, com sua pergunta e o que eu mostrei.",
-        "apology": "Desculpe, algo deu errado do meu lado. Tente novamente em instantes.",
-        "slow_down": "Você está enviando mensagens mais rápido do que consigo responder. Aguarde um momento e tente novamente.",
-        "language_set": "A partir de agora responderei em {language}.",
-        "language_unknown": "Não conheço esse idioma. Tente um destes: {choices}.",
-        "language_usage": "Digite /language seguido de um código de idioma, por exemplo /language {example}.",
-        "truncated": "O artigo continua online.",
-        "agents_command_elsewhere": "“{command}” é um comando para o canal da equipe de suporte. Aqui, cole uma mensagem de erro ou digite help.",
-        "language_commands": ["language", "lang", "idioma"],
-    },
-    "tr-TR": {
-        "welcome_title": "Merhaba, ben Insight Desk",
-        "welcome_text": "Herhangi bir dilde bir hata iletisi yapıştırın, onu açıklayan makaleyi bulayım. "
-                        "Dilimi seçmek için /language ve ardından bir kod yazın (örneğin /language en).",
-        "answer_in": "Yanıt dili: {language}",
-        "fell_back": "Bu makale {wanted} dilinde yok, bu yüzden {language} dilinde gösteriyorum.",
-        "helped": "Bu yardımcı oldu",
-        "not_helped": "Bu yardımcı olmadı",
-        "talk_to_person": "Bir kişiyle konuş",
-        "change_language": "Diğer diller",
-        "show_language": "Bu dilde göster",
-        "did_you_mean": "Bunlardan birini mi demek istediniz?",
-        "is_this_it": "Aradığınız bu mu?",
-        "other_choices": "Bu değil mi? Belki bunlardan biridir:",
-        "not_found": "Bu ileti için bir makale bulamadım. Farklı ifade edin, hata metninin tamamını yapıştırın "
-                     "veya bir kişiyle konuşun.",
-        "thanks": "Geri bildiriminiz için teşekkürler!",
-        "not_saved": "Üzgünüm, bunu kaydedemedim: depolama alanım şu anda çalışmıyor. Lütfen daha sonra yeniden "
-                     "deneyin.",
-        "sorry_not_helped": "Yardımcı olamadığım için üzgünüm. Bir kişiyle konuşmak ister misiniz?",
-        "escalated": "İsteğinizi, sorunuz ve size gösterdiklerimle birlikte destek ekibi için kaydettim.",
-        "apology": "Üzgünüm, benim tarafımda bir sorun oluştu. Lütfen biraz sonra yeniden deneyin.",
-        "slow_down": "Mesajları yanıtlayabileceğimden daha hızlı gönderiyorsunuz. Lütfen biraz bekleyip yeniden deneyin.",
-        "language_set": "Bundan sonra {language} dilinde yanıt vereceğim.",
-        "language_unknown": "Bu dili tanımıyorum. Şunlardan birini deneyin: {choices}.",
-        "language_usage": "/language ve ardından bir dil kodu yazın, örneğin /language {example}.",
-        "truncated": "Makalenin devamı çevrimiçi.",
-        "agents_command_elsewhere": "“{command}”, destek ekibinin kanalı için bir komuttur. Burada bir hata iletisi yapıştırın veya help yazın.",
-        "language_commands": ["language", "lang", "dil"],
-    },
-    "ja-JP": {
-        "welcome_title": "こんにちは、Insight Desk です",
-        "welcome_text": "エラー メッセージを貼り付けてください。どの言語でも、それを説明する記事をお探しします。"
-                        "/language に続けて言語コード（例: /language en）を入力すると、私の言語を選べます。",
-        "answer_in": "{language}で回答",
-        "fell_back": "この記事は{wanted}では提供されていないため、{language}で表示しています。",
-        "helped": "役に立った",
-        "not_helped": "役に立たなかった",
-        "talk_to_person": "担当者と話す",
-        "change_language": "ほかの言語",
-        "show_language": "この言語で表示",
-        "did_you_mean": "次のいずれかをお探しですか？",
-        "is_this_it": "これですか？",
-        "other_choices": "これではない場合は、次のいずれかかもしれません：",
-        "not_found": "そのメッセージに該当する記事が見つかりませんでした。言い換えるか、エラーの文言をそのまま貼り付けるか、"
-                     "担当者と話すこともできます。",
-        "thanks": "お知らせいただきありがとうございます！",
-        "not_saved": "申し訳ありません。現在ストレージが動作していないため、保存できませんでした。しばらくしてからもう一度お試しください。",
-        "sorry_not_helped": "お役に立てず申し訳ありません。担当者と話しますか？",
-        "escalated": "ご質問と表示した内容を添えて、サポート チームへのご依頼を記録しました。",
-        "apology": "申し訳ありません。こちらで問題が発生しました。しばらくしてからもう一度お試しください。",
-        "slow_down": "メッセージの送信が速すぎて、回答が追いつきません。少し待ってからもう一度お試しください。",
-        "language_set": "これからは{language}で回答します。",
-        "language_unknown": "その言語はわかりません。次のいずれかをお試しください: {choices}。",
-        "language_usage": "/language に続けて言語コードを入力してください。例: /language {example}",
-        "truncated": "記事の続きはオンラインでご覧ください。",
-        "agents_command_elsewhere": "「{command}」はサポート チームのチャネルで使うコマンドです。ここでは、エラー メッセージを貼り付けるか、help と入力してください。",
-        "language_commands": ["language", "lang", "言語"],
-    },
-    "ar-SA": {
-        "welcome_title": "مرحبًا، أنا Insight Desk",
-        "welcome_text": "الصق رسالة خطأ بأي لغة، وسأجد لك المقالة التي تشرحها. "
-                        "اكتب /language متبوعًا برمز اللغة (مثلًا /language en) لاختيار لغتي.",
-        "answer_in": "الإجابة باللغة {language}",
-        "fell_back": "هذه المقالة غير متوفرة باللغة {wanted}، لذا نعرضها لك باللغة {language}.",
-        "helped": "كان هذا مفيدًا",
-        "not_helped": "لم يكن هذا مفيدًا",
-        "talk_to_person": "التحدث إلى موظف",
-        "change_language": "لغات أخرى",
-        "show_language": "العرض بهذه اللغة",
-        "did_you_mean": "هل تقصد أحد هذه الخيارات؟",
-        "is_this_it": "هل هذا ما تبحث عنه؟",
-        "other_choices": "ليس هذا؟ ربما أحد هذه:",
-        "not_found": "لم أجد مقالة لهذه الرسالة. يمكنك إعادة صياغتها، أو لصق نص الخطأ كما هو، "
-                     "أو التحدث إلى موظف.",
-        "thanks": "شكرًا لإعلامي!",
-        "not_saved": "عذرًا، لم أتمكن من حفظ ذلك: التخزين لديّ لا يعمل حاليًا. يُرجى المحاولة مرة أخرى لاحقًا.",
-        "sorry_not_helped": "عذرًا، لم يكن ذلك مفيدًا. هل تريد التحدث إلى موظف؟",
-        "escalated": "سجّلت طلبك لفريق الدعم، مع سؤالك وما عرضته عليك.",
-        "apology": "عذرًا، حدث خطأ من جهتي. يُرجى المحاولة مرة أخرى بعد قليل.",
-        "slow_down": "ترسل الرسائل أسرع مما أستطيع الرد عليها. يُرجى الانتظار قليلًا ثم المحاولة مرة أخرى.",
-        "language_set": "سأجيب باللغة {language} من الآن فصاعدًا.",
-        "language_unknown": "لا أعرف هذه اللغة. جرّب إحدى هذه اللغات: {choices}.",
-        "language_usage": "اكتب /language متبوعًا برمز اللغة، مثلًا /language {example}.",
-        "truncated": "تتمة المقالة متاحة على الإنترنت.",
-        "agents_command_elsewhere": "«{command}» أمر خاص بقناة فريق الدعم. هنا، الصق رسالة الخطأ أو اكتب help.",
-        "language_commands": ["language", "lang", "اللغة", "لغة"],
-    },
-    "he-IL": {
-        "welcome_title": "שלום, אני Insight Desk",
-        "welcome_text": "הדביקו הודעת שגיאה, בכל שפה, ואמצא את המאמר שמסביר אותה. "
-                        "כדי לבחור את השפה שלי, הקלידו /language ואחריו קוד שפה (לדוגמה /language en).",
-        "answer_in": "תשובה ב{language}",
-        "fell_back": "המאמר הזה אינו זמין ב{wanted}, ולכן הוא מוצג ב{language}.",
-        "helped": "זה עזר",
-        "not_helped": "זה לא עזר",
-        "talk_to_person": "שיחה עם נציג",
-        "change_language": "שפות נוספות",
-        "show_language": "הצגה בשפה זו",
-        "did_you_mean": "האם התכוונתם לאחד מאלה?",
-        "is_this_it": "האם זה מה שחיפשתם?",
-        "other_choices": "לא זה? אולי אחד מאלה:",
-        "not_found": "לא מצאתי מאמר עבור ההודעה הזו. אפשר לנסח אותה מחדש, להדביק את טקסט השגיאה המדויק "
-                     "או לשוחח עם נציג.",
-        "thanks": "תודה על המשוב!",
-        "not_saved": "מצטער, לא הצלחתי לשמור את זה: האחסון שלי לא פועל כרגע. נסו שוב מאוחר יותר.",
-        "sorry_not_helped": "מצטער שזה לא עזר. תרצו לשוחח עם נציג?",
-        "escalated": "רשמתי את הבקשה שלכם עבור צוות התמיכה, יחד עם השאלה שלכם ומה שהצגתי לכם.",
-        "apology": "מצטער, משהו השתבש אצלי. נסו שוב בעוד רגע.",
-        "slow_down": "אתם שולחים הודעות מהר יותר ממה שאני מספיק לענות. המתינו רגע ונסו שוב.",
-        "language_set": "מעכשיו אענה ב{language}.",
-        "language_unknown": "אני לא מכיר את השפה הזו. נסו אחת מאלה: {choices}.",
-        "language_usage": "הקלידו /language ואחריו קוד שפה, לדוגמה /language {example}.",
-        "truncated": "המשך המאמר זמין באינטרנט.",
-        "agents_command_elsewhere": "”{command}” היא פקודה לערוץ של צוות התמיכה. כאן אפשר להדביק הודעת שגיאה או להקליד help.",
-        "language_commands": ["language", "lang", "שפה"],
-    },
-    "ru-RU": {
-        "welcome_title": "Здравствуйте, я Insight Desk",
-        "welcome_text": "Вставьте сообщение об ошибке на любом языке, и я найду статью, которая его объясняет. "
-                        "Чтобы выбрать мой язык, введите /language и код языка (например, /language en).",
-        "answer_in": "Язык ответа: {language}",
-        "fell_back": "Этой статьи нет на языке «{wanted}», поэтому она показана на языке «{language}».",
-        "helped": "Это помогло",
-        "not_helped": "Это не помогло",
-        "talk_to_person": "Связаться со специалистом",
-        "change_language": "Другие языки",
-        "show_language": "Показать на этом языке",
-        "did_you_mean": "Возможно, вы имели в виду одно из этого?",
-        "is_this_it": "Это оно?",
-        "other_choices": "Не то? Возможно, одно из этого:",
-        "not_found": "Не удалось найти статью для этого сообщения. Попробуйте переформулировать его или вставить "
-                     "точный текст ошибки либо свяжитесь со специалистом.",
-        "thanks": "Спасибо за отзыв!",
-        "not_saved": "Извините, мне не удалось это сохранить: хранилище сейчас не работает. Повторите попытку позже.",
-        "sorry_not_helped": "Жаль, что это не помогло. Хотите связаться со специалистом?",
-        "escalated": "Я зарегистрировал ваш запрос для службы поддержки вместе с вашим вопросом и тем, что я вам показал.",
-        "apology": "Извините, у меня что-то пошло не так. Повторите попытку через минуту.",
-        "slow_down": "Вы отправляете сообщения быстрее, чем я успеваю отвечать. Подождите немного и повторите попытку.",
-        "language_set": "Теперь я буду отвечать на языке «{language}».",
-        "language_unknown": "Я не знаю этот язык. Попробуйте один из этих: {choices}.",
-        "language_usage": "Введите /language и код языка, например /language {example}.",
-        "truncated": "Продолжение статьи доступно в Интернете.",
-        "agents_command_elsewhere": "«{command}» — это команда для канала группы поддержки. Здесь вставьте сообщение об ошибке или введите help.",
-        "language_commands": ["language", "lang", "язык"],
-    },
-    "el-GR": {
-        "welcome_title": "Γεια σας, είμαι το Insight Desk",
-        "welcome_text": "Επικολλήστε ένα μήνυμα σφάλματος, σε οποιαδήποτε γλώσσα, και θα βρω το άρθρο που το εξηγεί. "
-                        "Πληκτρολογήστε /language και έναν κωδικό (για παράδειγμα /language en) για να επιλέξετε τη γλώσσα μου.",
-        "answer_in": "Απάντηση στα {language}",
-        "fell_back": "Αυτό το άρθρο δεν είναι διαθέσιμο στα {wanted}, οπότε εμφανίζεται στα {language}.",
-        "helped": "Με βοήθησε",
-        "not_helped": "Δεν με βοήθησε",
-        "talk_to_person": "Συνομιλία με εκπρόσωπο",
-        "change_language": "Άλλες γλώσσες",
-        "show_language": "Εμφάνιση σε αυτή τη γλώσσα",
-        "did_you_mean": "Μήπως εννοούσατε κάποιο από αυτά;",
-        "is_this_it": "Αυτό είναι;",
-        "other_choices": "Όχι αυτό; Ίσως κάποιο από αυτά:",
-        "not_found": "Δεν βρήκα άρθρο για αυτό το μήνυμα. Μπορείτε να το διατυπώσετε διαφορετικά, να επικολλήσετε "
-                     "το ακριβές κείμενο του σφάλματος ή να μιλήσετε με έναν εκπρόσωπο.",
-        "thanks": "Ευχαριστώ που με ενημερώσατε!",
-        "not_saved": "Λυπάμαι, δεν μπόρεσα να το αποθηκεύσω: ο χώρος αποθήκευσής μου δεν λειτουργεί αυτή τη στιγμή. "
-                     "Δοκιμάστε ξανά αργότερα.",
-        "sorry_not_helped": "Λυπάμαι που δεν βοήθησε. Θέλετε να μιλήσετε με έναν εκπρόσωπο;",
-        "escalated": "Κατέγραψα το αίτημά σας για την ομάδα υποστήριξης, μαζί με την ερώτησή σας και όσα σας έδειξα.",
-        "apology": "Λυπάμαι, κάτι πήγε στραβά από τη μεριά μου. Δοκιμάστε ξανά σε λίγο.",
-        "slow_down": "Στέλνετε μηνύματα πιο γρήγορα απ' όσο προλαβαίνω να απαντήσω. Περιμένετε λίγο και δοκιμάστε ξανά.",
-        "language_set": "Από εδώ και πέρα θα απαντώ στα {language}.",
-        "language_unknown": "Δεν γνωρίζω αυτή τη γλώσσα. Δοκιμάστε μία από αυτές: {choices}.",
-        "language_usage": "Πληκτρολογήστε /language και έναν κωδικό γλώσσας, για παράδειγμα /language {example}.",
-        "truncated": "Το άρθρο συνεχίζεται στο διαδίκτυο.",
-        "agents_command_elsewhere": "Το «{command}» είναι εντολή για το κανάλι της ομάδας υποστήριξης. Εδώ, επικολλήστε ένα μήνυμα σφάλματος ή πληκτρολογήστε help.",
-        "language_commands": ["language", "lang", "γλώσσα"],
-    },
-    "th-TH": {
-        "welcome_title": "สวัสดี ฉันคือ Insight Desk",
-        "welcome_text": "วางข้อความแสดงข้อผิดพลาดเป็นภาษาใดก็ได้ แล้วฉันจะค้นหาบทความที่อธิบายข้อผิดพลาดนั้นให้ "
-                        "พิมพ์ /language ตามด้วยรหัสภาษา (เช่น /language en) เพื่อเลือกภาษาที่ฉันใช้ตอบ",
-        "answer_in": "ตอบเป็นภาษา{language}",
-        "fell_back": "บทความนี้ไม่มีเป็นภาษา{wanted} จึงแสดงเป็นภาษา{language}แทน",
-        "helped": "มีประโยชน์",
-        "not_helped": "ไม่มีประโยชน์",
-        "talk_to_person": "คุยกับเจ้าหน้าที่",
-        "change_language": "ภาษาอื่น",
-        "show_language": "แสดงเป็นภาษานี้",
-        "did_you_mean": "คุณหมายถึงข้อใดข้อหนึ่งต่อไปนี้หรือไม่",
-        "is_this_it": "ใช่เรื่องนี้หรือไม่",
-        "other_choices": "ไม่ใช่เรื่องนี้ใช่ไหม อาจเป็นข้อใดข้อหนึ่งต่อไปนี้:",
-        "not_found": "ฉันไม่พบบทความสำหรับข้อความนั้น คุณสามารถลองเรียบเรียงใหม่ วางข้อความแสดงข้อผิดพลาดตามที่ปรากฏ "
-                     "หรือคุยกับเจ้าหน้าที่",
-        "thanks": "ขอบคุณที่แจ้งให้ทราบ",
-        "not_saved": "ขออภัย ฉันบันทึกไม่ได้ เนื่องจากที่เก็บข้อมูลของฉันใช้งานไม่ได้ในขณะนี้ โปรดลองอีกครั้งในภายหลัง",
-        "sorry_not_helped": "ขออภัยที่ไม่ได้ช่วยอะไร คุณต้องการคุยกับเจ้าหน้าที่หรือไม่",
-        "escalated": "ฉันได้บันทึกคำขอของคุณถึงทีมสนับสนุนแล้ว พร้อมคำถามของคุณและสิ่งที่ฉันแสดงให้คุณดู",
-        "apology": "ขออภัย เกิดข้อผิดพลาดในฝั่งของฉัน โปรดลองอีกครั้งในอีกสักครู่",
-        "slow_down": "คุณส่งข้อความเร็วกว่าที่ฉันตอบได้ โปรดรอสักครู่แล้วลองอีกครั้ง",
-        "language_set": "ต่อจากนี้ฉันจะตอบเป็นภาษา{language}",
-        "language_unknown": "ฉันไม่รู้จักภาษานั้น ลองใช้ภาษาใดภาษาหนึ่งต่อไปนี้: {choices}",
-        "language_usage": "พิมพ์ /language ตามด้วยรหัสภาษา เช่น /language {example}",
-        "truncated": "อ่านบทความต่อได้ทางออนไลน์",
-        "agents_command_elsewhere": "“{command}” เป็นคำสั่งสำหรับช่องของทีมสนับสนุน ที่นี่ให้วางข้อความแสดงข้อผิดพลาดหรือพิมพ์ help",
-        "language_commands": ["language", "lang", "ภาษา"],
-    },
-    "uk-UA": {
-        "welcome_title": "Вітаю, я Insight Desk",
-        "welcome_text": "Вставте повідомлення про помилку будь-якою мовою, і я знайду статтю, яка його пояснює. "
-                        "Щоб вибрати мою мову, введіть /language і код мови (наприклад, /language en).",
-        "answer_in": "Мова відповіді: {language}",
-        "fell_back": "Ця стаття недоступна мовою «{wanted}», тому її показано мовою «{language}».",
-        "helped": "Це допомогло",
-        "not_helped": "Це не допомогло",
-        "talk_to_person": "Зв’язатися з фахівцем",
-        "change_language": "Інші мови",
-        "show_language": "Показати цією мовою",
-        "did_you_mean": "Можливо, ви мали на увазі щось із цього?",
-        "is_this_it": "Це воно?",
-        "other_choices": "Не те? Можливо, щось із цього:",
-        "not_found": "Не вдалося знайти статтю для цього повідомлення. Спробуйте сформулювати його інакше або вставити "
-                     "точний текст помилки чи зв’яжіться з фахівцем.",
-        "thanks": "Дякую за відгук!",
-        "not_saved": "Вибачте, мені не вдалося це зберегти: сховище зараз не працює. Спробуйте ще раз пізніше.",
-        "sorry_not_helped": "Шкода, що це не допомогло. Бажаєте зв’язатися з фахівцем?",
-        "escalated": "Я зареєстрував ваш запит для служби підтримки разом із вашим запитанням і тим, що я вам показав.",
-        "apology": "Вибачте, у мене щось пішло не так. Спробуйте ще раз за хвилину.",
-        "slow_down": "Ви надсилаєте повідомлення швидше, ніж я встигаю відповідати. Зачекайте трохи й спробуйте ще раз.",
-        "language_set": "Відтепер я відповідатиму мовою «{language}».",
-        "language_unknown": "Я не знаю цієї мови. Спробуйте одну з цих: {choices}.",
-        "language_usage": "Введіть /language і код мови, наприклад /language {example}.",
-        "truncated": "Продовження статті доступне онлайн.",
-        "agents_command_elsewhere": "«{command}» — це команда для каналу групи підтримки. Тут вставте повідомлення про помилку або введіть help.",
-        "language_commands": ["language", "lang", "мова"],
-    },
-    "de-DE": {
-        "welcome_title": "Hallo, ich bin Insight Desk",
-        "welcome_text": "Fügen Sie eine Fehlermeldung in einer beliebigen Sprache ein, und ich finde den Artikel, der sie erklärt. "
-                        "Geben Sie /language gefolgt von einem Code ein (zum Beispiel /language en), um meine Sprache zu wählen.",
-        "answer_in": "Antwort auf {language}",
-        "fell_back": "Dieser Artikel ist nicht auf {wanted} verfügbar, daher wird er auf {language} angezeigt.",
-        "helped": "Das hat geholfen",
-        "not_helped": "Das hat nicht geholfen",
-        "talk_to_person": "Mit einer Person sprechen",
-        "change_language": "Andere Sprachen",
-        "show_language": "In dieser Sprache anzeigen",
-        "did_you_mean": "Meinten Sie einen dieser Artikel?",
-        "is_this_it": "Ist es das?",
-        "other_choices": "Nicht das? Vielleicht einer dieser Artikel:",
-        "not_found": "Ich konnte keinen Artikel zu dieser Meldung finden. Sie können sie umformulieren, den genauen "
-                     "Fehlertext einfügen oder mit einer Person sprechen.",
-        "thanks": "Danke für Ihre Rückmeldung!",
-        "not_saved": "Entschuldigung, ich konnte das nicht speichern: mein Speicher funktioniert gerade nicht. Bitte "
-                     "versuchen Sie es später noch einmal.",
-        "sorry_not_helped": "Schade, dass das nicht geholfen hat. Möchten Sie mit einer Person sprechen?",
-        "escalated": "Ich habe Ihre Anfrage für das Support-Team erfasst, mit Ihrer Frage und dem, was ich Ihnen gezeigt habe.",
-        "apology": "Entschuldigung, bei mir ist etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.",
-        "slow_down": "Sie senden Nachrichten schneller, als ich antworten kann. Bitte warten Sie einen Moment und versuchen Sie es erneut.",
-        "language_set": "Ich antworte ab jetzt auf {language}.",
-        "language_unknown": "Diese Sprache kenne ich nicht. Versuchen Sie eine dieser: {choices}.",
-        "language_usage": "Geben Sie /language gefolgt von einem Sprachcode ein, zum Beispiel /language {example}.",
-        "truncated": "Der Artikel wird online fortgesetzt.",
-        "agents_command_elsewhere": "„{command}“ ist ein Befehl für den Kanal des Supportteams. Fügen Sie hier eine Fehlermeldung ein oder geben Sie help ein.",
-        "language_commands": ["language", "lang", "sprache"],
-    },
-    "fr-FR": {
-        "welcome_title": "Bonjour, je suis Insight Desk",
-        "welcome_text": "Collez un message d'erreur, dans n'importe quelle langue, et je trouverai l'article qui l'explique. "
-                        "Tapez /language suivi d'un code (par exemple /language en) pour choisir ma langue.",
-        "answer_in": "Réponse en {language}",
-        "fell_back": "Cet article n'est pas disponible en {wanted} ; le voici donc en {language}.",
-        "helped": "Cela m'a aidé",
-        "not_helped": "Cela ne m'a pas aidé",
-        "talk_to_person": "Parler à une personne",
-        "change_language": "Autres langues",
-        "show_language": "Afficher dans cette langue",
-        "did_you_mean": "Vouliez-vous dire l'un de ces articles ?",
-        "is_this_it": "Est-ce bien cela ?",
-        "other_choices": "Ce n'est pas ça ? Peut-être l'un de ces articles :",
-        "not_found": "Je n'ai trouvé aucun article pour ce message. Vous pouvez le reformuler, coller le texte exact "
-                     "de l'erreur ou parler à une personne.",
-        "thanks": "Merci de votre retour !",
-        "not_saved": "Désolé, je n'ai pas pu l'enregistrer : mon stockage ne fonctionne pas pour le moment. Réessayez "
-                     "plus tard.",
-        "sorry_not_helped": "Désolé que cela ne vous ait pas aidé. Voulez-vous parler à une personne ?",
-        "escalated": "J'ai enregistré votre demande pour l'équipe de support, avec votre question et ce que je vous ai montré.",
-        "apology": "Désolé, un problème est survenu de mon côté. Réessayez dans un instant.",
-        "slow_down": "Vous envoyez des messages plus vite que je ne peux répondre. Patientez un instant, puis réessayez.",
-        "language_set": "Je répondrai désormais en {language}.",
-        "language_unknown": "Je ne connais pas cette langue. Essayez l'une de celles-ci : {choices}.",
-        "language_usage": "Tapez /language suivi d'un code de langue, par exemple /language {example}.",
-        "truncated": "La suite de l'article est disponible en ligne.",
-        "agents_command_elsewhere": "« {command} » est une commande pour le canal de l'équipe de support. Ici, collez un message d'erreur ou tapez help.",
-        "language_commands": ["language", "lang", "langue"],
-    },
-    "hi-IN": {
-        "welcome_title": "नमस्ते, मैं Insight Desk हूँ",
-        "welcome_text": "किसी भी भाषा में त्रुटि संदेश चिपकाएँ, और मैं उसे समझाने वाला लेख ढूँढ दूँगा। "
-                        "मेरी भाषा चुनने के लिए /language के बाद भाषा कोड लिखें (उदाहरण के लिए /language en)।",
-        "answer_in": "{language} में उत्तर",
-        "fell_back": "यह लेख {wanted} में उपलब्ध नहीं है, इसलिए इसे {language} में दिखाया जा रहा है।",
-        "helped": "इससे मदद मिली",
-        "not_helped": "इससे मदद नहीं मिली",
-        "talk_to_person": "किसी व्यक्ति से बात करें",
-        "change_language": "अन्य भाषाएँ",
-        "show_language": "इस भाषा में दिखाएँ",
-        "did_you_mean": "क्या आपका मतलब इनमें से किसी से था?",
-        "is_this_it": "क्या यह वही है?",
-        "other_choices": "यह नहीं? शायद इनमें से कोई एक:",
-        "not_found": "मुझे उस संदेश के लिए कोई लेख नहीं मिला। आप इसे दूसरे शब्दों में लिख सकते हैं, त्रुटि का सटीक "
-                     "टेक्स्ट चिपका सकते हैं, या किसी व्यक्ति से बात कर सकते हैं।",
-        "thanks": "बताने के लिए धन्यवाद!",
-        "not_saved": "माफ़ कीजिए, मैं इसे सहेज नहीं सका: मेरा स्टोरेज अभी काम नहीं कर रहा है। कृपया बाद में फिर से "
-                     "कोशिश करें।",
-        "sorry_not_helped": "माफ़ कीजिए, इससे मदद नहीं मिली। क्या आप किसी व्यक्ति से बात करना चाहेंगे?",
-        "escalated": "मैंने सहायता टीम के लिए आपका अनुरोध आपके प्रश्न और मेरे दिखाए गए उत्तर के साथ दर्ज कर लिया है।",
-        "apology": "माफ़ कीजिए, मेरी ओर से कुछ गड़बड़ हो गई। कृपया थोड़ी देर में फिर से कोशिश करें।",
-        "slow_down": "आप मेरे जवाब देने की गति से ज़्यादा तेज़ी से संदेश भेज रहे हैं। कृपया थोड़ा रुककर फिर से कोशिश करें।",
-        "language_set": "अब से मैं {language} में उत्तर दूँगा।",
-        "language_unknown": "मैं यह भाषा नहीं जानता। इनमें से कोई एक आज़माएँ: {choices}।",
-        "language_usage": "/language के बाद भाषा कोड लिखें, उदाहरण के लिए /language {example}।",
-        "truncated": "लेख का बाकी हिस्सा ऑनलाइन उपलब्ध है।",
-        "agents_command_elsewhere": "“{command}” सहायता टीम के चैनल के लिए एक कमांड है। यहाँ कोई त्रुटि संदेश चिपकाएँ या help लिखें।",
-        "language_commands": ["language", "lang", "भाषा"],
-    },
-}
+LOCALES_DIR = Path(__file__).with_name("locales")
+DOMAIN = "insight_desk"
 DEFAULT_LOCALE = "en-US"
-for _locale, _entries in ESCALATION_STRINGS.items():  # escalation's strings, kept in their own file
-    CATALOG[_locale].update(_entries)
+COMMAND_WORDS = LOCALES_DIR / "command_words.json"
+
+
+def N_(key: str) -> str:  # gettext's name for "mark only"
+    """Mark ``key`` as a catalog key where code holds it as data (not as the argument of ``text``),
+    so that ``pybabel extract`` finds it (see babel.cfg); returns ``key`` unchanged."""
+    return key
+
+
+@cache
+def catalog_locales() -> tuple[str, ...]:
+    """The catalog's locales in ``LINGUAS`` order (the folder ``sv_SE`` is the locale ``sv-SE``)."""
+    text = (LOCALES_DIR / "LINGUAS").read_text(encoding="ascii")
+    return tuple(word.replace("_", "-") for line in text.splitlines() for word in line.split("#", 1)[0].split())
+
+
+def po_file(locale: str) -> Path:
+    return LOCALES_DIR / locale.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    texts: Mapping[str, str]  # only what this locale's file translates
+    translations: Translations  # the same, with English behind it
+
+
+@cache
+def _load(locale: str) -> _Loaded:
+    with po_file(locale).open("rb") as f:
+        catalog = read_po(f, locale=locale.replace("-", "_"), domain=DOMAIN)
+    texts = {m.id: m.string for m in catalog
+             if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy}
+    compiled = BytesIO()
+    write_mo(compiled, catalog)  # leaves out untranslated and fuzzy entries, as msgfmt does
+    compiled.seek(0)
+    translations = Translations(compiled, domain=DOMAIN)
+    if locale != DEFAULT_LOCALE:
+        translations.add_fallback(_load(DEFAULT_LOCALE).translations)
+    return _Loaded(MappingProxyType(texts), translations)
+
+
+@cache
+def _command_words() -> dict[str, dict[str, list[str]]]:
+    """locale → key → words, from ``command_words.json`` (checked: a typo there fails at start-up)."""
+    data: object = json.loads(COMMAND_WORDS.read_text(encoding="utf-8"))
+    valid = isinstance(data, dict) and all(
+        isinstance(entry, dict)
+        and all(isinstance(words, list) and all(isinstance(w, str) for w in words) for words in entry.values())
+        for entry in data.values())
+    if not (isinstance(data, dict) and valid):
+        raise ValueError(f"{COMMAND_WORDS}: expected {{locale: {{key: [words, ...]}}}}")
+    return data
+
+
+@cache
+def _entries() -> Mapping[str, Mapping[str, Any]]:
+    words = _command_words()
+    return MappingProxyType({locale: MappingProxyType({**_load(locale).texts, **words.get(locale, {})})
+                             for locale in catalog_locales()})
+
+
+class _Catalog(Mapping[str, Mapping[str, Any]]):
+    """locale → key → text (or a list of command words), read from ``bot/locales`` on first use."""
+
+    def __getitem__(self, locale: str) -> Mapping[str, Any]:
+        return _entries()[locale]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_entries())
+
+    def __len__(self) -> int:
+        return len(_entries())
+
+
+CATALOG: Mapping[str, Mapping[str, Any]] = _Catalog()
 
 
 @dataclass(frozen=True)
 class Strings:
-    """The catalog entry of one locale; ``text(key, **values)`` fills its placeholders."""
+    """What the bot says in one locale; ``text(key, **values)`` fills the text's placeholders."""
 
     locale: str
-    entries: dict[str, Any]
+    translations: Translations
 
     def text(self, key: str, **values: str) -> str:
-        template = self.entries.get(key, CATALOG[DEFAULT_LOCALE][key])
-        return str(template).format(**values) if values else str(template)
+        if key not in _load(DEFAULT_LOCALE).texts:
+            raise KeyError(key)
+        template = self.translations.gettext(key)
+        return template.format(**values) if values else template
+
+    @property
+    def entries(self) -> Mapping[str, Any]:
+        return CATALOG[self.locale]
 
     @property
     def language_commands(self) -> tuple[str, ...]:
@@ -798,10 +129,10 @@ class Strings:
 
 
 def strings_for(locale: str | None) -> Strings:
-    """The catalog entry that best fits ``locale`` (English when none does)."""
-    chosen = negotiate([locale], CATALOG) if locale else None
+    """The catalog locale that best fits ``locale`` (English when none does)."""
+    chosen = negotiate([locale], catalog_locales()) if locale else None
     chosen = chosen or DEFAULT_LOCALE
-    return Strings(chosen, CATALOG[chosen])
+    return Strings(chosen, _load(chosen).translations)
 
 
 def all_language_commands() -> frozenset[str]:

@@ -19,7 +19,7 @@ def _package_folders() -> set[str]:
     found = set(TOP_FOLDERS)
     for top in ("bot", "knowledge"):
         found |= {str(init.parent.relative_to(ROOT)) for init in (ROOT / top).rglob("__init__.py")}
-    found.add("knowledge/articles")
+    found |= {"knowledge/articles", "bot/locales"}  # data folders
     return found
 
 

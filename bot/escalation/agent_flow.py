@@ -44,7 +44,7 @@ from bot.escalation.tickets import (
 )
 from bot.escalation.words import KB_COMMAND, TICKET_COMMAND, TICKETS_COMMAND
 from bot.stores.keyed_locks import KeyedLocks
-from bot.strings import Strings, strings_for
+from bot.strings import N_, Strings, strings_for
 
 log = logging.getLogger(__name__)
 
@@ -318,5 +318,5 @@ def _holder(ticket: Ticket) -> str:
 
 
 def _closed(say: Strings, ticket: Ticket) -> str:
-    key = "agent_closed_resolved" if ticket.state is TicketState.RESOLVED else "agent_closed_cancelled"
+    key = N_("agent_closed_resolved") if ticket.state is TicketState.RESOLVED else N_("agent_closed_cancelled")
     return say.text(key, number=str(ticket.number))

@@ -14,7 +14,7 @@ from typing import Any
 from bot.cards import ACTION_KEY, MAX_CARD_BYTES, adaptive_card, cut, submit_button, text_block, wire_size
 from bot.channel.markdown_escape import escape_markdown
 from bot.escalation.tickets import Line, Role, Ticket, TicketState
-from bot.strings import Strings
+from bot.strings import N_, Strings
 from knowledge.locales import language_name, native_language_name
 
 DESCRIPTION_INPUT = "description"
@@ -64,8 +64,15 @@ def _line_markdown(line: Line, strings: Strings) -> str:
     return f"**{who}:** {escape_markdown(text) if line.role is not Role.BOT else text}"
 
 
+_STATE_KEYS = {
+    TicketState.WAITING: N_("agent_state_waiting"), TicketState.ASSIGNED: N_("agent_state_assigned"),
+    TicketState.RESOLVED: N_("agent_state_resolved"), TicketState.CANCELLED: N_("agent_state_cancelled"),
+    TicketState.REOPENED: N_("agent_state_reopened"),
+}
+
+
 def state_name(state: TicketState, strings: Strings) -> str:
-    return strings.text(f"agent_state_{state.value}")
+    return strings.text(_STATE_KEYS[state])
 
 
 def ticket_facts(ticket: Ticket, strings: Strings) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from bot.escalation.transcript import ConversationMemory
 from bot.escalation.words import escalation_phrases, is_status_command, status_phrases
 from bot.stores.base import StorageError
 from bot.stores.keyed_locks import KeyedLocks
-from bot.strings import Strings
+from bot.strings import N_, Strings
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +174,10 @@ class UserFlow:
         n = str(after.number)
         if action == "end":
             await turn_context.send_activity(strings.text("ticket_ended", number=n))
-            await self.proactive.to_thread(turn_context.adapter, after, "agent_user_ended")
+            await self.proactive.to_thread(turn_context.adapter, after, N_("agent_user_ended"))
         else:
             await turn_context.send_activity(strings.text("ticket_reopened", number=n))
-            await self.proactive.to_thread(turn_context.adapter, after, "agent_user_reopened")
+            await self.proactive.to_thread(turn_context.adapter, after, N_("agent_user_reopened"))
         count_change(self.observe_state, before, after)
 
     async def relay_from_user(self, adapter: BotAdapter, ticket: Ticket, user: Person, text: str) -> None:

@@ -50,7 +50,7 @@ from bot.feedback.learning import MIN_USERS, LearnedText, learned_alternates
 from bot.feedback.proposal_cards import ADD, DISMISS, proposal_card
 from bot.stores.base import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
 from bot.stores.keyed_locks import KeyedLocks
-from bot.strings import strings_for
+from bot.strings import N_, strings_for
 from knowledge.alternates import MAX_ALTERNATE_CHARS
 from knowledge.engine import KnowledgeEngine
 from knowledge.model import Tier
@@ -320,7 +320,7 @@ class LearningLoop:
             if queue is None:
                 continue
             strings = strings_for(queue.agent_locale)
-            decision = strings.text("learn_added" if state == ADDED else "learn_dismissed",
+            decision = strings.text(N_("learn_added") if state == ADDED else N_("learn_dismissed"),
                                     agent=escape_markdown(str(doc.get("decided_by") or "?")))
             card = self._card(key, doc, queue, users=len(doc.get("found") or {}), last_seen=_when(doc.get("last_seen")),
                               decision=decision)
