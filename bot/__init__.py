@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.app import create_app, run_server
     from bot.handler import InsightDeskBot
-    from bot.plugin import InsightDesk, InsightDeskMiddleware
+    from bot.middleware import InsightDeskMiddleware
+    from bot.plugin import InsightDesk
     from bot.settings import Settings
 
 __all__ = ["InsightDesk", "InsightDeskBot", "InsightDeskMiddleware", "Settings", "create_app", "run_server"]
 
 _HOMES = {
     "InsightDesk": "bot.plugin",
-    "InsightDeskMiddleware": "bot.plugin",
+    "InsightDeskMiddleware": "bot.middleware",
     "InsightDeskBot": "bot.handler",
     "Settings": "bot.settings",
     "create_app": "bot.app",

@@ -14,30 +14,31 @@ or, without touching the bot: ``adapter.use(InsightDeskMiddleware(desk))``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import (
-    CardFactory,
-    MessageFactory,
-    Middleware,
     Storage,
     TurnContext,
 )
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema import ChannelAccount
 
 from bot import cards
 from bot.actions import DESK_ACTIONS, ActionRegistry, CardAction, Owner, escalation_actions, learning_actions
 from bot.channel.channel_text import addressed_to_bot, client_locale, turn_text
+from bot.desk_memory import DeskMemory
 from bot.escalation.words import agents_command
-from bot.feedback.events import FeedbackEvent, FeedbackKind, FeedbackStore, hash_user_id
+from bot.feedback.events import FeedbackKind, FeedbackStore
+from bot.feedback.recorder import FeedbackRecorder
+from bot.languages import choosable_locales, locale_named
+from bot.replies import answer_reply, renders_cards, send_reply, suggestions_reply, tentative_reply
 from bot.stores.base import StorageError
-from bot.strings import CATALOG, Strings, all_language_commands, strings_for
+from bot.strings import CATALOG, all_language_commands, strings_for
 from bot.turn_input import TurnInput, card_data, read_turn_input
-from bot.turn_state import DeskConversationState, DeskUserState, load_states
+from bot.turn_state import DeskConversationState, DeskUserState
 from knowledge.engine import KnowledgeEngine
-from knowledge.locales import canonical_locale, language_name, localize_links, native_language_name, negotiate
-from knowledge.model import ENGLISH, Answer, Match, Tier
+from knowledge.locales import language_name
+from knowledge.model import Answer, Tier
 
 if TYPE_CHECKING:
     from bot.escalation import Escalation
@@ -45,8 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator", "directline", "test", "cli"})
-"""Channels that render Adaptive Cards; others get the markdown rendering as text."""
+
 HELP_COMMANDS = frozenset({"help"})
 """``help`` (Teams' command menu sends it without a slash): the welcome card again."""
 _TURN_INPUT = "InsightDesk.turn"
@@ -70,10 +70,8 @@ class InsightDesk:
         self.user_state = DeskUserState(storage)
         # with escalation, the state its transcript lives in: one read and one save per turn cover both
         self.conversation_state = escalation.conversation_state if escalation else DeskConversationState(storage)
-        self._language = self.user_state.create_property("InsightDeskLanguage")
-        self._welcomed = self.conversation_state.create_property("InsightDeskWelcomed")
+        self.memory = DeskMemory(self.user_state, self.conversation_state)
         self._commands = all_language_commands()
-        self._unanswered = self.conversation_state.create_property("InsightDeskUnanswered")
         self.escalation = escalation
         own = {"choose": self._on_choose, "language": self._on_choose, "helped": self._on_helped,
                "not_helped": self._on_not_helped, "escalate": self._on_escalate}
@@ -86,6 +84,7 @@ class InsightDesk:
         self.observe_answer: Callable[[Answer], None] | None = None
         """Called with every engine answer to pasted text (``bot.ops.metrics`` counts them)."""
         self.learning = learning
+        self.recorder = FeedbackRecorder(feedback, learning)
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -102,8 +101,8 @@ class InsightDesk:
         addressed = addressed_to_bot(activity)
         remembered = None
         if data is not None or addressed:
-            await self._load_state(turn_context)
-            remembered = await self._preferred_locale(turn_context)
+            await self.memory.load(turn_context)
+            remembered = await self.memory.preferred_locale(turn_context)
         turn = read_turn_input(activity, remembered_locale=remembered, data=data, text=turn_text(turn_context),
                                addressed=addressed)
         turn_context.turn_state[_TURN_INPUT] = turn
@@ -128,7 +127,7 @@ class InsightDesk:
         else:
             handled = await self._on_text(turn_context, turn)
         if handled:
-            await self.save_state(turn_context)
+            await self.memory.save(turn_context)
         return handled
 
     async def on_card_action(self, turn_context: TurnContext, data: dict[str, Any]) -> bool:
@@ -137,7 +136,7 @@ class InsightDesk:
             return False
         turn = await self.read_turn(turn_context, data=data)
         await self._dispatch(turn_context, turn)
-        await self.save_state(turn_context)
+        await self.memory.save(turn_context)
         return True
 
     async def on_members_added(self, turn_context: TurnContext, members: Iterable[ChannelAccount]) -> None:
@@ -152,13 +151,13 @@ class InsightDesk:
         people = [m for m in members if m.id != bot_id]
         if not people:
             try:
-                if await self._welcomed.get(turn_context):
+                if await self.memory.welcomed.get(turn_context):
                     return
-                await self._welcomed.set(turn_context, True)
+                await self.memory.welcomed.set(turn_context, True)
             except StorageError as e:
                 log.error("could not read or keep the welcome flag (activity %s): %s", activity.id, e)
         await self.send_help(turn_context, turn)
-        await self.save_state(turn_context)
+        await self.memory.save(turn_context)
 
     async def send_help(self, turn_context: TurnContext, turn: TurnInput | None = None) -> None:
         """The welcome card as help: for ``help``, a bare mention or a message with no text (a screenshot)."""
@@ -169,11 +168,15 @@ class InsightDesk:
         """Say that nothing matched, in the user's language, offer a person, and record the query."""
         turn = turn or await self.read_turn(turn_context)
         strings = turn.strings
-        unanswered = await self._count_unanswered(turn_context)
+        unanswered = await self.memory.count_unanswered(turn_context)
         said = strings.text("not_found_again") if unanswered >= 2 and self.escalation else strings.text("not_found")
         await self._send(turn_context, cards.not_found_card(query=turn.text, strings=strings, text=said), said)
-        await self._record(turn_context, FeedbackKind.UNANSWERED, turn.text, None, strings.locale)
-        await self.save_state(turn_context)
+        await self.recorder.record(turn_context, FeedbackKind.UNANSWERED, turn.text, None, strings.locale)
+        await self.memory.save(turn_context)
+
+    async def save_state(self, turn_context: TurnContext) -> None:
+        """Persist what changed in this turn (language, welcome); a storage outage is logged, never raised."""
+        await self.memory.save(turn_context)
 
     async def on_event(self, turn_context: TurnContext) -> bool:
         """Event activities escalation understands (``handoff.status`` from a contact-center hub)."""
@@ -184,23 +187,7 @@ class InsightDesk:
         turn = turn_context.turn_state.get(_TURN_INPUT)
         if isinstance(turn, TurnInput):
             return turn.remembered_locale or turn.client_locale
-        return await self._preferred_locale(turn_context) or client_locale(turn_context.activity)
-
-    async def _load_state(self, turn_context: TurnContext) -> None:
-        """Read the user's and the conversation's state in one storage call; an outage is logged here and
-        met again (and handled) where the state is used."""
-        try:
-            await load_states(turn_context, self.user_state, self.conversation_state)
-        except StorageError as e:
-            log.error("could not read state (activity %s): %s", turn_context.activity.id, e)
-
-    async def save_state(self, turn_context: TurnContext) -> None:
-        """Persist what changed in this turn (language, welcome); a storage outage is logged, never raised."""
-        for state in (self.user_state, self.conversation_state):
-            try:
-                await state.save_changes(turn_context)
-            except StorageError as e:
-                log.error("could not save %s (activity %s): %s", type(state).__name__, turn_context.activity.id, e)
+        return await self.memory.preferred_locale(turn_context) or client_locale(turn_context.activity)
 
     # -- text --------------------------------------------------------------------------------------
 
@@ -216,7 +203,7 @@ class InsightDesk:
             self.observe_answer(answer)
         if answer.tier is Tier.NONE:
             return False
-        await self._set_unanswered(turn_context, 0)
+        await self.memory.set_unanswered(turn_context, 0)
         if answer.tier is Tier.ANSWER:
             await self._send_answer(turn_context, answer, query=text)
         elif answer.tentative:
@@ -232,7 +219,7 @@ class InsightDesk:
         if command is None:
             return False
         if command.word in self._commands:
-            locale = self._language_named(command.value) if command.value else None
+            locale = locale_named(command.value, choosable_locales(self.engine.locales)) if command.value else None
             if command.slash or locale or not command.value:
                 await self._set_language(turn_context, turn, command.value, locale)
                 return True
@@ -251,79 +238,28 @@ class InsightDesk:
         """The answer card for ``text`` in ``locale`` when the knowledge base answers it confidently, else
         ``None``: what an agent sends a user when they ask the bot to answer (``/kb`` in a ticket's thread)."""
         answer = self.engine.ask(text, locale=locale, words_locales=CATALOG)
-        card = self._answer_reply(answer, query=text, as_card=True) if answer.tier is Tier.ANSWER else None
+        card = answer_reply(answer, query=text, as_card=True) if answer.tier is Tier.ANSWER else None
         return card if isinstance(card, dict) else None
 
     async def _send_answer(self, turn_context: TurnContext, answer: Answer, *, query: str) -> None:
-        reply = self._answer_reply(answer, query=query, as_card=_renders_cards(turn_context))
+        reply = answer_reply(answer, query=query, as_card=renders_cards(turn_context))
         if reply is None or answer.article is None:
             return
-        await self._send_one(turn_context, reply)
+        await send_reply(turn_context, reply)
         if self.escalation is not None:
             await self.escalation.note_answer(turn_context, answer.article.id, answer.score, query)
 
-    def _answer_reply(self, answer: Answer, *, query: str, as_card: bool) -> dict[str, Any] | str | None:
-        """The answer as a card, or as markdown for a channel without cards: only the one that is sent."""
-        article = answer.article
-        if article is None:
-            return None
-        reply = answer.reply_locale
-        strings = strings_for(answer.words_locale)
-        language = language_name(reply, strings.locale)
-        wanted = language_name(answer.wanted_locale, strings.locale) if answer.fell_back else None
-        note = cards.answer_note(strings, language, wanted)
-        body = localize_links(article.body, reply)
-        title = article.heading or article.title
-        if not as_card:
-            return cards.answer_markdown(title=title, body=body, locale=reply, note=note, strings=strings)
-        others = [loc for loc in answer.article_locales if loc != reply]
-        languages = sorted(((loc, native_language_name(loc)) for loc in others), key=lambda pair: pair[1])
-        return cards.answer_card(
-            article_id=article.id, title=title, body=body, locale=reply, note=note,
-            query=query, strings=strings, languages=languages,
-        )
-
     async def _send_suggestions(self, turn_context: TurnContext, turn: TurnInput, answer: Answer, *,
                                 query: str) -> None:
-        """"Did you mean": the three best articles as choices."""
-        strings = strings_for(answer.words_locale)
-        choices = self._choices(turn, answer.matches[:3], strings)
-        card = cards.suggest_card(choices, query=query, strings=strings)
-        await self._send(turn_context, card, cards.suggest_markdown(choices, strings=strings))
-
-    def _choices(self, turn: TurnInput, matches: Sequence[Match], strings: Strings) -> list[cards.Choice]:
-        """Each match's heading in the language its answer would be shown in, were it chosen."""
-        choices = []
-        for match in matches:
-            shown = self.engine.present(match.article_id, locale=turn.remembered_locale or strings.locale,
-                                        client_locale=turn.client_locale)
-            article = shown.article if shown is not None else None
-            heading = (article.heading or article.title) if article is not None else ""
-            choices.append(cards.Choice(match.article_id, heading or match.article_id))
-        return choices
+        await send_reply(turn_context, suggestions_reply(self.engine, turn, answer, query=query,
+                                                         as_card=renders_cards(turn_context)))
 
     async def _send_tentative(self, turn_context: TurnContext, turn: TurnInput, answer: Answer, *,
                               query: str) -> None:
-        """The leading article's explanation with "Is this it?" and the runners-up as buttons."""
-        article = answer.article
-        if article is None:
-            await self._send_suggestions(turn_context, turn, answer, query=query)
-            return
-        reply = answer.reply_locale
-        strings = strings_for(answer.words_locale)
-        wanted = language_name(answer.wanted_locale, strings.locale) if answer.fell_back else None
-        note = cards.answer_note(strings, language_name(reply, strings.locale), wanted)
-        others = self._choices(turn, answer.matches[1:3], strings)
-        title, body = article.heading or article.title, localize_links(article.body, reply)
-        if _renders_cards(turn_context):
-            await self._send_one(turn_context, cards.tentative_card(
-                article_id=article.id, title=title, body=body, locale=reply, note=note, query=query,
-                strings=strings, others=others))
-        else:
-            await self._send_one(turn_context, cards.tentative_markdown(
-                title=title, body=body, locale=reply, note=note, strings=strings, others=others))
-        if self.escalation is not None:
-            await self.escalation.note_answer(turn_context, article.id, answer.score, query)
+        await send_reply(turn_context, tentative_reply(self.engine, turn, answer, query=query,
+                                                       as_card=renders_cards(turn_context)))
+        if self.escalation is not None and answer.article is not None:
+            await self.escalation.note_answer(turn_context, answer.article.id, answer.score, query)
 
     # -- card actions and commands --------------------------------------------------------------
 
@@ -349,11 +285,11 @@ class InsightDesk:
         if not article:
             return False
         if turn.action == "language" and locale:
-            await self._remember_language(turn_context, locale)
+            await self.memory.remember_language(turn_context, locale)
             preferred: str | None = locale
         else:
             preferred = turn.remembered_locale or locale
-            await self._record(turn_context, FeedbackKind.CHOSEN, query, article, locale)  # for kb learn
+            await self.recorder.record(turn_context, FeedbackKind.CHOSEN, query, article, locale)  # for kb learn
         answer = self.engine.present(article, locale=preferred, client_locale=turn.client_locale,
                                      words_locales=CATALOG)
         if answer is None:
@@ -363,20 +299,20 @@ class InsightDesk:
 
     async def _on_helped(self, turn_context: TurnContext, turn: TurnInput) -> bool:
         article, query, locale = self._data_fields(turn)
-        recorded = await self._record(turn_context, FeedbackKind.HELPED, query, article, locale)
+        recorded = await self.recorder.record(turn_context, FeedbackKind.HELPED, query, article, locale)
         await turn_context.send_activity(turn.strings.text("thanks") if recorded else turn.strings.text("not_saved"))
         return True
 
     async def _on_not_helped(self, turn_context: TurnContext, turn: TurnInput) -> bool:
         article, query, locale = self._data_fields(turn)
-        await self._record(turn_context, FeedbackKind.NOT_HELPED, query, article, locale)
+        await self.recorder.record(turn_context, FeedbackKind.NOT_HELPED, query, article, locale)
         card = cards.escalate_card(query=query, article_id=article, strings=turn.strings)
         await self._send(turn_context, card, turn.strings.text("sorry_not_helped"))
         return True
 
     async def _on_escalate(self, turn_context: TurnContext, turn: TurnInput) -> bool:
         article, query, locale = self._data_fields(turn)
-        recorded = await self._record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
+        recorded = await self.recorder.record(turn_context, FeedbackKind.ESCALATED, query, article, locale)
         if not recorded:
             # Never confirm a request for a person that was not kept: the user would wait for no one.
             await turn_context.send_activity(turn.strings.text("apology"))
@@ -388,23 +324,6 @@ class InsightDesk:
 
     # -- the language command ---------------------------------------------------------------------
 
-    def _available_locales(self) -> list[str]:
-        """Languages a user may choose: the knowledge base's, English, and the catalog's."""
-        return list(dict.fromkeys([*self.engine.locales, ENGLISH, *CATALOG]))
-
-    def _language_named(self, value: str) -> str | None:
-        """The locale ``value`` names (a code like ``sv``, or a name like "svenska", "Swedish", "한국어")."""
-        available = self._available_locales()
-        code = canonical_locale(value)
-        if code:
-            return negotiate([code], available)
-        wanted = " ".join(value.split()).casefold()
-        for locale in available:
-            names = {native_language_name(locale), language_name(locale, ENGLISH), language_name(locale, locale)}
-            if wanted in {n.casefold() for n in names}:
-                return locale
-        return None
-
     async def _set_language(self, turn_context: TurnContext, turn: TurnInput, value: str | None,
                             locale: str | None) -> None:
         strings = turn.strings
@@ -412,15 +331,15 @@ class InsightDesk:
             await turn_context.send_activity(strings.text("language_usage", example="sv"))
             return
         if locale is None:
-            choices = ", ".join(sorted({loc.split("-")[0] for loc in self._available_locales()}))
+            choices = ", ".join(sorted({loc.split("-")[0] for loc in choosable_locales(self.engine.locales)}))
             await turn_context.send_activity(strings.text("language_unknown", choices=choices))  # never echoes X
             return
         previous = turn.remembered_locale
-        remembered = await self._remember_language(turn_context, locale)
-        if not (remembered and await self._save_user_state(turn_context)):
+        remembered = await self.memory.remember_language(turn_context, locale)
+        if not (remembered and await self.memory.save_user_state(turn_context)):
             # Never "I'll answer in ..." for a choice that was not kept; nor keep it for this turn's later save.
             if remembered:
-                await self._restore_language(turn_context, previous)
+                await self.memory.restore_language(turn_context, previous)
             await turn_context.send_activity(strings.text("not_saved"))
             return
         strings = strings_for(locale)
@@ -461,117 +380,8 @@ class InsightDesk:
                       turn_context.activity.id, e)
             return False
 
-    async def _count_unanswered(self, turn_context: TurnContext) -> int:
-        """One more message in a row that nothing answered; how many now."""
-        try:
-            count = await self._unanswered.get(turn_context, 0)
-        except StorageError as e:
-            log.error("could not read the unanswered count (activity %s): %s", turn_context.activity.id, e)
-            return 1
-        count = (count if isinstance(count, int) else 0) + 1
-        await self._set_unanswered(turn_context, count)
-        return count
-
-    async def _set_unanswered(self, turn_context: TurnContext, count: int) -> None:
-        try:
-            await self._unanswered.set(turn_context, count)
-        except StorageError as e:
-            log.error("could not keep the unanswered count (activity %s): %s", turn_context.activity.id, e)
-
     # -- helpers -------------------------------------------------------------------------------
-
-    async def _remember_language(self, turn_context: TurnContext, locale: str) -> bool:
-        """Set the user's language for this turn's save; ``False`` (and a log line) when their state is out of reach."""
-        try:
-            await self._language.set(turn_context, locale)
-        except StorageError as e:
-            log.error("could not remember the language (activity %s): %s", turn_context.activity.id, e)
-            return False
-        return True
-
-    async def _restore_language(self, turn_context: TurnContext, previous: str | None) -> None:
-        """Put back the language the turn loaded, so the end of the turn has nothing of a failed choice to save."""
-        try:
-            if previous is None:
-                await self._language.delete(turn_context)
-            else:
-                await self._language.set(turn_context, previous)
-        except StorageError as e:
-            log.error("could not restore the language (activity %s): %s", turn_context.activity.id, e)
-
-    async def _save_user_state(self, turn_context: TurnContext) -> bool:
-        """Write the user's state now; ``False`` (and a log line with the activity id) when the store failed."""
-        try:
-            await self.user_state.save_changes(turn_context)
-        except StorageError as e:
-            log.error("could not save the user's state (activity %s): %s", turn_context.activity.id, e)
-            return False
-        return True
-
-    async def _preferred_locale(self, turn_context: TurnContext) -> str | None:
-        try:
-            value = await self._language.get(turn_context)
-        except StorageError as e:
-            log.error("could not read user state (activity %s): %s", turn_context.activity.id, e)
-            return None
-        return value if isinstance(value, str) else None
-
-    async def _record(
-        self, turn_context: TurnContext, kind: FeedbackKind, query: str, article: str | None, locale: str | None
-    ) -> bool:
-        """Store one feedback event; ``False`` (and a log line) when the store failed."""
-        activity = turn_context.activity
-        event = FeedbackEvent(
-            kind, query, article, locale,
-            user_id=hash_user_id(activity.from_property.id)
-            if activity.from_property and activity.from_property.id else None,
-            conversation_id=activity.conversation.id if activity.conversation else None,
-        )
-        try:
-            await self.feedback.record(event)
-        except StorageError as e:
-            log.error("could not store feedback %s (activity %s): %s", kind.value, activity.id, e)
-            return False
-        if self.learning is not None:
-            await self.learning.note(turn_context, event)
-        return True
 
     async def _send(self, turn_context: TurnContext, card: dict[str, Any], markdown: str) -> None:
         """A card where the channel renders cards (``fallbackText`` inside), else the markdown as text."""
-        await self._send_one(turn_context, card if _renders_cards(turn_context) else markdown)
-
-    @staticmethod
-    async def _send_one(turn_context: TurnContext, reply: dict[str, Any] | str) -> None:
-        """A card (a dict) as an attachment, markdown (a string) as text."""
-        if isinstance(reply, dict):
-            activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(reply))
-        else:
-            activity = MessageFactory.text(reply)
-            activity.text_format = "markdown"
-        await turn_context.send_activity(activity)
-
-
-def _renders_cards(turn_context: TurnContext) -> bool:
-    return (turn_context.activity.channel_id or "") in CARD_CHANNELS
-
-
-class InsightDeskMiddleware(Middleware):  # type: ignore[misc]  # botbuilder ships no types
-    """The plugin as botbuilder middleware: ``adapter.use(InsightDeskMiddleware(desk))``.
-
-    A message Insight Desk answers ends the turn there; every other activity (and every message it
-    declines) goes on to the bot. With ``welcome=True`` it also greets on ``conversationUpdate``.
-    """
-
-    def __init__(self, desk: InsightDesk, *, welcome: bool = False) -> None:
-        self.desk = desk
-        self.welcome = welcome
-
-    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
-        activity = context.activity
-        if activity.type == ActivityTypes.message and await self.desk.on_message(context):
-            return
-        if activity.type == ActivityTypes.event and await self.desk.on_event(context):
-            return
-        if self.welcome and activity.type == ActivityTypes.conversation_update and activity.members_added:
-            await self.desk.on_members_added(context, activity.members_added)
-        await logic()
+        await send_reply(turn_context, card if renders_cards(turn_context) else markdown)

@@ -11,7 +11,8 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, Ment
 
 from bot import cards
 from bot.feedback.events import FeedbackEvent
-from bot.plugin import InsightDesk, InsightDeskMiddleware
+from bot.middleware import InsightDeskMiddleware
+from bot.plugin import InsightDesk
 from bot.stores.base import StorageError
 from bot.stores.memory import MemoryFeedbackStore
 from bot.strings import strings_for
