@@ -3,7 +3,8 @@
 from bot.escalation.handoff import HandoffMode
 from bot.escalation.queues import Queue, QueueRegistry
 from bot.escalation.relay import Escalation
-from bot.escalation.store import StorageTicketStore, TicketStore
+from bot.escalation.store import StorageTicketStore
+from bot.escalation.ticket_store import TicketStore
 from bot.escalation.tickets import Line, Person, Role, Ticket, TicketError, TicketState
 
 __all__ = [

@@ -29,8 +29,8 @@ from bot.escalation.origin import (
 )
 from bot.escalation.proactive import Proactive, card_activity
 from bot.escalation.queues import Queue, holds, parse_register
-from bot.escalation.store import TicketStore
 from bot.escalation.stored_reference import stored_reference
+from bot.escalation.ticket_store import TicketStore
 from bot.escalation.tickets import (
     Line,
     NotInQueue,

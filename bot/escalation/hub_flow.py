@@ -12,7 +12,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from bot.escalation.handoff import STATUS, HandoffState, parse_status
 from bot.escalation.hooks import ObserveState, count_change
 from bot.escalation.origin import person_of, shown
-from bot.escalation.store import TicketStore
+from bot.escalation.ticket_store import TicketStore
 from bot.escalation.tickets import Person, Ticket, TicketError
 from bot.strings import strings_for
 

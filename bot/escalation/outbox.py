@@ -36,7 +36,8 @@ from typing import Any
 
 from botbuilder.core import BotAdapter, Storage
 
-from bot.escalation.store import OPEN_KEY, OUTBOX_LEASE_S, TicketStore, outbox_key
+from bot.escalation.store_keys import OPEN_KEY, OUTBOX_LEASE_S, outbox_key
+from bot.escalation.ticket_store import TicketStore
 from bot.escalation.tickets import Ticket
 from bot.stores.base import EtagConflictError, StorageError
 

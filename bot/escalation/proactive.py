@@ -21,7 +21,7 @@ from bot.escalation import cards
 from bot.escalation.agent_channels import AgentChannels
 from bot.escalation.outbox import PostOutcome
 from bot.escalation.queues import Queue, route
-from bot.escalation.store import TicketStore
+from bot.escalation.ticket_store import TicketStore
 from bot.escalation.tickets import Ticket
 from bot.strings import strings_for
 

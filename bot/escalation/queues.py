@@ -20,7 +20,7 @@ from typing import Any
 
 from botbuilder.core import Storage
 
-from bot.escalation.store import PREFIX
+from bot.escalation.store_keys import PREFIX
 from bot.escalation.stored_reference import reference_from_document
 from bot.escalation.tickets import Ticket
 from knowledge.locales import canonical_locale, negotiate

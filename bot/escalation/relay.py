@@ -37,7 +37,8 @@ from bot.escalation.origin import channel_id_of
 from bot.escalation.outbox import Outbox
 from bot.escalation.proactive import SEND_ERRORS, Proactive
 from bot.escalation.queues import Queue, QueueRegistry
-from bot.escalation.store import MaskingTicketStore, StorageTicketStore, TicketStore
+from bot.escalation.store import StorageTicketStore
+from bot.escalation.ticket_store import MaskingTicketStore, TicketStore
 from bot.escalation.transcript import MAX_EARLY_LINE_CHARS, MAX_TRANSCRIPT_LINES, ConversationMemory, merge_transcript
 from bot.escalation.user_flow import UserFlow
 from bot.stores.keyed_locks import KeyedLocks

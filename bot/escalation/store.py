@@ -52,17 +52,27 @@ of the write (no refusal can follow one already stored), so a retry never finds 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from botbuilder.core import MemoryStorage, Storage
 
+from bot.escalation.store_keys import (
+    COUNTER_KEY,
+    OPEN_KEY,
+    conversation_key,
+    new_outbox_entry,
+    outbox_key,
+    thread_key,
+    ticket_key,
+    user_key,
+)
+from bot.escalation.ticket_store import Change
 from bot.escalation.tickets import (
     Ticket,
     TicketStillOpen,
@@ -74,86 +84,22 @@ from bot.stores.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
-PREFIX = "insight-desk/escalation/"
 MAX_ATTEMPTS = 8
 """Attempts of one batch of creations against concurrent writers before giving up with ``StorageError``."""
 MAX_CHANGE_ATTEMPTS = 40
 """Attempts of one change of a ticket against other processes changing it (this process's changes take turns)
 before giving up: each conflict means another process stored its change; see ``_change_backoff``."""
 MAX_BATCH = 32
+"""Tickets created by one write at most (the rest wait for the next one)."""
 UNWRITTEN_TICKET_WAITS = 4
 """Attempts a creation waits for a ticket that a user's index already names but that is not stored yet (another
 process is between the two uploads, over Blob); after them the index is taken as left over by a crash."""
-"""Tickets created by one write at most (the rest wait for the next one)."""
-
-Change = Callable[[Ticket], Ticket]
-
-
-class TicketStore(Protocol):
-    """Where tickets live. Failures of the store raise ``bot.stores.base.StorageError``."""
-
-    async def create(self, build: Callable[[int], Ticket]) -> Ticket:
-        """Store ``build(number)`` under a fresh number; ``TicketStillOpen`` when its user has an open ticket."""
-        ...
-
-    async def get(self, number: int) -> Ticket | None: ...
-
-    async def change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
-        """Apply ``change`` (which may raise ``TicketError``) until it is stored; ``(before, after)``,
-        ``None`` for an unknown ticket."""
-        ...
-
-    async def open_for_user(self, user_id: str) -> Ticket | None: ...
-
-    async def open_in_conversation(self, conversation_id: str) -> Ticket | None: ...
-
-    async def for_thread(self, thread_id: str) -> Ticket | None: ...
-
-    async def open_tickets(self) -> list[Ticket]:
-        """Open tickets, oldest first."""
-        ...
 
 
 def _change_backoff(attempt: int) -> float:
     """Seconds to wait after the ``attempt``-th (from 0) conflict of a change: doubling from 5 ms up to 200 ms,
     jittered so that two processes that collided do not collide again (about 7 s over all the attempts)."""
     return min(0.2, 0.005 * 2.0**attempt) * (0.5 + random.random())
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def ticket_key(number: int) -> str:
-    return f"{PREFIX}ticket/{number}"
-
-
-def user_key(user_id: str) -> str:
-    return f"{PREFIX}user/{_hash(user_id)}"
-
-
-def conversation_key(conversation_id: str) -> str:
-    return f"{PREFIX}conversation/{_hash(conversation_id)}"
-
-
-def thread_key(thread_id: str) -> str:
-    return f"{PREFIX}thread/{_hash(thread_id)}"
-
-
-def outbox_key(number: int) -> str:
-    return f"{PREFIX}outbox/{number}"
-
-
-COUNTER_KEY = PREFIX + "counter"
-OPEN_KEY = PREFIX + "open"
-OUTBOX_LEASE_S = 20.0
-"""How long a claim on an outbox entry holds (``claimed_until``): another process posts that ticket's card only
-after it ran out (a process killed mid-post leaves its claim behind). Also the first claim, the creator's."""
-
-
-def new_outbox_entry(number: int, now: float) -> dict[str, Any]:
-    """The outbox entry of a ticket just created: claimed by its creator (who posts its card at once)."""
-    return {"ticket": number, "attempts": 0, "due": now, "claimed_until": now + OUTBOX_LEASE_S, "told": False}
 
 
 @dataclass(frozen=True)
@@ -414,39 +360,3 @@ class StorageTicketStore:
         items = await self.storage.read([ticket_key(n) for n in numbers])
         tickets = [t for t in (self._ticket(items.get(ticket_key(n))) for n in numbers) if t and t.is_open]
         return sorted(tickets, key=lambda t: (t.created, t.number))
-
-
-def masked_ticket(ticket: Ticket, mask: Callable[[str], str]) -> Ticket:
-    """``ticket`` with ``mask`` applied to the text people typed: questions, description, transcript lines."""
-    return replace(ticket, questions=tuple(mask(q) for q in ticket.questions), description=mask(ticket.description),
-                   transcript=tuple(replace(line, text=mask(line.text)) for line in ticket.transcript))
-
-
-class MaskingTicketStore:
-    """A ``TicketStore`` that stores every ticket with ``mask`` applied (``bot.feedback.redact.redact`` when
-    ``REDACT_TRANSCRIPTS`` is on); what it returns is what it stored."""
-
-    def __init__(self, inner: TicketStore, mask: Callable[[str], str]) -> None:
-        self.inner = inner
-        self.mask = mask
-
-    async def create(self, build: Callable[[int], Ticket]) -> Ticket:
-        return await self.inner.create(lambda number: masked_ticket(build(number), self.mask))
-
-    async def get(self, number: int) -> Ticket | None:
-        return await self.inner.get(number)
-
-    async def change(self, number: int, change: Change) -> tuple[Ticket, Ticket] | None:
-        return await self.inner.change(number, lambda ticket: masked_ticket(change(ticket), self.mask))
-
-    async def open_for_user(self, user_id: str) -> Ticket | None:
-        return await self.inner.open_for_user(user_id)
-
-    async def open_in_conversation(self, conversation_id: str) -> Ticket | None:
-        return await self.inner.open_in_conversation(conversation_id)
-
-    async def for_thread(self, thread_id: str) -> Ticket | None:
-        return await self.inner.for_thread(thread_id)
-
-    async def open_tickets(self) -> list[Ticket]:
-        return await self.inner.open_tickets()

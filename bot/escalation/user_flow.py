@@ -20,8 +20,8 @@ from bot.escalation.origin import conversation_id_of, person_of, shown, tenant_o
 from bot.escalation.outbox import Outbox
 from bot.escalation.proactive import Proactive, card_activity
 from bot.escalation.queues import parse_register
-from bot.escalation.store import TicketStore
 from bot.escalation.stored_reference import stored_reference
+from bot.escalation.ticket_store import TicketStore
 from bot.escalation.tickets import Line, Person, Role, Ticket, TicketError, TicketState, TicketStillOpen
 from bot.escalation.transcript import ConversationMemory
 from bot.escalation.words import escalation_phrases, is_status_command, status_phrases

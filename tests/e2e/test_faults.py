@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from bot.escalation.store import PREFIX as TICKETS
+from bot.escalation.store_keys import PREFIX as TICKETS
 from bot.settings import Settings
 from bot.stores.sqlite import SqliteStorage
 from bot.stores.sqlite_database import SqliteDatabase

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.escalation.store import ticket_key
+from bot.escalation.store_keys import ticket_key
 from bot.escalation.tickets import Ticket, ticket_from_document
 from bot.strings import strings_for
 from tests.e2e.conftest import ConnectorStub, StartBot, serve_receiver

@@ -13,7 +13,8 @@ import pytest
 from botbuilder.core import BotAdapter, Storage
 
 from bot.escalation.outbox import Outbox, PostOutcome, retry_after
-from bot.escalation.store import StorageTicketStore, outbox_key
+from bot.escalation.store import StorageTicketStore
+from bot.escalation.store_keys import outbox_key
 from bot.escalation.tickets import Person, Ticket
 from bot.stores.base import honours_create_only
 from bot.stores.sqlite import SqliteStorage

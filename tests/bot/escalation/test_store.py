@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 from botbuilder.core import MemoryStorage, Storage
 
-from bot.escalation.store import (
-    COUNTER_KEY,
-    MAX_BATCH,
-    OPEN_KEY,
-    StorageTicketStore,
-    conversation_key,
-    ticket_key,
-    user_key,
-)
+from bot.escalation.store import MAX_BATCH, StorageTicketStore
+from bot.escalation.store_keys import COUNTER_KEY, OPEN_KEY, conversation_key, ticket_key, user_key
 from bot.escalation.tickets import (
     Line,
     Person,
