@@ -42,6 +42,7 @@ from bot.stores import aclose_storage, create_feedback_store, create_storage, st
 from bot.stores.base import StorageError
 from bot.strings import strings_for
 from knowledge.engine import KnowledgeEngine
+from knowledge.model import Answer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -214,7 +215,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def compose_desk(settings: Settings, knowledge: KnowledgeEngine, state: Storage, feedback: FeedbackStore, *,
-                 observe_state: Callable[[TicketState], None] | None = None) -> tuple[InsightDesk, Escalation]:
+                 observe_state: Callable[[TicketState], None] | None = None,
+                 observe_answer: Callable[[Answer], None] | None = None) -> tuple[InsightDesk, Escalation]:
     """The plugin with escalation (and, with ``KB_LEARNED_PATH``, the learning loop) as ``settings`` configure
     them: what the server and ``chat`` both run."""
     notes: FeedbackStore = RedactingFeedbackStore(feedback) if settings.redact_transcripts else feedback
@@ -227,7 +229,7 @@ def compose_desk(settings: Settings, knowledge: KnowledgeEngine, state: Storage,
     if settings.kb_learned_path:
         learning = LearningLoop(state, escalation, LearnedKnowledge(state, settings.kb_learned_path),
                                 engine=lambda: desk.engine, app_id=settings.APP_ID, mask=mask)
-    desk = InsightDesk(knowledge, state, notes, escalation, learning=learning)
+    desk = InsightDesk(knowledge, state, notes, escalation, learning=learning, observe_answer=observe_answer)
     return desk, escalation
 
 
@@ -257,7 +259,7 @@ def create_app(
             settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
         desk, escalation = compose_desk(settings, knowledge, state,
                                         feedback if feedback is not None else create_feedback_store(state),
-                                        observe_state=metrics.escalation)
+                                        observe_state=metrics.escalation, observe_answer=metrics.observe_answer)
         notes = desk.feedback
         authentication = _authentication(settings)
         adapter = CloudAdapter(authentication)
@@ -269,7 +271,6 @@ def create_app(
         adapter.use(TenantAllowList(settings.allowed_tenants))
         adapter.use(OncePerActivity(state))  # before the rate limit: a redelivery spends no message of the user's
         await _log_unlisted_queues(escalation)
-        desk.observe_answer = metrics.observe_answer
         adapter.on_turn_error = with_turn_ids(metrics.count_turn_errors(turn_error_handler(desk)))
         adapter.use(ConversationRateLimit(per_minute=settings.rate_limit_per_minute,
                                           burst=settings.rate_limit_burst, locale_of=desk.user_locale))

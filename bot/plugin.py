@@ -63,7 +63,8 @@ class InsightDesk:
     """
 
     def __init__(self, engine: KnowledgeEngine, storage: Storage, feedback: FeedbackStore,
-                 escalation: Escalation | None = None, *, learning: LearningLoop | None = None) -> None:
+                 escalation: Escalation | None = None, *, learning: LearningLoop | None = None,
+                 observe_answer: Callable[[Answer], None] | None = None) -> None:
         """``learning`` (with escalation) proposes wordings users resolved to agents and handles Add / Dismiss."""
         self.engine = engine
         self.feedback = feedback
@@ -81,7 +82,7 @@ class InsightDesk:
             *(learning_actions(learning) if learning is not None else ()),
         ])
         """Every card button this bot answers, each with its one handler (``bot.actions``)."""
-        self.observe_answer: Callable[[Answer], None] | None = None
+        self.observe_answer = observe_answer
         """Called with every engine answer to pasted text (``bot.ops.metrics`` counts them)."""
         self.learning = learning
         self.recorder = FeedbackRecorder(feedback, learning)

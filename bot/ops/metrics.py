@@ -3,7 +3,7 @@
     metrics = BotMetrics()                       # its own registry: two apps in one process never mix
     adapter.use(metrics.middleware())            # activities by type and channel, turn latency
     adapter.on_turn_error = metrics.count_turn_errors(on_turn_error)
-    desk.observe_answer = metrics.observe_answer # matches by tier and reply locale
+    InsightDesk(..., observe_answer=metrics.observe_answer)     # matches by tier and reply locale
     app.middlewares.append(metrics.http_middleware())   # requests by route and status (400, 401, 413...)
     Escalation(..., observe_state=metrics.escalation)  # tickets entering each state (waiting, assigned, ...)
 
