@@ -228,7 +228,7 @@ def compose_desk(settings: Settings, knowledge: KnowledgeEngine, state: Storage,
     learning = None
     if settings.kb_learned_path:
         learning = LearningLoop(state, escalation, LearnedKnowledge(state, settings.kb_learned_path),
-                                engine=lambda: desk.engine, app_id=settings.APP_ID, mask=mask)
+                                engine=lambda: desk.engine, mask=mask)
     desk = InsightDesk(knowledge, state, notes, escalation, learning=learning, observe_answer=observe_answer)
     return desk, escalation
 

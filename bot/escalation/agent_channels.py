@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from bot.channel.channel_text import client_locale
-from bot.escalation.origin import channel_id_of, team_of, tenant_of
+from bot.escalation.origin import channel_id_of, person_of, shown, team_of, tenant_of
 from bot.escalation.queues import Queue, QueueRegistry
 from bot.strings import Strings, strings_for
 
@@ -44,6 +45,24 @@ class AgentChannels:
         if team_of(activity)[0] != queue.team or tenant_of(activity) != queue.tenant:
             return None
         return queue
+
+    async def refuse(self, turn_context: TurnContext, action: str, what: str, say: Strings) -> None:
+        """An agent's button (``action`` on ``what``: "ticket 12", "proposal …") pressed or forged outside an
+        agents' channel: nothing changes, it is logged. In a channel the sender learns why; in a personal or
+        group chat the bot says nothing (no agent works there)."""
+        activity = turn_context.activity
+        channel = channel_id_of(activity)
+        team, group = team_of(activity)
+        log.warning("refused %s of %s from %s %s (team %s, tenant %s, user %s): not an agents' channel",
+                    action, what, activity.conversation.conversation_type if activity.conversation else None,
+                    channel or (activity.conversation.id if activity.conversation else None), team or "none",
+                    tenant_of(activity) or "none", person_of(activity).id)
+        if channel is None:
+            return
+        if not self.listed(team, group):
+            await turn_context.send_activity(say.text("agent_team_not_allowed", team=shown(team or "?")))
+        else:
+            await turn_context.send_activity(say.text("agent_not_a_queue"))
 
     async def log_unlisted(self) -> None:
         """At start: say which registered channels no longer receive tickets because their team is not listed."""

@@ -253,21 +253,7 @@ class AgentFlow:
 
     async def _refuse_agent_action(self, turn_context: TurnContext, action: str, number: int | None,
                                    say: Strings) -> None:
-        """An agent's button pressed (or forged) outside an agents' channel: nothing changes. In a channel the
-        sender learns why; in a personal or group chat the bot says nothing (no agent works there)."""
-        activity = turn_context.activity
-        channel = channel_id_of(activity)
-        team, group = team_of(activity)
-        log.warning("refused %s of ticket %s from %s %s (team %s, tenant %s, user %s): not an agents' channel",
-                    action, number, activity.conversation.conversation_type if activity.conversation else None,
-                    channel or (activity.conversation.id if activity.conversation else None), team or "none",
-                    tenant_of(activity) or "none", person_of(activity).id)
-        if channel is None:
-            return
-        if not self.channels.listed(team, group):
-            await turn_context.send_activity(say.text("agent_team_not_allowed", team=shown(team or "?")))
-        else:
-            await turn_context.send_activity(say.text("agent_not_a_queue"))
+        await self.channels.refuse(turn_context, action, f"ticket {number}", say)
 
     # -- the agent's words to the user --------------------------------------------------------------
 

@@ -35,15 +35,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from botbuilder.core import BotAdapter, CardFactory, MessageFactory, Storage, TurnContext
-from botbuilder.schema import Activity, ConversationReference, ResourceResponse
+from botbuilder.core import BotAdapter, Storage, TurnContext
+from botbuilder.schema import Activity
 
 from bot.cards import ACTION_KEY
 from bot.channel.channel_text import client_locale
 from bot.channel.markdown_escape import escape_markdown
 from bot.escalation import Escalation, Queue
-from bot.escalation.origin import channel_id_of, team_of, tenant_of
-from bot.escalation.proactive import SEND_ERRORS
+from bot.escalation.origin import tenant_of
+from bot.escalation.proactive import card_activity
 from bot.feedback.events import FeedbackEvent, FeedbackKind, query_key
 from bot.feedback.learned_kb import LearnedEntry, LearnedKnowledge
 from bot.feedback.learning import MIN_USERS, LearnedText, learned_alternates
@@ -114,15 +114,14 @@ class LearningLoop:
     """Proposals over one botbuilder ``Storage``; cards go to ``escalation``'s agents' channels (see the module)."""
 
     def __init__(self, storage: Storage, escalation: Escalation, learned: LearnedKnowledge, *,
-                 engine: Callable[[], KnowledgeEngine], app_id: str = "", mask: Callable[[str], str] | None = None,
+                 engine: Callable[[], KnowledgeEngine], mask: Callable[[str], str] | None = None,
                  min_users: int = MIN_USERS) -> None:
-        """``engine()`` is the knowledge base answering now; ``mask`` (``bot.redact.redact`` with
+        """``engine()`` is the knowledge base answering now; ``mask`` (``bot.feedback.redact.redact`` with
         ``REDACT_TRANSCRIPTS``) is applied to the wording before it is stored or shown."""
         self.storage = storage
         self.escalation = escalation
         self.learned = learned
         self.engine = engine
-        self.app_id = app_id
         self.mask: Callable[[str], str] = mask or (lambda text: text)
         self.min_users = min_users
         self.apply: Callable[[], Awaitable[object]] | None = None
@@ -218,7 +217,7 @@ class LearningLoop:
         posted: list[dict[str, str]] = []
         for queue in queues:
             card = self._card(key, doc, queue, users=found.users, last_seen=found.last_seen)
-            sent = await self._send(adapter, queue.reference, _card_activity(card))
+            sent = await self.escalation.proactive.send(adapter, queue.reference, card_activity(card))
             if sent is not None:
                 posted.append({"channel": queue.channel_id, "activity": sent})
         if not posted:
@@ -258,7 +257,8 @@ class LearningLoop:
         proposal = str(data.get("proposal") or "")
         queue = await self.escalation.queue_of(activity)
         if queue is None:
-            await self._refuse(turn_context, action, proposal[:40])
+            await self.escalation.channels.refuse(turn_context, action, f"proposal {proposal[:40]}",
+                                                   strings_for(client_locale(activity)))
             return True
         if not _ID.match(proposal):
             log.warning("refused %s of a malformed proposal id in channel %s", action, queue.channel_id)
@@ -327,56 +327,5 @@ class LearningLoop:
             thread = f"{queue.channel_id};messageid={posted['activity']}"
             reference = dict(queue.reference)
             reference["conversation"] = {**dict(reference.get("conversation") or {}), "id": thread}
-            await self._send(adapter, reference, _card_activity(card), update=str(posted["activity"]))
-
-    async def _refuse(self, turn_context: TurnContext, action: str, proposal: str) -> None:
-        """A proposal button pressed (or forged) outside an agents' channel: nothing changes. In a channel the
-        sender learns why; in a personal or group chat the bot says nothing (no agent works there)."""
-        activity = turn_context.activity
-        channel = channel_id_of(activity)
-        team, group = team_of(activity)
-        log.warning("refused %s of proposal %s from %s %s (team %s, tenant %s, user %s): not an agents' channel",
-                    action, proposal, activity.conversation.conversation_type if activity.conversation else None,
-                    channel or (activity.conversation.id if activity.conversation else None), team or "none",
-                    tenant_of(activity) or "none", activity.from_property.id if activity.from_property else None)
-        if channel is None:
-            return
-        say = strings_for(client_locale(activity))
-        listed = bool(team and team in self.escalation.agent_teams) or bool(group and group in
-                                                                             self.escalation.agent_teams)
-        await turn_context.send_activity(say.text("agent_not_a_queue") if listed else
-                                         say.text("agent_team_not_allowed", team=escape_markdown(team or "?")))
-
-    async def _send(self, adapter: BotAdapter, reference: Mapping[str, Any], activity: Activity, *,
-                    update: str | None = None) -> str | None:
-        """Send (or with ``update``, replace) one activity in a stored conversation; its id, ``None`` on failure."""
-        target = ConversationReference().deserialize(dict(reference))
-        sent: list[str | None] = []
-
-        async def new_post(context: TurnContext, activities: list[Activity],
-                           send: Callable[[], Awaitable[Any]]) -> Any:
-            for each in activities:  # a new post in the channel (a thread of its own), not a reply
-                each.reply_to_id = None
-            return await send()
-
-        async def callback(context: TurnContext) -> None:
-            context.on_send_activities(new_post)
-            try:
-                if update is not None:
-                    activity.id = update
-                    response: ResourceResponse | None = await context.update_activity(activity)
-                    sent.append(response.id if response and response.id else update)
-                else:
-                    response = await context.send_activity(activity)
-                    sent.append(response.id if response else None)
-            except SEND_ERRORS as e:
-                log.error("could not send a proposal card to conversation %s: %s",
-                          target.conversation.id if target.conversation else None, e)
-
-        await adapter.continue_conversation(target, callback, self.app_id)
-        return sent[0] if sent else None
-
-
-def _card_activity(card: dict[str, Any]) -> Activity:
-    activity: Activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-    return activity
+            await self.escalation.proactive.send(adapter, reference, card_activity(card),
+                                                 update=str(posted["activity"]))
