@@ -28,7 +28,7 @@ from bot.channel.tenants import TenantAllowList
 from bot.escalation import Escalation
 from bot.escalation.tickets import TicketState
 from bot.feedback.events import FeedbackStore
-from bot.feedback.learned_kb import LearnedKnowledge, LearnedSync, knowledge_folders
+from bot.feedback.learned_kb import LearnedKnowledge, LearnedSync
 from bot.feedback.proposals import LearningLoop
 from bot.feedback.redact import RedactingFeedbackStore, redact
 from bot.handler import InsightDeskBot
@@ -37,7 +37,7 @@ from bot.ops.log_format import TurnContextLogging, configure_logging, with_turn_
 from bot.ops.metrics import BotMetrics, metrics_handler
 from bot.ops.telemetry import create_telemetry
 from bot.plugin import InsightDesk
-from bot.settings import Settings
+from bot.settings import Settings, knowledge_folders
 from bot.stores import aclose_storage, create_feedback_store, create_storage, storage_problem
 from bot.stores.base import StorageError
 from bot.strings import strings_for

@@ -188,3 +188,17 @@ def _handoff(value: str) -> str:
     if mode not in HANDOFF_MODES:
         raise ValueError(f"ESCALATION_HANDOFF must be one of {', '.join(HANDOFF_MODES)}, got {value!r}")
     return mode
+
+
+def knowledge_folders(settings: Settings, *, existing_only: bool = True) -> list[str]:
+    """The folders the bot loads: ``KB_PATH`` (else the bundled articles), then ``KB_LEARNED_PATH`` (when it
+    exists, unless ``existing_only`` is false: the hot reload watches it before it is created)."""
+    from knowledge.engine import BUNDLED_ARTICLES  # here: reading settings loads no engine
+
+    folders = [str(p) for p in settings.kb_paths] or [str(BUNDLED_ARTICLES)]
+    learned = settings.kb_learned_path
+    if learned and (not existing_only or Path(learned).is_dir()):
+        resolved = {os.path.realpath(f) for f in folders}
+        if os.path.realpath(learned) not in resolved:
+            folders.append(learned)
+    return folders

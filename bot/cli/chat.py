@@ -30,7 +30,7 @@ from bot.cli.chat_adapter import Sent, TerminalAdapter
 from bot.cli.chat_cards import CardInput, Choice, Shown, numbered, shown
 from bot.escalation import Escalation
 from bot.handler import InsightDeskBot
-from bot.settings import Settings
+from bot.settings import Settings, knowledge_folders
 from bot.stores import aclose_storage, create_feedback_store, create_storage
 from bot.stores.base import StorageError
 from knowledge.engine import KnowledgeEngine
@@ -316,10 +316,13 @@ def _picked(field: CardInput, typed: str) -> str:
     return field.default
 
 
-async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | None = None) -> None:
-    """Read messages line by line from ``stdin`` and print what the bot sends to ``stdout`` (see the module)."""
+async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | None = None,
+               engine: KnowledgeEngine | None = None) -> None:
+    """Read messages line by line from ``stdin`` and print what the bot sends to ``stdout`` (see the module);
+    without ``engine``, the knowledge base the server loads (``KB_PATH``, then ``KB_LEARNED_PATH``)."""
     settings = terminal_settings(settings)
-    engine = KnowledgeEngine.load(settings.kb_paths, cache_dir=settings.kb_cache_dir)
+    if engine is None:
+        engine = KnowledgeEngine.load(knowledge_folders(settings), cache_dir=settings.kb_cache_dir)
     storage = create_storage(settings.state_store, blob_connection_string=settings.azure_storage_connection_string)
     try:
         desk, escalation = compose_desk(settings, engine, storage, create_feedback_store(storage))
@@ -332,9 +335,9 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO, locale: str | 
 
 
 def run_chat(settings: Settings, *, input: TextIO = sys.stdin, output: TextIO = sys.stdout,
-             locale: str | None = None) -> None:
+             locale: str | None = None, engine: KnowledgeEngine | None = None) -> None:
     """``python -m bot chat``: the conversation above until end of input."""
-    asyncio.run(chat(settings, input, output, locale))
+    asyncio.run(chat(settings, input, output, locale, engine))
 
 
 __all__ = ["TerminalChat", "chat", "run_chat", "terminal_settings"]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from typing import TextIO
 
-from bot.cli.common import Commands, add_cache_option, kb_folders, load_engine, settings
+from bot.cli.common import Commands, add_cache_option, load_engine, settings
 
 
 def register(commands: Commands) -> None:
@@ -20,14 +19,8 @@ def register(commands: Commands) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.cli.chat import run_chat
-    from knowledge.cache import is_fresh
 
-    config = settings()
-    if args.no_cache:
-        config = dataclasses.replace(config, kb_cache_dir=None)
-    elif config.kb_cache_dir and not is_fresh(kb_folders(None, config), config.kb_cache_dir):
-        # The conversation loads its engine from the cache (as `serve` does); a cold load is done here first,
-        # where it can show its progress, and the conversation then starts from the fresh cache.
-        load_engine(None, err)
-    run_chat(config, input=sys.stdin, output=out, locale=args.locale)
+    # loaded here, once: from the cache as `serve` does, else with its progress on a terminal
+    engine = load_engine(None, err, no_cache=args.no_cache)
+    run_chat(settings(), input=sys.stdin, output=out, locale=args.locale, engine=engine)
     return 0

@@ -38,10 +38,11 @@ def add_cache_option(parser: argparse.ArgumentParser) -> None:
 
 
 def kb_folders(kb: Sequence[str] | None, config: Settings) -> list[str | Path]:
-    """The folders a command loads: ``--kb`` folders, else ``KB_PATH``, else the bundled articles."""
-    from knowledge.engine import BUNDLED_ARTICLES
+    """The folders a command loads: ``--kb`` folders, else what the server loads (``KB_PATH``, else the bundled
+    articles, then the texts agents added in ``KB_LEARNED_PATH``)."""
+    from bot.settings import knowledge_folders
 
-    return list(kb or config.kb_paths) or [BUNDLED_ARTICLES]
+    return list(kb) if kb else list(knowledge_folders(config))
 
 
 def cache_dir(config: Settings, no_cache: bool) -> str | None:
@@ -51,7 +52,7 @@ def cache_dir(config: Settings, no_cache: bool) -> str | None:
 
 
 def load_engine(kb: Sequence[str] | None, err: TextIO, *, no_cache: bool = False) -> KnowledgeEngine:
-    """The engine over ``--kb`` folders, else ``KB_PATH``, else the bundled articles: from the cache when it is
+    """The engine over ``--kb`` folders, else the server's folders (``kb_folders``): from the cache when it is
     fresh, else loaded with a progress bar on ``err`` (a terminal only) and cached."""
     from knowledge.engine import KnowledgeEngine
 

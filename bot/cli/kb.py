@@ -131,10 +131,8 @@ def run_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (ValueError, StorageError) as e:  # no feedback kept there, or the store is down
         err.write(f"error: {e}\n")
         return 2
-    from bot.feedback.learned_kb import knowledge_folders
-
     # without --kb: KB_PATH and the texts agents already added (KB_LEARNED_PATH), so those are not proposed again
-    engine = load_engine(args.kb or [str(folder) for folder in knowledge_folders(config)], err, no_cache=args.no_cache)
+    engine = load_engine(args.kb, err, no_cache=args.no_cache)
     texts = learned_alternates(engine, events, min_users=args.min_users)
     out.write(format_alternates(texts))
     err.write(f"{len(texts)} texts proposed from {len(events)} feedback events\n")

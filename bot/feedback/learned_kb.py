@@ -8,7 +8,7 @@
 The store's ``insight-desk/learning/learned`` document is the truth: its ``version`` and ``texts`` (locale,
 article, text, who added it, when). Each instance writes ``alternate-texts.yaml`` (``knowledge.alternates``)
 into its ``KB_LEARNED_PATH`` folder from it, keeping the entries the file already had, and the folder is loaded
-after ``KB_PATH`` (``knowledge_folders``). Every instance reads the document every ``POLL_S`` seconds; when its
+after ``KB_PATH`` (``settings.knowledge_folders``). Every instance reads the document every ``POLL_S`` seconds; when its
 version is not the one the instance last wrote, it writes the file again and reloads its knowledge base. So a
 text added through one instance is answered by all of them, whether they share a disk or not.
 """
@@ -27,15 +27,12 @@ from typing import Any
 
 from botbuilder.core import Storage
 
-from bot.settings import Settings
 from bot.stores.base import CREATE_ONLY_E_TAG, EtagConflictError, StorageError, honours_create_only
 from bot.stores.keyed_locks import KeyedLocks
 from knowledge.alternates import ALTERNATES_FILE, read_alternates
-from knowledge.engine import BUNDLED_ARTICLES
 from knowledge.locales import canonical_locale
 
-__all__ = ["LEARNED_KEY", "LearnedEntry", "LearnedKnowledge", "LearnedSync", "knowledge_folders",
-           "write_learned_file"]
+__all__ = ["LEARNED_KEY", "LearnedEntry", "LearnedKnowledge", "LearnedSync", "write_learned_file"]
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +63,6 @@ class LearnedEntry:
                                                 for k in ("locale", "article", "text")):
             return None
         return cls(doc["locale"], doc["article"], doc["text"], str(doc.get("added_by") or ""), str(doc.get("at") or ""))
-
-
-def knowledge_folders(settings: Settings, *, existing_only: bool = True) -> list[str]:
-    """The folders the bot loads: ``KB_PATH`` (else the bundled articles), then ``KB_LEARNED_PATH`` (when it
-    exists, unless ``existing_only`` is false: the hot reload watches it before it is created)."""
-    folders = [str(p) for p in settings.kb_paths] or [str(BUNDLED_ARTICLES)]
-    learned = settings.kb_learned_path
-    if learned and (not existing_only or Path(learned).is_dir()):
-        resolved = {os.path.realpath(f) for f in folders}
-        if os.path.realpath(learned) not in resolved:
-            folders.append(learned)
-    return folders
 
 
 def _one_line(text: str) -> str:

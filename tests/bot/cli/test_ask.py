@@ -150,3 +150,18 @@ def test_the_json_names_the_file_whose_text_is_shown(tmp_path: Path) -> None:
     batch = run_bot("ask", "--batch", "-", cwd=tmp_path,
                     stdin=json.dumps({"id": "k", "text": SWEDISH_PASTE, "locale": "en-US"}).encode() + b"\n")
     assert json.loads(batch.stdout)["shown_path"] == f"sv-SE/{SEED}.md"
+
+
+def test_ask_answers_the_wordings_agents_added_as_the_server_does(tmp_path: Path) -> None:
+    """The command line loads what `serve` loads: KB_PATH (here the bundled articles), then KB_LEARNED_PATH."""
+    from bot.feedback.learned_kb import LearnedEntry, write_learned_file
+
+    wording = "Access token validation failed"
+    before = json.loads(run_bot("ask", wording, "--json", cwd=tmp_path).stdout)
+    assert before["tier"] == "suggest"  # the bundled articles alone do not answer this wording outright
+    learned = tmp_path / "learned"
+    write_learned_file(learned, [LearnedEntry("en-US", SEED, wording, "Anna", "2026-12-04T10:00:00+00:00")])
+    done = run_bot("ask", wording, "--json", cwd=tmp_path, env={"KB_LEARNED_PATH": str(learned)})
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["tier"], answer["article"]) == ("answer", SEED)

@@ -12,8 +12,8 @@ import pytest
 
 from bot.__main__ import main
 from bot.feedback.events import FeedbackEvent, FeedbackKind
-from bot.feedback.learned_kb import LearnedEntry, LearnedKnowledge, LearnedSync, knowledge_folders, write_learned_file
-from bot.settings import Settings
+from bot.feedback.learned_kb import LearnedEntry, LearnedKnowledge, LearnedSync, write_learned_file
+from bot.settings import Settings, knowledge_folders
 from bot.stores.sqlite import SqliteFeedbackStore, SqliteStorage
 from knowledge.alternates import ALTERNATES_FILE, read_alternates
 from knowledge.corpus import load_knowledge_base
